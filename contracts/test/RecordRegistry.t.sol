@@ -1,0 +1,300 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {RecordRegistry} from "../src/RecordRegistry.sol";
+import {Fixture} from "./utils/Fixture.sol";
+
+contract RecordRegistryTest is Fixture {
+    bytes32 internal constant ROOT = keccak256("root");
+    bytes32 internal constant RECORD = keccak256("record");
+
+    function _publishSig(uint256 key, address publisher, bytes32 root, uint32 count, uint256 nonce, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32 structHash =
+            keccak256(abi.encode(records.PUBLISH_TYPEHASH(), publisher, root, count, nonce, deadline));
+        return _sign(key, _recordsDomain(), structHash);
+    }
+
+    function _shredSig(uint256 key, address who, bytes32 recordId, uint8 action, uint256 nonce, uint256 deadline)
+        internal
+        view
+        returns (bytes memory)
+    {
+        bytes32 structHash =
+            keccak256(abi.encode(records.SHRED_TYPEHASH(), who, recordId, action, nonce, deadline));
+        return _sign(key, _recordsDomain(), structHash);
+    }
+
+    function _state(address who, bytes32 recordId) internal view returns (RecordRegistry.ShredState state) {
+        (state,) = records.shredState(who, recordId);
+    }
+
+    // ------------------------------------------------------------------ publishing
+
+    function test_PublishBatchAssignsSequentialIdsAndEmits() public {
+        vm.expectEmit(true, true, false, true, address(records));
+        emit RecordRegistry.BatchPublished(1, provider, ROOT, 1000);
+        vm.prank(provider);
+        assertEq(records.publishBatch(provider, ROOT, 1000), 1, "first id");
+        vm.prank(provider);
+        assertEq(records.publishBatch(provider, keccak256("root2"), 1), 2, "second id");
+        assertEq(records.batchCount(), 2, "count");
+        assertEq(records.batchRoot(1), ROOT, "root 1");
+    }
+
+    function test_T6_PublishByNonOwnerReverts() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryNotIdentityOwner.selector, provider, mallory, provider)
+        );
+        vm.prank(mallory);
+        records.publishBatch(provider, ROOT, 10);
+        assertEq(records.batchCount(), 0, "nothing published");
+    }
+
+    function testFuzz_T6_RandomCallerCannotPublish(address caller, bytes32 root, uint32 count) public {
+        vm.assume(caller != provider);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryNotIdentityOwner.selector, provider, caller, provider)
+        );
+        vm.prank(caller);
+        records.publishBatch(provider, root, count);
+    }
+
+    function testFuzz_PublishStoresRoot(bytes32 root, uint32 count) public {
+        vm.assume(root != bytes32(0) && count != 0);
+        vm.prank(provider);
+        uint256 id = records.publishBatch(provider, root, count);
+        assertEq(records.batchRoot(id), root, "root");
+    }
+
+    function test_PublishRejectsEmptyBatchAndZeroRoot() public {
+        vm.startPrank(provider);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryEmptyBatch.selector));
+        records.publishBatch(provider, ROOT, 0);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryZeroRoot.selector));
+        records.publishBatch(provider, bytes32(0), 1);
+        vm.stopPrank();
+    }
+
+    function test_UnknownBatchReverts() public {
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryUnknownBatch.selector, 0));
+        records.batchRoot(0);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryUnknownBatch.selector, 1));
+        records.batchRoot(1);
+    }
+
+    function test_PublishSignedRelayed() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _publishSig(PROVIDER_KEY, provider, ROOT, 5, 0, deadline);
+        vm.prank(mallory); // any relayer
+        assertEq(records.publishBatchSigned(provider, ROOT, 5, 0, deadline, sig), 1, "id");
+        assertEq(records.nonces(provider), 1, "nonce used");
+    }
+
+    function test_T6_PublishSignedBySomeoneElseReverts() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _publishSig(MALLORY_KEY, provider, ROOT, 5, 0, deadline);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidSignature.selector, provider, provider)
+        );
+        records.publishBatchSigned(provider, ROOT, 5, 0, deadline, sig);
+    }
+
+    function test_T6_PublishSignedReplayAndDeadline() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes memory sig = _publishSig(PROVIDER_KEY, provider, ROOT, 5, 0, deadline);
+        records.publishBatchSigned(provider, ROOT, 5, 0, deadline, sig);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidNonce.selector, provider, 1, 0));
+        records.publishBatchSigned(provider, ROOT, 5, 0, deadline, sig);
+
+        bytes memory late = _publishSig(PROVIDER_KEY, provider, ROOT, 5, 1, deadline);
+        vm.warp(deadline + 1);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistrySignatureExpired.selector, deadline, deadline + 1)
+        );
+        records.publishBatchSigned(provider, ROOT, 5, 1, deadline, late);
+    }
+
+    function test_T6_PublishSignedForOtherChainReverts() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(abi.encode(records.PUBLISH_TYPEHASH(), provider, ROOT, uint32(5), 0, deadline));
+        bytes memory sig =
+            _sign(PROVIDER_KEY, _domain("Carekey RecordRegistry", block.chainid + 1, address(records)), structHash);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidSignature.selector, provider, provider)
+        );
+        records.publishBatchSigned(provider, ROOT, 5, 0, deadline, sig);
+    }
+
+    function testFuzz_T6_PublishSignedByRandomKeyReverts(uint256 key, bytes32 root, uint32 count) public {
+        key = boundKey(key);
+        vm.assume(vm.addr(key) != provider);
+        vm.assume(root != bytes32(0) && count != 0);
+        uint256 deadline = block.timestamp + 1;
+        bytes memory sig = _publishSig(key, provider, root, count, 0, deadline);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidSignature.selector, provider, provider)
+        );
+        records.publishBatchSigned(provider, root, count, 0, deadline, sig);
+    }
+
+    // ------------------------------------------------------------------ inclusion proofs
+
+    function test_VerifyRecordTwoLeafTree() public {
+        bytes32 leafA = records.recordLeaf(RECORD, keccak256("blob"), keccak256("cat"), keccak256("commit"));
+        bytes32 leafB = records.recordLeaf(keccak256("other"), keccak256("blob2"), keccak256("cat"), keccak256("commit"));
+        bytes32 root = leafA < leafB ? keccak256(abi.encode(leafA, leafB)) : keccak256(abi.encode(leafB, leafA));
+        vm.prank(provider);
+        uint256 id = records.publishBatch(provider, root, 2);
+        bytes32[] memory proof = new bytes32[](1);
+        proof[0] = leafB;
+        assertTrue(
+            records.verifyRecord(id, RECORD, keccak256("blob"), keccak256("cat"), keccak256("commit"), proof), "included"
+        );
+        assertFalse(
+            records.verifyRecord(id, RECORD, keccak256("blob"), keccak256("cat2"), keccak256("commit"), proof),
+            "other category not included"
+        );
+    }
+
+    // ------------------------------------------------------------------ shredding
+
+    function test_ShredTwoPhase() public {
+        vm.startPrank(patient);
+        vm.expectEmit(true, true, false, true, address(records));
+        emit RecordRegistry.ShredRequested(RECORD, patient, uint64(block.timestamp) + SHRED_DELAY);
+        records.requestShred(patient, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Pending), "pending");
+
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RecordRegistry.RecordRegistryShredTooEarly.selector, RECORD, uint64(block.timestamp) + SHRED_DELAY
+            )
+        );
+        records.finalizeShred(patient, RECORD);
+
+        vm.warp(block.timestamp + SHRED_DELAY);
+        vm.expectEmit(true, true, false, true, address(records));
+        emit RecordRegistry.Shredded(RECORD, patient);
+        records.finalizeShred(patient, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Shredded), "shredded");
+
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RecordRegistry.RecordRegistryShredAlreadyRequested.selector,
+                patient,
+                RECORD,
+                RecordRegistry.ShredState.Shredded
+            )
+        );
+        records.requestShred(patient, RECORD);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RecordRegistry.RecordRegistryShredNotPending.selector, patient, RECORD, RecordRegistry.ShredState.Shredded
+            )
+        );
+        records.cancelShred(patient, RECORD);
+        vm.stopPrank();
+    }
+
+    function test_CancelShredDuringPending() public {
+        vm.startPrank(patient);
+        records.requestShred(patient, RECORD);
+        vm.expectEmit(true, true, false, true, address(records));
+        emit RecordRegistry.ShredCancelled(RECORD, patient);
+        records.cancelShred(patient, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.None), "back to none");
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RecordRegistry.RecordRegistryShredNotPending.selector, patient, RECORD, RecordRegistry.ShredState.None
+            )
+        );
+        records.finalizeShred(patient, RECORD);
+        vm.stopPrank();
+    }
+
+    function test_ZeroShredDelayFinalizesAtOnce() public {
+        RecordRegistry zero = new RecordRegistry(didRegistryAsIdentity(), 0);
+        vm.startPrank(patient);
+        zero.requestShred(patient, RECORD);
+        zero.finalizeShred(patient, RECORD);
+        vm.stopPrank();
+        (RecordRegistry.ShredState state,) = zero.shredState(patient, RECORD);
+        assertEq(uint256(state), uint256(RecordRegistry.ShredState.Shredded), "shredded");
+    }
+
+    function testFuzz_T6_RandomCallerCannotShred(address caller, bytes32 recordId) public {
+        vm.assume(caller != patient);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryNotIdentityOwner.selector, patient, caller, patient)
+        );
+        vm.prank(caller);
+        records.requestShred(patient, recordId);
+
+        vm.prank(patient);
+        records.requestShred(patient, recordId);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryNotIdentityOwner.selector, patient, caller, patient)
+        );
+        vm.prank(caller);
+        records.cancelShred(patient, recordId);
+        vm.warp(block.timestamp + SHRED_DELAY);
+        vm.expectRevert(
+            abi.encodeWithSelector(RecordRegistry.RecordRegistryNotIdentityOwner.selector, patient, caller, patient)
+        );
+        vm.prank(caller);
+        records.finalizeShred(patient, recordId);
+        assertEq(uint256(_state(patient, recordId)), uint256(RecordRegistry.ShredState.Pending), "still pending");
+    }
+
+    function test_ShredByOtherPatientDoesNotTouchMine() public {
+        vm.prank(mallory);
+        records.requestShred(mallory, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.None), "mine untouched");
+        vm.prank(patient);
+        records.requestShred(patient, RECORD); // a front-run claim cannot block the real patient
+    }
+
+    function test_ShredSignedRelayedAllActions() public {
+        uint256 deadline = block.timestamp + 30 days;
+        records.shredSigned(patient, RECORD, 1, 0, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 1, 0, deadline));
+        records.shredSigned(patient, RECORD, 2, 1, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 2, 1, deadline));
+        records.shredSigned(patient, RECORD, 1, 2, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 1, 2, deadline));
+        vm.warp(block.timestamp + SHRED_DELAY);
+        records.shredSigned(patient, RECORD, 3, 3, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 3, 3, deadline));
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Shredded), "shredded");
+    }
+
+    function test_T6_ShredSignedBySomeoneElseReverts() public {
+        uint256 deadline = block.timestamp + 1 days;
+        bytes memory sig = _shredSig(MALLORY_KEY, patient, RECORD, 1, 0, deadline);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidSignature.selector, patient, patient));
+        records.shredSigned(patient, RECORD, 1, 0, deadline, sig);
+    }
+
+    function testFuzz_ShredSignedRejectsUnknownAction(uint8 action) public {
+        vm.assume(action == 0 || action > 3);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidShredAction.selector, action));
+        records.shredSigned(patient, RECORD, action, 0, block.timestamp, "");
+    }
+
+    function testFuzz_ShredDelayRespected(uint64 delay, uint64 wait) public {
+        delay = uint64(bound(delay, 0, 3650 days));
+        wait = uint64(bound(wait, 0, 3650 days));
+        RecordRegistry registry = new RecordRegistry(didRegistryAsIdentity(), delay);
+        vm.prank(patient);
+        registry.requestShred(patient, RECORD);
+        uint64 executableAt = uint64(block.timestamp) + delay;
+        vm.warp(block.timestamp + wait);
+        if (wait < delay) {
+            vm.expectRevert(
+                abi.encodeWithSelector(RecordRegistry.RecordRegistryShredTooEarly.selector, RECORD, executableAt)
+            );
+        }
+        vm.prank(patient);
+        registry.finalizeShred(patient, RECORD);
+    }
+}
