@@ -9,4 +9,15 @@ export {
   DataDirError,
   MissingEventError,
 } from './chain.ts';
-export { InvalidMnemonicError, WalletError } from './wallet.ts';
+export {
+  CryptoError,
+  HeaderMacMismatchError,
+  InvalidArmorError,
+  InvalidCiphertextError,
+  InvalidHeaderError,
+  InvalidIdentityError,
+  InvalidRecipientError,
+  NoIdentityMatchError,
+  UnsupportedRecipientError,
+} from './crypto.ts';
+export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';

@@ -15,3 +15,13 @@ export class InvalidMnemonicError extends WalletError {
     });
   }
 }
+
+/** The passphrase does not open the wallet file. */
+export class WrongPassphraseError extends WalletError {
+  override name = 'WrongPassphraseError';
+  constructor() {
+    super('wrong passphrase', {
+      hint: 'try again; if it is lost, restore the wallet from its recovery phrase',
+    });
+  }
+}

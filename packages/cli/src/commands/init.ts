@@ -1,0 +1,54 @@
+import { generateMnemonic, newWalletSecrets } from '@carekey/sdk/wallet';
+import type { Command } from 'commander';
+import { carekeyHome } from '../home/carekeyHome.ts';
+import { saveNewWallet } from '../home/walletStore.ts';
+import { output } from '../io/output.ts';
+import { readSecret } from '../io/readSecret.ts';
+
+/** `carekey init [--restore]`: creates a wallet, or restores one from its recovery phrase. */
+export function registerInit(program: Command): void {
+  program
+    .command('init')
+    .description('create a wallet (a new recovery phrase), or restore one with --restore')
+    .option('--restore', 'restore from an existing recovery phrase (CAREKEY_MNEMONIC when not interactive)')
+    .option('--scrypt-log-n <n>', 'scrypt work factor of the wallet file (default 18)', (v) => Number(v))
+    .option('--json', 'print JSON')
+    .action(async (options: { restore?: boolean; scryptLogN?: number; json?: boolean }) => {
+      const home = carekeyHome();
+      const mnemonic = options.restore
+        ? await readSecret({ prompt: 'Recovery phrase: ', envVar: 'CAREKEY_MNEMONIC' })
+        : generateMnemonic();
+      const secrets = newWalletSecrets({ mnemonic });
+      const passphrase = await readSecret({
+        prompt: 'New passphrase for this device: ',
+        envVar: 'CAREKEY_PASSPHRASE',
+        confirm: true,
+      });
+      const facts = await saveNewWallet({
+        home,
+        secrets,
+        passphrase,
+        ...(options.scryptLogN === undefined ? {} : { logN: options.scryptLogN }),
+      });
+      output(
+        options,
+        { ...facts, walletFile: home.walletFile, ...(options.restore ? {} : { mnemonic }) },
+        () =>
+          [
+            options.restore ? 'Wallet restored.' : 'Wallet created.',
+            `  address        ${facts.address}`,
+            `  age recipient  ${facts.ageRecipient}`,
+            `  wallet file    ${home.walletFile} (locked with your passphrase)`,
+            ...(options.restore
+              ? []
+              : [
+                  '',
+                  'Your recovery phrase (24 words). Write it on paper and keep it safe: it is the only way to get your',
+                  'records back if you lose this device and your passphrase. Anyone who has it can read your records.',
+                  '',
+                  `  ${mnemonic}`,
+                ]),
+          ].join('\n'),
+      );
+    });
+}

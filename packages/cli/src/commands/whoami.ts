@@ -1,0 +1,23 @@
+import type { Command } from 'commander';
+import { carekeyHome } from '../home/carekeyHome.ts';
+import { readWalletPublic } from '../home/walletStore.ts';
+import { output } from '../io/output.ts';
+
+/** `carekey whoami`: the address and age recipient of the wallet in `CAREKEY_HOME`. */
+export function registerWhoami(program: Command): void {
+  program
+    .command('whoami')
+    .description('show the address and public encryption key of your wallet')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const home = carekeyHome();
+      const facts = await readWalletPublic(home);
+      output(options, { ...facts, home: home.dir }, () =>
+        [
+          `address        ${facts.address}`,
+          `age recipient  ${facts.ageRecipient}`,
+          `home           ${home.dir}`,
+        ].join('\n'),
+      );
+    });
+}

@@ -1,0 +1,110 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import {
+  type OpenWalletParameters,
+  openWallet,
+  sealWallet,
+  type WalletKeys,
+  type WalletSecrets,
+  walletKeys,
+} from '@carekey/sdk/wallet';
+import { CliError } from '../io/CliError.ts';
+import type { CarekeyHome } from './carekeyHome.ts';
+
+/** Public facts of a wallet, kept in clear beside it so `whoami` needs no passphrase. */
+export type WalletPublic = { address: `0x${string}`; ageRecipient: string; createdAt: string };
+
+/** Writes a file atomically (temp file, fsync, rename) with owner-only permissions. */
+async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const handle = await open(temp, 'wx', 0o600);
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  try {
+    await rename(temp, path);
+  } catch (error) {
+    await rm(temp, { force: true });
+    throw error;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await readFile(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export type SaveWalletParameters = {
+  home: CarekeyHome;
+  secrets: WalletSecrets;
+  passphrase: string;
+  logN?: number;
+};
+
+/**
+ * Saves a new wallet in the Carekey home folder. Refuses to overwrite an existing wallet: keys are never replaced
+ * silently.
+ */
+export async function saveNewWallet(parameters: SaveWalletParameters): Promise<WalletPublic> {
+  const { home } = parameters;
+  if (await exists(home.walletFile)) {
+    throw new CliError(`a wallet already exists at ${home.walletFile}`, {
+      hint: 'use another CAREKEY_HOME, or move that file away first',
+    });
+  }
+  const file = await sealWallet({
+    secrets: parameters.secrets,
+    passphrase: parameters.passphrase,
+    ...(parameters.logN === undefined ? {} : { logN: parameters.logN, allowWeakWorkFactor: true }),
+  });
+  const keys = walletKeys(parameters.secrets);
+  const facts: WalletPublic = {
+    address: keys.address,
+    ageRecipient: keys.recipient,
+    createdAt: parameters.secrets.createdAt,
+  };
+  await writeFileAtomic(home.publicFile, `${JSON.stringify(facts, null, 2)}\n`);
+  await writeFileAtomic(home.walletFile, file);
+  return facts;
+}
+
+/** Reads the public facts of the wallet in the home folder. */
+export async function readWalletPublic(home: CarekeyHome): Promise<WalletPublic> {
+  let text: string;
+  try {
+    text = await readFile(home.publicFile, 'utf8');
+  } catch {
+    throw new CliError(`no wallet in ${home.dir}`, { hint: 'run `carekey init` (or set CAREKEY_HOME)' });
+  }
+  try {
+    return JSON.parse(text) as WalletPublic;
+  } catch (cause) {
+    throw new CliError(`${home.publicFile} is damaged`, {
+      cause,
+      hint: 'restore with `carekey init --restore`',
+    });
+  }
+}
+
+/** Opens the wallet in the home folder with its passphrase. */
+export async function unlockWallet(
+  home: CarekeyHome,
+  passphrase: OpenWalletParameters['passphrase'],
+): Promise<WalletKeys> {
+  let file: Uint8Array;
+  try {
+    file = await readFile(home.walletFile);
+  } catch {
+    throw new CliError(`no wallet in ${home.dir}`, { hint: 'run `carekey init` (or set CAREKEY_HOME)' });
+  }
+  return walletKeys(await openWallet({ file, passphrase }));
+}
