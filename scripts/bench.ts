@@ -24,16 +24,22 @@ const benches = readdirSync(benchDir)
   .sort();
 
 if (benches.length === 0) {
-  console.error(`no benchmark matches --only ${only.join(',')}; available: ${readdirSync(benchDir).join(', ')}`);
+  console.error(
+    `no benchmark matches --only ${only.join(',')}; available: ${readdirSync(benchDir).join(', ')}`,
+  );
   process.exit(2);
 }
 
 let failed = 0;
 for (const name of benches) {
   console.log(`\n=== bench: ${name} ===`);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', join(benchDir, `${name}.ts`), ...passThrough], {
-    stdio: 'inherit',
-  });
+  const result = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(benchDir, `${name}.ts`), ...passThrough],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (result.status !== 0) {
     failed++;
     console.error(`bench ${name} failed (exit ${result.status ?? result.signal})`);
