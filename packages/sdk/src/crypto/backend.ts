@@ -1,0 +1,40 @@
+import { scryptAsync } from '@noble/hashes/scrypt.js';
+import { type ChunkCipherFactory, nobleChunkCipher } from './chunkCipher.ts';
+
+/**
+ * The runtime-specific half of the crypto: the bulk payload cipher and scrypt.
+ * The core never imports Node modules; `@carekey/sdk/crypto/node` provides
+ * `nodeCryptoBackend` (OpenSSL via `node:crypto`) and installs it as the
+ * default when imported. Every high-level function also takes `backend`.
+ */
+export type CryptoBackend = {
+  /** Short name for logs and benchmarks, e.g. "noble" or "node". */
+  readonly name: string;
+  /** Builds the payload chunk cipher for a 32-byte key. */
+  readonly chunkCipher: ChunkCipherFactory;
+  /** scrypt(passphrase, salt, N = 2^logN, r = 8, p = 1) → 32 bytes. */
+  readonly scrypt: (passphrase: Uint8Array, salt: Uint8Array, logN: number) => Promise<Uint8Array>;
+};
+
+/** Pure-JS backend (`@noble/ciphers`, `@noble/hashes`), works in every runtime. */
+export const nobleCryptoBackend: CryptoBackend = {
+  name: 'noble',
+  chunkCipher: nobleChunkCipher,
+  scrypt: (passphrase, salt, logN) =>
+    scryptAsync(passphrase, salt, { N: 2 ** logN, r: 8, p: 1, dkLen: 32, maxmem: 2 ** (logN + 11) }),
+};
+
+let current: CryptoBackend = nobleCryptoBackend;
+
+/** The backend used when a call passes none (noble until another is installed). */
+export function getDefaultCryptoBackend(): CryptoBackend {
+  return current;
+}
+
+/**
+ * Installs the backend used when a call passes none. Importing
+ * `@carekey/sdk/crypto/node` does this with the native Node backend.
+ */
+export function setDefaultCryptoBackend(backend: CryptoBackend): void {
+  current = backend;
+}
