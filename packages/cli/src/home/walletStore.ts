@@ -64,7 +64,7 @@ export async function saveNewWallet(parameters: SaveWalletParameters): Promise<W
   const file = await sealWallet({
     secrets: parameters.secrets,
     passphrase: parameters.passphrase,
-    ...(parameters.logN === undefined ? {} : { logN: parameters.logN, allowWeakWorkFactor: true }),
+    ...(parameters.logN === undefined ? {} : { logN: parameters.logN }),
   });
   const keys = walletKeys(parameters.secrets);
   const facts: WalletPublic = {
@@ -83,7 +83,7 @@ export async function readWalletPublic(home: CarekeyHome): Promise<WalletPublic>
   try {
     text = await readFile(home.publicFile, 'utf8');
   } catch {
-    throw new CliError(`no wallet in ${home.dir}`, { hint: 'run `carekey init` (or set CAREKEY_HOME)' });
+    throw new CliError(`no wallet in ${home.dir}`, { hint: 'run `carekey init`, or set CAREKEY_HOME' });
   }
   try {
     return JSON.parse(text) as WalletPublic;
@@ -104,7 +104,7 @@ export async function unlockWallet(
   try {
     file = await readFile(home.walletFile);
   } catch {
-    throw new CliError(`no wallet in ${home.dir}`, { hint: 'run `carekey init` (or set CAREKEY_HOME)' });
+    throw new CliError(`no wallet in ${home.dir}`, { hint: 'run `carekey init`, or set CAREKEY_HOME' });
   }
   return walletKeys(await openWallet({ file, passphrase }));
 }
