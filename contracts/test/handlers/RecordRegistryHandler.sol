@@ -1,0 +1,128 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {RecordRegistry} from "../../src/RecordRegistry.sol";
+import {Vm} from "../utils/Vm.sol";
+
+/// @notice Drives RecordRegistry for the invariant campaign: owners publish and shred (request,
+///         cancel, finalise), random callers try the same, time moves. Ghost state tracks batches,
+///         shredded records, and any success by a non-owner.
+contract RecordRegistryHandler {
+    Vm internal constant vm = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
+
+    RecordRegistry public immutable records;
+    address[2] public identities = [address(0xA11CE), address(0xB0B0)];
+
+    uint256 public ghostBatches;
+    bool public batchCountWentBackwards;
+    bool public unauthorizedMutation;
+
+    struct Key {
+        address patient;
+        bytes32 recordId;
+    }
+
+    Key[] internal _shredded;
+
+    constructor(RecordRegistry records_) {
+        records = records_;
+    }
+
+    function shreddedCount() external view returns (uint256) {
+        return _shredded.length;
+    }
+
+    function shredded(uint256 i) external view returns (address patient, bytes32 recordId) {
+        Key memory key = _shredded[i];
+        return (key.patient, key.recordId);
+    }
+
+    /// @dev Few record ids, so requests, cancels and finalisations hit the same records.
+    function _record(uint256 seed) internal pure returns (bytes32) {
+        return keccak256(abi.encode("record", seed % 8));
+    }
+
+    function _state(address patient, bytes32 recordId) internal view returns (RecordRegistry.ShredState state) {
+        (state,) = records.shredState(patient, recordId);
+    }
+
+    function publishAsOwner(uint256 who, bytes32 root, uint32 count) external {
+        if (root == bytes32(0)) root = keccak256("root");
+        if (count == 0) count = 1;
+        uint256 before = records.batchCount();
+        vm.prank(identities[who % 2]);
+        uint256 batchId = records.publishBatch(identities[who % 2], root, count);
+        if (batchId != before + 1 || records.batchCount() != before + 1) batchCountWentBackwards = true;
+        ghostBatches++;
+    }
+
+    function requestShred(uint256 who, uint256 seed) external {
+        address patient = identities[who % 2];
+        bytes32 recordId = _record(seed);
+        if (_state(patient, recordId) != RecordRegistry.ShredState.None) return;
+        vm.prank(patient);
+        records.requestShred(patient, recordId);
+    }
+
+    function cancelShred(uint256 who, uint256 seed) external {
+        address patient = identities[who % 2];
+        bytes32 recordId = _record(seed);
+        if (_state(patient, recordId) != RecordRegistry.ShredState.Pending) return;
+        vm.prank(patient);
+        records.cancelShred(patient, recordId);
+    }
+
+    function finalizeShred(uint256 who, uint256 seed) external {
+        address patient = identities[who % 2];
+        bytes32 recordId = _record(seed);
+        (RecordRegistry.ShredState state, uint64 executableAt) = records.shredState(patient, recordId);
+        if (state != RecordRegistry.ShredState.Pending || block.timestamp < executableAt) return;
+        vm.prank(patient);
+        records.finalizeShred(patient, recordId);
+        _shredded.push(Key(patient, recordId));
+    }
+
+    /// @notice Owners keep trying to revive shredded records; every attempt must revert.
+    function reviveShredded(uint256 index, bool cancel) external {
+        if (_shredded.length == 0) return;
+        Key memory key = _shredded[index % _shredded.length];
+        vm.prank(key.patient);
+        if (cancel) {
+            try records.cancelShred(key.patient, key.recordId) {
+                unauthorizedMutation = true;
+            } catch {}
+        } else {
+            try records.requestShred(key.patient, key.recordId) {
+                unauthorizedMutation = true;
+            } catch {}
+        }
+    }
+
+    function warp(uint32 seconds_) external {
+        vm.warp(block.timestamp + (seconds_ % 3 days));
+    }
+
+    function actAsRandomCaller(address caller, uint256 who, uint256 seed, uint8 action) external {
+        address identity = identities[who % 2];
+        if (caller == identity) return;
+        bytes32 recordId = _record(seed);
+        vm.prank(caller);
+        if (action % 4 == 0) {
+            try records.publishBatch(identity, keccak256("evil"), 1) {
+                unauthorizedMutation = true;
+            } catch {}
+        } else if (action % 4 == 1) {
+            try records.requestShred(identity, recordId) {
+                unauthorizedMutation = true;
+            } catch {}
+        } else if (action % 4 == 2) {
+            try records.cancelShred(identity, recordId) {
+                unauthorizedMutation = true;
+            } catch {}
+        } else {
+            try records.finalizeShred(identity, recordId) {
+                unauthorizedMutation = true;
+            } catch {}
+        }
+    }
+}
