@@ -21,3 +21,4 @@ export {
   UnsupportedRecipientError,
 } from './crypto.ts';
 export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';
+export { BlobIntegrityError, BlobNotFoundError, BlobStoreError, InvalidBlobIdError } from './blobs.ts';

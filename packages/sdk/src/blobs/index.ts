@@ -1,0 +1,1 @@
+export { type BlobId, blobIdFromDigest, parseBlobId } from './blobId.ts';

@@ -1,0 +1,35 @@
+import { BaseError, type BaseErrorParameters } from './BaseError.ts';
+
+/** A blob id is not the canonical CIDv1 (raw, sha2-256, base32) of a payload. */
+export class InvalidBlobIdError extends BaseError {
+  override name = 'InvalidBlobIdError';
+  constructor(id: string, reason: string, parameters: BaseErrorParameters = {}) {
+    super(`invalid blob id ${JSON.stringify(id.length > 80 ? `${id.slice(0, 80)}…` : id)}: ${reason}`, {
+      hint: 'a blob id is a CIDv1 (raw, sha2-256) in base32, like "bafkrei…"',
+      ...parameters,
+    });
+  }
+}
+
+/** A blob store operation failed: not found, too large, or content that does not match its id. */
+export class BlobStoreError extends BaseError {
+  override name = 'BlobStoreError';
+}
+
+/** No blob with this id is stored. */
+export class BlobNotFoundError extends BlobStoreError {
+  override name = 'BlobNotFoundError';
+  constructor(id: string) {
+    super(`no blob ${id}`);
+  }
+}
+
+/** Stored or received bytes do not hash to their blob id (tampering or corruption). */
+export class BlobIntegrityError extends BlobStoreError {
+  override name = 'BlobIntegrityError';
+  constructor(id: string) {
+    super(`blob ${id} does not match its content hash`, {
+      hint: 'the stored copy is damaged or was tampered with',
+    });
+  }
+}
