@@ -132,7 +132,9 @@ export function loadNodeConfig(parameters: LoadNodeConfigParameters = {}): LoadN
     );
     chain = { kind: 'embedded', port };
   }
-  return { dataDir, chain, shredDelay, json: values.json === true };
+  // `npm start -- --json` from the repository root reaches npm, not us: npm turns it into npm_config_json.
+  const json = values.json === true || env.npm_config_json === 'true';
+  return { dataDir, chain, shredDelay, json };
 }
 
 function parseInteger(
