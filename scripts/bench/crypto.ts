@@ -1,0 +1,177 @@
+/**
+ * age crypto benchmark: Carekey vs the `age` CLI, file to file, and our
+ * in-memory STREAM encryption vs `openssl speed` on one core.
+ *
+ *   npx tsx scripts/bench/crypto.ts [--size 1GiB]
+ *
+ * Each file operation runs in its own child process so its peak RSS can be
+ * measured (`/usr/bin/time -v` for both). Carekey's MB/s is over the child's
+ * whole run (Node + tsx start-up included) and over the operation alone.
+ * Not a test: prints a table and a final JSON line.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import { mkdtempSync, openSync, rmSync, statSync, writeSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const self = fileURLToPath(import.meta.url);
+
+function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(text.trim());
+  if (!m) throw new Error(`--size: expected e.g. 1GiB, 256MiB or 1000000, got "${text}"`);
+  const units: Record<string, number> = { b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, kb: 1e3, mb: 1e6, gb: 1e9 };
+  return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
+}
+
+/** Worker mode: one Carekey file operation, reporting its own duration. */
+async function worker(op: string, input: string, output: string, key: string): Promise<void> {
+  const { encryptFile, decryptFile } = await import('../../packages/sdk/src/crypto/node/index.ts');
+  const { parseIdentity, parseRecipient } = await import('../../packages/sdk/src/crypto/index.ts');
+  const start = performance.now();
+  if (op === 'encrypt') await encryptFile({ input, output, recipients: [parseRecipient(key)] });
+  else await decryptFile({ input, output, identities: [parseIdentity(key)] });
+  const seconds = (performance.now() - start) / 1000;
+  process.stdout.write(`${JSON.stringify({ seconds })}\n`);
+}
+
+type Run = { wallSeconds: number; opSeconds: number; maxRssMiB: number };
+
+function timed(command: string, args: string[], options: { input?: string; stdout?: string } = {}): Run {
+  const start = performance.now();
+  const result = spawnSync('/usr/bin/time', ['-v', command, ...args], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const wallSeconds = (performance.now() - start) / 1000;
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr}`);
+  const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr);
+  let opSeconds = wallSeconds;
+  const line = result.stdout.trim().split('\n').pop() ?? '';
+  if (line.startsWith('{')) opSeconds = (JSON.parse(line) as { seconds: number }).seconds;
+  void options;
+  return { wallSeconds, opSeconds, maxRssMiB: Number(rss?.[1] ?? 0) / 1024 };
+}
+
+function opensslSpeed(): number {
+  const out = execFileSync('openssl', ['speed', '-evp', 'chacha20-poly1305', '-seconds', '3', '-bytes', '65536', '-mr'], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  const m = /\+F:\d+:ChaCha20-Poly1305:([\d.]+)/.exec(out);
+  if (!m) throw new Error(`cannot parse openssl speed output: ${out}`);
+  return Number(m[1]) / 1e6; // MB/s
+}
+
+async function inMemoryEncrypt(totalBytes: number): Promise<number> {
+  const { PayloadEncryptor } = await import('../../packages/sdk/src/crypto/payload.ts');
+  const { nodeCryptoBackend } = await import('../../packages/sdk/src/crypto/node/nodeBackend.ts');
+  const piece = randomFillSync(Buffer.allocUnsafe(4 * 2 ** 20));
+  const encryptor = new PayloadEncryptor(new Uint8Array(16).fill(1), { backend: nodeCryptoBackend });
+  let sinkBytes = 0;
+  const sink = (p: Uint8Array) => {
+    sinkBytes += p.length;
+  };
+  for (let i = 0; i < 128; i++) encryptor.write(piece, sink); // warm-up (JIT, allocator)
+  const start = performance.now();
+  for (let done = 0; done < totalBytes; done += piece.length) encryptor.write(piece, sink);
+  encryptor.end(sink);
+  const seconds = (performance.now() - start) / 1000;
+  return totalBytes / 1e6 / seconds;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  if (args[0] === '--worker') {
+    await worker(args[1] as string, args[2] as string, args[3] as string, args[4] as string);
+    return;
+  }
+  const sizeIndex = args.indexOf('--size');
+  const size = parseSize(sizeIndex >= 0 ? (args[sizeIndex + 1] ?? '') : '1GiB');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'carekey-bench-'));
+  try {
+    const plain = path.join(dir, 'plain.bin');
+    // random data, 16 MiB pattern (generated once, written repeatedly)
+    const block = randomFillSync(Buffer.allocUnsafe(16 * 2 ** 20));
+    const fd = openSync(plain, 'w');
+    for (let done = 0; done < size; done += block.length) writeSync(fd, block, 0, Math.min(block.length, size - done));
+    closeSync(fd);
+
+    const keyFile = path.join(dir, 'key.txt');
+    execFileSync('age-keygen', ['-o', keyFile], { stdio: 'ignore' });
+    const identity = readFileSync(keyFile, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1')) as string;
+    const recipient = execFileSync('age-keygen', ['-y', keyFile], { encoding: 'utf8' }).trim();
+    writeFileSync(path.join(dir, 'recipient.txt'), recipient);
+
+    const node = process.execPath;
+    const tsx = ['--import', 'tsx', self, '--worker'];
+    const ours = {
+      encrypt: timed(node, [...tsx, 'encrypt', plain, path.join(dir, 'ours.age'), recipient]),
+      decrypt: timed(node, [...tsx, 'decrypt', path.join(dir, 'ours.age'), path.join(dir, 'ours.out'), identity]),
+    };
+    const age = {
+      encrypt: timed('age', ['-r', recipient, '-o', path.join(dir, 'age.age'), plain]),
+      decrypt: timed('age', ['-d', '-i', keyFile, '-o', path.join(dir, 'age.out'), path.join(dir, 'age.age')]),
+    };
+    // Cross-check: each side decrypts the other's file correctly.
+    const cross = timed('age', ['-d', '-i', keyFile, '-o', path.join(dir, 'cross.out'), path.join(dir, 'ours.age')]);
+    void cross;
+    for (const f of ['ours.out', 'age.out', 'cross.out']) {
+      if (statSync(path.join(dir, f)).size !== size) throw new Error(`${f} has the wrong size`);
+    }
+
+    const mb = size / 1e6;
+    const speed = (r: Run, which: 'op' | 'wall') => mb / (which === 'op' ? r.opSeconds : r.wallSeconds);
+    const openssl = opensslSpeed();
+    const memory = await inMemoryEncrypt(Math.max(256 * 2 ** 20, Math.min(size, 1024 * 2 ** 20)));
+
+    const rows = [
+      ['encrypt', ours.encrypt, age.encrypt],
+      ['decrypt', ours.decrypt, age.decrypt],
+    ] as const;
+    console.log(`\nage file-to-file, ${(size / 2 ** 20).toFixed(0)} MiB of random data (age ${execFileSync('age', ['--version'], { encoding: 'utf8' }).trim()})`);
+    console.log('| op      | carekey MB/s (op) | carekey MB/s (process) | age MB/s | ratio (op) | ratio (process) | carekey peak RSS | age peak RSS |');
+    console.log('|---------|-------------------|------------------------|----------|------------|-----------------|------------------|--------------|');
+    for (const [name, c, a] of rows) {
+      console.log(
+        `| ${name} | ${speed(c, 'op').toFixed(0).padStart(17)} | ${speed(c, 'wall').toFixed(0).padStart(22)} | ${speed(a, 'wall').toFixed(0).padStart(8)} | ${(speed(c, 'op') / speed(a, 'wall')).toFixed(2).padStart(10)} | ${(speed(c, 'wall') / speed(a, 'wall')).toFixed(2).padStart(15)} | ${c.maxRssMiB.toFixed(0).padStart(12)} MiB | ${a.maxRssMiB.toFixed(0).padStart(8)} MiB |`,
+      );
+    }
+    console.log('\nin memory, one core');
+    console.log(`| carekey STREAM encrypt (node:crypto) | ${memory.toFixed(0)} MB/s |`);
+    console.log(`| openssl speed -evp chacha20-poly1305 (64 KiB) | ${openssl.toFixed(0)} MB/s |`);
+    console.log(`| fraction of openssl | ${(memory / openssl).toFixed(2)} |`);
+    console.log(
+      JSON.stringify({
+        sizeBytes: size,
+        encrypt: {
+          carekeyOpMBps: +speed(ours.encrypt, 'op').toFixed(1),
+          carekeyProcessMBps: +speed(ours.encrypt, 'wall').toFixed(1),
+          ageMBps: +speed(age.encrypt, 'wall').toFixed(1),
+          ratioOp: +(speed(ours.encrypt, 'op') / speed(age.encrypt, 'wall')).toFixed(3),
+          ratioProcess: +(speed(ours.encrypt, 'wall') / speed(age.encrypt, 'wall')).toFixed(3),
+          carekeyPeakRssMiB: +ours.encrypt.maxRssMiB.toFixed(1),
+          agePeakRssMiB: +age.encrypt.maxRssMiB.toFixed(1),
+        },
+        decrypt: {
+          carekeyOpMBps: +speed(ours.decrypt, 'op').toFixed(1),
+          carekeyProcessMBps: +speed(ours.decrypt, 'wall').toFixed(1),
+          ageMBps: +speed(age.decrypt, 'wall').toFixed(1),
+          ratioOp: +(speed(ours.decrypt, 'op') / speed(age.decrypt, 'wall')).toFixed(3),
+          ratioProcess: +(speed(ours.decrypt, 'wall') / speed(age.decrypt, 'wall')).toFixed(3),
+          carekeyPeakRssMiB: +ours.decrypt.maxRssMiB.toFixed(1),
+          agePeakRssMiB: +age.decrypt.maxRssMiB.toFixed(1),
+        },
+        inMemoryEncryptMBps: +memory.toFixed(1),
+        opensslMBps: +openssl.toFixed(1),
+        fractionOfOpenssl: +(memory / openssl).toFixed(3),
+      }),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
