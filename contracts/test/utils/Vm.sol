@@ -18,4 +18,5 @@ interface Vm {
     function addr(uint256 privateKey) external pure returns (address keyAddr);
     function assume(bool condition) external pure;
     function label(address account, string calldata newLabel) external;
+    function etch(address target, bytes calldata newRuntimeBytecode) external;
 }
