@@ -22,3 +22,5 @@ export {
 } from './crypto.ts';
 export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';
 export { BlobIntegrityError, BlobNotFoundError, BlobStoreError, InvalidBlobIdError } from './blobs.ts';
+export { SignedRequestError, type SignedRequestRefusal } from './protocol.ts';
+export { DatabaseConnectionError, InvalidDatabaseUrlError, MigrationError, OutboxError, QueryError, redactUrl, StorageError, StoreClosedError } from './storage.ts';
