@@ -11,7 +11,16 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomFillSync } from 'node:crypto';
-import { mkdtempSync, openSync, rmSync, statSync, writeSync, closeSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +30,15 @@ const self = fileURLToPath(import.meta.url);
 function parseSize(text: string): number {
   const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(text.trim());
   if (!m) throw new Error(`--size: expected e.g. 1GiB, 256MiB or 1000000, got "${text}"`);
-  const units: Record<string, number> = { b: 1, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, kb: 1e3, mb: 1e6, gb: 1e9 };
+  const units: Record<string, number> = {
+    b: 1,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+  };
   return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
 }
 
@@ -56,10 +73,14 @@ function timed(command: string, args: string[], options: { input?: string; stdou
 }
 
 function opensslSpeed(): number {
-  const out = execFileSync('openssl', ['speed', '-evp', 'chacha20-poly1305', '-seconds', '3', '-bytes', '65536', '-mr'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
+  const out = execFileSync(
+    'openssl',
+    ['speed', '-evp', 'chacha20-poly1305', '-seconds', '3', '-bytes', '65536', '-mr'],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    },
+  );
   const m = /\+F:\d+:ChaCha20-Poly1305:([\d.]+)/.exec(out);
   if (!m) throw new Error(`cannot parse openssl speed output: ${out}`);
   return Number(m[1]) / 1e6; // MB/s
@@ -96,12 +117,15 @@ async function main(): Promise<void> {
     // random data, 16 MiB pattern (generated once, written repeatedly)
     const block = randomFillSync(Buffer.allocUnsafe(16 * 2 ** 20));
     const fd = openSync(plain, 'w');
-    for (let done = 0; done < size; done += block.length) writeSync(fd, block, 0, Math.min(block.length, size - done));
+    for (let done = 0; done < size; done += block.length)
+      writeSync(fd, block, 0, Math.min(block.length, size - done));
     closeSync(fd);
 
     const keyFile = path.join(dir, 'key.txt');
     execFileSync('age-keygen', ['-o', keyFile], { stdio: 'ignore' });
-    const identity = readFileSync(keyFile, 'utf8').split('\n').find((l) => l.startsWith('AGE-SECRET-KEY-1')) as string;
+    const identity = readFileSync(keyFile, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('AGE-SECRET-KEY-1')) as string;
     const recipient = execFileSync('age-keygen', ['-y', keyFile], { encoding: 'utf8' }).trim();
     writeFileSync(path.join(dir, 'recipient.txt'), recipient);
 
@@ -109,14 +133,34 @@ async function main(): Promise<void> {
     const tsx = ['--import', 'tsx', self, '--worker'];
     const ours = {
       encrypt: timed(node, [...tsx, 'encrypt', plain, path.join(dir, 'ours.age'), recipient]),
-      decrypt: timed(node, [...tsx, 'decrypt', path.join(dir, 'ours.age'), path.join(dir, 'ours.out'), identity]),
+      decrypt: timed(node, [
+        ...tsx,
+        'decrypt',
+        path.join(dir, 'ours.age'),
+        path.join(dir, 'ours.out'),
+        identity,
+      ]),
     };
     const age = {
       encrypt: timed('age', ['-r', recipient, '-o', path.join(dir, 'age.age'), plain]),
-      decrypt: timed('age', ['-d', '-i', keyFile, '-o', path.join(dir, 'age.out'), path.join(dir, 'age.age')]),
+      decrypt: timed('age', [
+        '-d',
+        '-i',
+        keyFile,
+        '-o',
+        path.join(dir, 'age.out'),
+        path.join(dir, 'age.age'),
+      ]),
     };
     // Cross-check: each side decrypts the other's file correctly.
-    const cross = timed('age', ['-d', '-i', keyFile, '-o', path.join(dir, 'cross.out'), path.join(dir, 'ours.age')]);
+    const cross = timed('age', [
+      '-d',
+      '-i',
+      keyFile,
+      '-o',
+      path.join(dir, 'cross.out'),
+      path.join(dir, 'ours.age'),
+    ]);
     void cross;
     for (const f of ['ours.out', 'age.out', 'cross.out']) {
       if (statSync(path.join(dir, f)).size !== size) throw new Error(`${f} has the wrong size`);
@@ -131,9 +175,15 @@ async function main(): Promise<void> {
       ['encrypt', ours.encrypt, age.encrypt],
       ['decrypt', ours.decrypt, age.decrypt],
     ] as const;
-    console.log(`\nage file-to-file, ${(size / 2 ** 20).toFixed(0)} MiB of random data (age ${execFileSync('age', ['--version'], { encoding: 'utf8' }).trim()})`);
-    console.log('| op      | carekey MB/s (op) | carekey MB/s (process) | age MB/s | ratio (op) | ratio (process) | carekey peak RSS | age peak RSS |');
-    console.log('|---------|-------------------|------------------------|----------|------------|-----------------|------------------|--------------|');
+    console.log(
+      `\nage file-to-file, ${(size / 2 ** 20).toFixed(0)} MiB of random data (age ${execFileSync('age', ['--version'], { encoding: 'utf8' }).trim()})`,
+    );
+    console.log(
+      '| op      | carekey MB/s (op) | carekey MB/s (process) | age MB/s | ratio (op) | ratio (process) | carekey peak RSS | age peak RSS |',
+    );
+    console.log(
+      '|---------|-------------------|------------------------|----------|------------|-----------------|------------------|--------------|',
+    );
     for (const [name, c, a] of rows) {
       console.log(
         `| ${name} | ${speed(c, 'op').toFixed(0).padStart(17)} | ${speed(c, 'wall').toFixed(0).padStart(22)} | ${speed(a, 'wall').toFixed(0).padStart(8)} | ${(speed(c, 'op') / speed(a, 'wall')).toFixed(2).padStart(10)} | ${(speed(c, 'wall') / speed(a, 'wall')).toFixed(2).padStart(15)} | ${c.maxRssMiB.toFixed(0).padStart(12)} MiB | ${a.maxRssMiB.toFixed(0).padStart(8)} MiB |`,

@@ -12,8 +12,10 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
  * (never alias the input), so callers may reuse their input buffers.
  */
 export type ChunkCipher = {
-  seal(nonce: Uint8Array, plaintext: Uint8Array): Uint8Array[];
-  open(nonce: Uint8Array, sealed: Uint8Array): Uint8Array | undefined;
+  /** Encrypts; `aad` (additional data) is unused by age and exists for the AEAD test vectors. */
+  seal(nonce: Uint8Array, plaintext: Uint8Array, aad?: Uint8Array): Uint8Array[];
+  /** Decrypts and verifies; `undefined` on any failure (bad tag, bad nonce length, too short). */
+  open(nonce: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Uint8Array | undefined;
 };
 
 /** Builds a `ChunkCipher` for a 32-byte key. */
@@ -21,13 +23,13 @@ export type ChunkCipherFactory = (key: Uint8Array) => ChunkCipher;
 
 /** The pure-JS chunk cipher (`@noble/ciphers`), used in browsers. */
 export const nobleChunkCipher: ChunkCipherFactory = (key) => ({
-  seal(nonce, plaintext) {
-    return [chacha20poly1305(key, nonce).encrypt(plaintext)];
+  seal(nonce, plaintext, aad) {
+    return [chacha20poly1305(key, nonce, aad).encrypt(plaintext)];
   },
-  open(nonce, sealed) {
+  open(nonce, sealed, aad) {
     if (sealed.length < 16) return undefined;
     try {
-      return chacha20poly1305(key, nonce).decrypt(sealed);
+      return chacha20poly1305(key, nonce, aad).decrypt(sealed);
     } catch {
       return undefined;
     }

@@ -1,4 +1,4 @@
-import { type DecryptParameters, Decryptor } from '../decrypt.ts';
+import { Decryptor, type DecryptParameters } from '../decrypt.ts';
 import { BatchWriter, readPieces, withFiles } from './fileIo.ts';
 import { nodeCryptoBackend } from './nodeBackend.ts';
 
@@ -20,13 +20,18 @@ export type DecryptFileParameters = DecryptParameters & {
  */
 export async function decryptFile(parameters: DecryptFileParameters): Promise<void> {
   const decryptor = new Decryptor({ backend: nodeCryptoBackend, ...parameters });
-  await withFiles(parameters.input, parameters.output, async (input, output) => {
-    const writer = new BatchWriter(output);
-    for await (const piece of readPieces(input)) {
-      await decryptor.write(piece, writer.sink);
-      await writer.flush();
-    }
-    await decryptor.end(writer.sink);
-    await writer.close();
-  }, parameters.sync ?? false);
+  await withFiles(
+    parameters.input,
+    parameters.output,
+    async (input, output) => {
+      const writer = new BatchWriter(output);
+      for await (const piece of readPieces(input)) {
+        await decryptor.write(piece, writer.sink);
+        await writer.flush();
+      }
+      await decryptor.end(writer.sink);
+      await writer.close();
+    },
+    parameters.sync ?? false,
+  );
 }

@@ -1,4 +1,4 @@
-import { type EncryptParameters, Encryptor } from '../encrypt.ts';
+import { Encryptor, type EncryptParameters } from '../encrypt.ts';
 import { BatchWriter, readPieces, withFiles } from './fileIo.ts';
 import { nodeCryptoBackend } from './nodeBackend.ts';
 
@@ -20,13 +20,18 @@ export type EncryptFileParameters = EncryptParameters & {
  */
 export async function encryptFile(parameters: EncryptFileParameters): Promise<void> {
   const encryptor = await Encryptor.create({ backend: nodeCryptoBackend, ...parameters });
-  await withFiles(parameters.input, parameters.output, async (input, output) => {
-    const writer = new BatchWriter(output);
-    for await (const piece of readPieces(input)) {
-      encryptor.write(piece, writer.sink);
-      await writer.flush();
-    }
-    encryptor.end(writer.sink);
-    await writer.close();
-  }, parameters.sync ?? false);
+  await withFiles(
+    parameters.input,
+    parameters.output,
+    async (input, output) => {
+      const writer = new BatchWriter(output);
+      for await (const piece of readPieces(input)) {
+        encryptor.write(piece, writer.sink);
+        await writer.flush();
+      }
+      encryptor.end(writer.sink);
+      await writer.close();
+    },
+    parameters.sync ?? false,
+  );
 }

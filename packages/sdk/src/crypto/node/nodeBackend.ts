@@ -13,21 +13,23 @@ const TAG = 16;
 export const nodeChunkCipher: ChunkCipherFactory = (key: Uint8Array): ChunkCipher => {
   const keyObject: KeyObject = createSecretKey(key);
   return {
-    seal(nonce, plaintext) {
+    seal(nonce, plaintext, aad) {
       const cipher = createCipheriv(ALGORITHM, keyObject, nonce, { authTagLength: TAG });
+      if (aad) cipher.setAAD(aad, { plaintextLength: plaintext.length });
       const ciphertext = cipher.update(plaintext);
       cipher.final();
       return [ciphertext, cipher.getAuthTag()];
     },
-    open(nonce, sealed) {
-      if (sealed.length < TAG) return undefined;
+    open(nonce, sealed, aad) {
+      if (sealed.length < TAG || nonce.length !== 12) return undefined;
       const decipher = createDecipheriv(ALGORITHM, keyObject, nonce, { authTagLength: TAG });
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
+      if (aad) decipher.setAAD(aad, { plaintextLength: sealed.length - TAG });
       const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG));
       try {
         decipher.final();
       } catch {
-        return undefined;
+        return undefined; // the tag did not verify: drop the unauthenticated plaintext
       }
       return plaintext;
     },
