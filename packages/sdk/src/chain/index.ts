@@ -47,6 +47,34 @@ export {
   getRecordRegistry,
 } from './clients/getRecordRegistry.ts';
 export {
+  DEFAULT_SIGNATURE_TTL,
+  type GetSignatureContextParameters,
+  type GetSignatureContextReturnType,
+  getSignatureContext,
+} from './clients/getSignatureContext.ts';
+export {
+  type GrantAccessParameters,
+  type GrantAccessReturnType,
+  grantAccess,
+} from './clients/grantAccess.ts';
+export {
+  type PublishBatchParameters,
+  type PublishBatchReturnType,
+  publishBatch,
+} from './clients/publishBatch.ts';
+export { type ReadGrantParameters, type ReadGrantReturnType, readGrant } from './clients/readGrant.ts';
+export { type RelayGrantParameters, type RelayGrantReturnType, relayGrant } from './clients/relayGrant.ts';
+export {
+  type RequestAccessParameters,
+  type RequestAccessReturnType,
+  requestAccess,
+} from './clients/requestAccess.ts';
+export {
+  type RevokeGrantParameters,
+  type RevokeGrantReturnType,
+  revokeGrant,
+} from './clients/revokeGrant.ts';
+export {
   DEFAULT_ATTRIBUTE_VALIDITY,
   type SetEncryptionKeyParameters,
   type SetEncryptionKeyReturnType,
@@ -54,7 +82,19 @@ export {
   X25519_ATTRIBUTE,
   X25519_ATTRIBUTE_NAME,
 } from './clients/setEncryptionKey.ts';
+export {
+  type ShredRecordParameters,
+  type ShredRecordReturnType,
+  shredRecord,
+} from './clients/shredRecord.ts';
 export { type DidRegistrySignature, signDidRegistryHash } from './clients/signDidRegistryHash.ts';
+export {
+  type GrantTerms,
+  type SignedGrant,
+  type SignGrantParameters,
+  type SignGrantReturnType,
+  signGrant,
+} from './clients/signGrant.ts';
 export {
   type ToContractRevertErrorParameters,
   type ToContractRevertErrorReturnType,
@@ -65,3 +105,19 @@ export {
   type WriteContractAndWaitReturnType,
   writeContractAndWait,
 } from './clients/writeContractAndWait.ts';
+export {
+  buildMerkleTree,
+  buildRecordIdTree,
+  buildRecordTree,
+  getMerkleProof,
+  hashPair,
+  hashRecordIdLeaf,
+  hashRecordLeaf,
+  type MerkleTree,
+  MerkleTreeError,
+  type RecordLeaf,
+  type RecordTree,
+  type VerifyMerkleProofParameters,
+  verifyMerkleProof,
+} from './merkle.ts';
+export * from './typedData.ts';

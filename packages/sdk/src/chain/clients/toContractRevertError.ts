@@ -39,20 +39,16 @@ export function toContractRevertError(
   if (error instanceof ViemBaseError) {
     const reverted = error.walk((e) => e instanceof ContractFunctionRevertedError);
     if (reverted instanceof ContractFunctionRevertedError) {
-      if (reverted.data) {
-        return new ContractRevertError(call, reverted.data.errorName, reverted.data.args ?? [], {
-          cause: error,
-        });
-      }
+      if (reverted.data) return revertError(call, reverted.data.errorName, reverted.data.args ?? [], error);
       if (reverted.raw && abi) {
         try {
           const decoded = decodeErrorResult({ abi, data: reverted.raw });
-          return new ContractRevertError(call, decoded.errorName, decoded.args ?? [], { cause: error });
+          return revertError(call, decoded.errorName, decoded.args ?? [], error);
         } catch {
           // fall through: undecodable
         }
       }
-      if (reverted.reason) return new ContractRevertError(call, 'Error', [reverted.reason], { cause: error });
+      if (reverted.reason) return revertError(call, 'Error', [reverted.reason], error);
       return new ContractRevertError(call, undefined, [], {
         cause: error,
         details: { raw: reverted.raw ?? revertData(error) },
@@ -64,6 +60,39 @@ export function toContractRevertError(
   return new ChainError(`${call} failed: ${error instanceof Error ? error.message : String(error)}`, {
     cause: error,
   });
+}
+
+/** Fix hints by custom-error suffix (the contracts name errors `<Contract><Problem>`). */
+const HINTS: ReadonlyArray<readonly [RegExp, string]> = [
+  [
+    /InvalidSignature$/,
+    "sign with the identity's current owner key (identityOwner), for this chain id and contract",
+  ],
+  [
+    /InvalidNonce$/,
+    'this signature was already used or is out of order: sign again with the current nonces(identity)',
+  ],
+  [/SignatureExpired$/, 'the signature deadline passed (chain time): sign again'],
+  [/NotIdentityOwner$/, "send from the identity's current owner, or relay a signature of that owner"],
+  [/ExpiryInPast$/, 'choose an expiry after the current chain time'],
+  [/ShredTooEarly$/, 'wait until the shred delay has passed (chain time)'],
+];
+const REASON_HINTS: Readonly<Record<string, string>> = {
+  bad_signature: "sign with the identity's current owner key (identityOwner)",
+  bad_actor: "send from the identity's current owner",
+};
+
+function revertError(
+  call: string,
+  errorName: string,
+  args: readonly unknown[],
+  cause: unknown,
+): ContractRevertError {
+  const hint =
+    errorName === 'Error'
+      ? REASON_HINTS[String(args[0])]
+      : HINTS.find(([pattern]) => pattern.test(errorName))?.[1];
+  return new ContractRevertError(call, errorName, args, hint ? { cause, hint } : { cause });
 }
 
 function revertData(error: ViemBaseError): Hex | undefined {
