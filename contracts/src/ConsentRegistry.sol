@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -553,9 +554,17 @@ contract ConsentRegistry is EIP712 {
         uint256 expected = _nonces[identity];
         if (nonce != expected) revert ConsentRegistryInvalidNonce(identity, expected, nonce);
         address owner = _identityRegistry.identityOwner(identity);
-        if (!SignatureChecker.isValidSignatureNow(owner, _hashTypedDataV4(structHash), signature)) {
+        if (!_isOwnerSignature(owner, _hashTypedDataV4(structHash), signature)) {
             revert ConsentRegistryInvalidSignature(identity, owner);
         }
         _nonces[identity] = expected + 1;
+    }
+
+    /// @dev ECDSA first (owners are usually EOAs; skips a cold EXTCODESIZE), then ERC-1271 for
+    ///      contract owners such as a multisig or a recovery contract.
+    function _isOwnerSignature(address owner, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError error_,) = ECDSA.tryRecover(digest, signature);
+        if (error_ == ECDSA.RecoverError.NoError && recovered == owner) return true;
+        return owner.code.length > 0 && SignatureChecker.isValidERC1271SignatureNow(owner, digest, signature);
     }
 }

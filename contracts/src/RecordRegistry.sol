@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {SignatureChecker} from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
@@ -28,6 +29,16 @@ contract RecordRegistry is EIP712 {
         Request,
         Cancel,
         Finalize
+    }
+
+    /// @notice One signed publication in a bulk relay (see `publishBatchesSigned`).
+    struct SignedPublication {
+        address publisher;
+        bytes32 root;
+        uint32 count;
+        uint256 nonce;
+        uint256 deadline;
+        bytes signature;
     }
 
     struct ShredRecord {
@@ -152,6 +163,27 @@ contract RecordRegistry is EIP712 {
             publisher, keccak256(abi.encode(PUBLISH_TYPEHASH, publisher, root, count, nonce, deadline)), nonce, deadline, signature
         );
         return _publish(publisher, root, count);
+    }
+
+    /// @notice Commits several signed batches (from any publishers) in one transaction, so the
+    ///         relayer amortises the transaction's fixed cost. All or nothing: one invalid
+    ///         publication reverts the call with its error (simulate first).
+    /// @param publications The publications, each with its owner's EIP-712 `Publish` signature.
+    /// @return firstBatchId The id of the first batch; the others follow sequentially.
+    function publishBatchesSigned(SignedPublication[] calldata publications) external returns (uint256 firstBatchId) {
+        if (publications.length == 0) revert RecordRegistryEmptyBatch();
+        firstBatchId = _roots.length + 1;
+        for (uint256 i = 0; i < publications.length; i++) {
+            SignedPublication calldata p = publications[i];
+            _checkSigned(
+                p.publisher,
+                keccak256(abi.encode(PUBLISH_TYPEHASH, p.publisher, p.root, p.count, p.nonce, p.deadline)),
+                p.nonce,
+                p.deadline,
+                p.signature
+            );
+            _publish(p.publisher, p.root, p.count);
+        }
     }
 
     /// @notice The number of batches published (also the last batch id).
@@ -340,9 +372,17 @@ contract RecordRegistry is EIP712 {
         uint256 expected = _nonces[identity];
         if (nonce != expected) revert RecordRegistryInvalidNonce(identity, expected, nonce);
         address owner = _identityRegistry.identityOwner(identity);
-        if (!SignatureChecker.isValidSignatureNow(owner, _hashTypedDataV4(structHash), signature)) {
+        if (!_isOwnerSignature(owner, _hashTypedDataV4(structHash), signature)) {
             revert RecordRegistryInvalidSignature(identity, owner);
         }
         _nonces[identity] = expected + 1;
+    }
+
+    /// @dev ECDSA first (owners are usually EOAs; skips a cold EXTCODESIZE), then ERC-1271 for
+    ///      contract owners such as a multisig or a recovery contract.
+    function _isOwnerSignature(address owner, bytes32 digest, bytes calldata signature) private view returns (bool) {
+        (address recovered, ECDSA.RecoverError error_,) = ECDSA.tryRecover(digest, signature);
+        if (error_ == ECDSA.RecoverError.NoError && recovered == owner) return true;
+        return owner.code.length > 0 && SignatureChecker.isValidERC1271SignatureNow(owner, digest, signature);
     }
 }

@@ -298,3 +298,43 @@ contract RecordRegistryTest is Fixture {
         registry.finalizeShred(patient, RECORD);
     }
 }
+
+contract RecordRegistryBulkTest is Fixture {
+    function _publication(uint256 key, bytes32 root, uint32 count, uint256 nonce)
+        internal
+        view
+        returns (RecordRegistry.SignedPublication memory p)
+    {
+        address publisher = vm.addr(key);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(abi.encode(records.PUBLISH_TYPEHASH(), publisher, root, count, nonce, deadline));
+        p = RecordRegistry.SignedPublication(publisher, root, count, nonce, deadline, _sign(key, _recordsDomain(), structHash));
+    }
+
+    function test_PublishBatchesSignedRelaysManyPublishers() public {
+        RecordRegistry.SignedPublication[] memory ps = new RecordRegistry.SignedPublication[](3);
+        ps[0] = _publication(PROVIDER_KEY, keccak256("a"), 1000, 0);
+        ps[1] = _publication(PATIENT_KEY, keccak256("b"), 10, 0);
+        ps[2] = _publication(PROVIDER_KEY, keccak256("c"), 7, 1);
+        vm.expectEmit(true, true, false, true, address(records));
+        emit RecordRegistry.BatchPublished(3, provider, keccak256("c"), 7);
+        vm.prank(mallory);
+        assertEq(records.publishBatchesSigned(ps), 1, "first id");
+        assertEq(records.batchCount(), 3, "three batches");
+        assertEq(records.batchRoot(2), keccak256("b"), "order kept");
+        assertEq(records.nonces(provider), 2, "provider nonces used");
+    }
+
+    function test_T6_PublishBatchesSignedAllOrNothing() public {
+        RecordRegistry.SignedPublication[] memory ps = new RecordRegistry.SignedPublication[](2);
+        ps[0] = _publication(PROVIDER_KEY, keccak256("a"), 1000, 0);
+        ps[1] = _publication(MALLORY_KEY, keccak256("b"), 10, 0);
+        ps[1].publisher = patient; // mallory signs for the patient
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidSignature.selector, patient, patient));
+        records.publishBatchesSigned(ps);
+        assertEq(records.batchCount(), 0, "nothing published");
+
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryEmptyBatch.selector));
+        records.publishBatchesSigned(new RecordRegistry.SignedPublication[](0));
+    }
+}

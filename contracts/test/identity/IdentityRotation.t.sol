@@ -4,6 +4,7 @@ pragma solidity ^0.8.24;
 import {ConsentRegistry} from "../../src/ConsentRegistry.sol";
 import {RecordRegistry} from "../../src/RecordRegistry.sol";
 import {Fixture} from "../utils/Fixture.sol";
+import {ContractOwner} from "../mocks/ContractOwner.sol";
 
 /// @notice T-6: an ERC-1056 `changeOwner` (key rotation, social recovery) takes effect in every
 ///         Carekey contract at once: the old key is powerless, the new key works, nothing migrates.
@@ -119,5 +120,48 @@ contract IdentityRotationTest is Fixture {
             patient, provider, 1, _tags(), TREAT, expiresAt, 0, 0, deadline, _grantSig(newKey, 0)
         );
         assertTrue(consent.isActive(grantId), "granted by new key");
+    }
+}
+
+/// @notice An identity owned by a contract (multisig, recovery) acts through ERC-1271 signatures.
+contract ContractOwnedIdentityTest is Fixture {
+    function test_T6_ContractOwnerSignsThroughErc1271() public {
+        ContractOwner wallet = new ContractOwner();
+        _rotate(patient, PATIENT_KEY, address(wallet));
+        bytes32[] memory tags = new bytes32[](1);
+        tags[0] = keccak256("lab");
+        uint64 expiresAt = uint64(block.timestamp + 1 days);
+        uint256 deadline = block.timestamp + 1 hours;
+        bytes32 structHash = keccak256(
+            abi.encode(
+                consent.GRANT_TYPEHASH(),
+                patient,
+                provider,
+                uint8(1),
+                keccak256(abi.encodePacked(tags)),
+                bytes32("TREAT"),
+                expiresAt,
+                bytes32(0),
+                uint256(0),
+                deadline
+            )
+        );
+        bytes32 digest = keccak256(abi.encodePacked("\x19\x01", _consentDomain(), structHash));
+
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.ConsentRegistryInvalidSignature.selector, patient, address(wallet))
+        );
+        consent.createGrantSigned(patient, provider, 1, tags, bytes32("TREAT"), expiresAt, 0, 0, deadline, "");
+
+        bytes memory oldKeySig = _sign(PATIENT_KEY, _consentDomain(), structHash);
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.ConsentRegistryInvalidSignature.selector, patient, address(wallet))
+        );
+        consent.createGrantSigned(patient, provider, 1, tags, bytes32("TREAT"), expiresAt, 0, 0, deadline, oldKeySig);
+
+        wallet.approve(digest);
+        bytes32 grantId =
+            consent.createGrantSigned(patient, provider, 1, tags, bytes32("TREAT"), expiresAt, 0, 0, deadline, "");
+        assertTrue(consent.isActive(grantId), "granted through ERC-1271");
     }
 }
