@@ -8,7 +8,7 @@ export type ChainConfig =
   | {
       /** Start `anvil` in the data folder (the default). */
       kind: 'embedded';
-      /** Loopback port of the embedded chain. */
+      /** Loopback port of the embedded chain (0: any free port). */
       port: number;
     }
   | {
@@ -127,7 +127,7 @@ export function loadNodeConfig(parameters: LoadNodeConfigParameters = {}): LoadN
       'chain port',
       str(values['chain-port']) ?? str(env.CAREKEY_CHAIN_PORT),
       8545,
-      1,
+      0,
       65_535,
     );
     chain = { kind: 'embedded', port };

@@ -1,0 +1,76 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const tsx = join(here, '..', '..', '..', 'node_modules', '.bin', 'tsx');
+
+type Started = { child: ChildProcess; summary: Record<string, unknown> };
+
+/** Runs `tsx src/main.ts --json` (what `npm start -- --json` runs) and reads its one JSON line. */
+function startNode(dataDir: string): Promise<Started> {
+  const child = spawn(tsx, [join(here, 'main.ts'), '--json', '--chain-port', '0'], {
+    env: { ...process.env, CAREKEY_DATA: dataDir, CAREKEY_SHRED_DELAY: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  return new Promise((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+    lines.once('line', (line) => resolve({ child, summary: JSON.parse(line) as Record<string, unknown> }));
+    child.once('exit', (code) => reject(new Error(`node exited with ${code}: ${stderr}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    child.kill('SIGINT');
+  });
+}
+
+describe('npm start (main.ts)', () => {
+  it('starts the chain with the contracts, stops on Ctrl-C with state saved, and reuses the deployment', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'carekey-main-'));
+    const first = await startNode(dataDir);
+    expect(first.summary).toMatchObject({
+      chainId: 31337,
+      embedded: true,
+      dataDir,
+      status: 'deployed',
+      reset: false,
+    });
+    expect(String(first.summary.rpcUrl)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const contracts = first.summary.contracts as Record<string, string>;
+    expect(Object.keys(contracts).sort()).toEqual(['consentRegistry', 'didRegistry', 'recordRegistry']);
+    expect(await stop(first.child)).toBe(0);
+    expect(existsSync(join(dataDir, 'chain', 'anvil-state.json'))).toBe(true);
+
+    const second = await startNode(dataDir);
+    try {
+      expect(second.summary).toMatchObject({ status: 'reused', reset: false, contracts });
+    } finally {
+      expect(await stop(second.child)).toBe(0);
+    }
+  });
+
+  it('exits non-zero with a one-line error on a bad flag', async () => {
+    const child = spawn(tsx, [join(here, 'main.ts'), '--chain-port', 'nope'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr?.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr.trim().split('\n')).toHaveLength(1);
+    expect(stderr).toContain("invalid chain port 'nope'");
+  });
+});
