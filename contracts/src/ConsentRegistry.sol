@@ -465,10 +465,10 @@ contract ConsentRegistry is EIP712 {
         grant.grantee = grantee;
         grant.expiresAt = expiresAt;
         grant.purpose = purpose;
-        grant.requestId = requestId;
         grant.scopeData = scopeData;
 
         if (requestId != bytes32(0)) {
+            grant.requestId = requestId;
             AccessRequest storage request = _requests[requestId];
             if (request.patient == address(0)) revert ConsentRegistryUnknownRequest(requestId);
             if (request.status != RequestStatus.Pending) revert ConsentRegistryRequestNotPending(requestId, request.status);

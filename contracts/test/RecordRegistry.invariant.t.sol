@@ -16,7 +16,7 @@ contract RecordRegistryInvariantTest is Test {
         EthereumDIDRegistry didRegistry = new EthereumDIDRegistry();
         records = new RecordRegistry(IIdentityRegistry(address(didRegistry)), 1 days);
         handler = new RecordRegistryHandler(records);
-        bytes4[] memory selectors = new bytes4[](7);
+        bytes4[] memory selectors = new bytes4[](8);
         selectors[0] = RecordRegistryHandler.publishAsOwner.selector;
         selectors[1] = RecordRegistryHandler.requestShred.selector;
         selectors[2] = RecordRegistryHandler.cancelShred.selector;
@@ -24,6 +24,7 @@ contract RecordRegistryInvariantTest is Test {
         selectors[4] = RecordRegistryHandler.reviveShredded.selector;
         selectors[5] = RecordRegistryHandler.warp.selector;
         selectors[6] = RecordRegistryHandler.actAsRandomCaller.selector;
+        selectors[7] = RecordRegistryHandler.publishBulkSigned.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }

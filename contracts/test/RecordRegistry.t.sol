@@ -338,3 +338,32 @@ contract RecordRegistryBulkTest is Fixture {
         records.publishBatchesSigned(new RecordRegistry.SignedPublication[](0));
     }
 }
+
+contract RecordRegistryProofFuzzTest is Fixture {
+    function _pair(bytes32 a, bytes32 b) internal pure returns (bytes32) {
+        return a < b ? keccak256(abi.encode(a, b)) : keccak256(abi.encode(b, a));
+    }
+
+    /// @notice Any four distinct records: each proves its inclusion; any changed field does not.
+    function testFuzz_VerifyRecordFourLeafTree(bytes32[4] memory ids, bytes32[4] memory blobs, bytes32 tag, bytes32 salt, uint8 pick, bytes32 junk)
+        public
+    {
+        bytes32[4] memory leaves;
+        for (uint256 i = 0; i < 4; i++) {
+            leaves[i] = records.recordLeaf(ids[i], blobs[i], tag, salt);
+        }
+        vm.assume(leaves[0] != leaves[1] && leaves[2] != leaves[3]);
+        bytes32 left = _pair(leaves[0], leaves[1]);
+        bytes32 right = _pair(leaves[2], leaves[3]);
+        vm.prank(provider);
+        uint256 batchId = records.publishBatch(provider, _pair(left, right), 4);
+
+        uint256 i = pick % 4;
+        bytes32[] memory proof = new bytes32[](2);
+        proof[0] = leaves[i ^ 1];
+        proof[1] = i < 2 ? right : left;
+        assertTrue(records.verifyRecord(batchId, ids[i], blobs[i], tag, salt, proof), "included");
+        vm.assume(junk != blobs[i]);
+        assertFalse(records.verifyRecord(batchId, ids[i], junk, tag, salt, proof), "changed blob id rejected");
+    }
+}

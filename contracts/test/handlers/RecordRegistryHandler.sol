@@ -56,6 +56,29 @@ contract RecordRegistryHandler {
         ghostBatches++;
     }
 
+    /// @notice A relayer submits 1-3 signed publications from key-held publishers in one call.
+    function publishBulkSigned(uint8 n, bytes32 root) external {
+        uint256 count = 1 + (n % 3);
+        RecordRegistry.SignedPublication[] memory ps = new RecordRegistry.SignedPublication[](count);
+        uint256[2] memory used;
+        for (uint256 i = 0; i < count; i++) {
+            uint256 k = (uint256(root) + i) % 2;
+            uint256 key = k == 0 ? 0xC0DE1 : 0xC0DE2;
+            address publisher = vm.addr(key);
+            uint256 nonce = records.nonces(publisher) + used[k]++;
+            bytes32 batchRoot = keccak256(abi.encode(root, i));
+            bytes32 structHash =
+                keccak256(abi.encode(records.PUBLISH_TYPEHASH(), publisher, batchRoot, uint32(7), nonce, block.timestamp));
+            (uint8 v, bytes32 r, bytes32 s) =
+                vm.sign(key, keccak256(abi.encodePacked("\x19\x01", records.DOMAIN_SEPARATOR(), structHash)));
+            ps[i] = RecordRegistry.SignedPublication(publisher, batchRoot, 7, nonce, block.timestamp, abi.encodePacked(r, s, v));
+        }
+        uint256 before = records.batchCount();
+        uint256 firstId = records.publishBatchesSigned(ps);
+        if (firstId != before + 1 || records.batchCount() != before + count) batchCountWentBackwards = true;
+        ghostBatches += count;
+    }
+
     function requestShred(uint256 who, uint256 seed) external {
         address patient = identities[who % 2];
         bytes32 recordId = _record(seed);
