@@ -522,4 +522,39 @@ contract ConsentRegistryTest is Fixture {
         vm.prank(provider);
         consent.requestAccess(provider, address(0), 0, _none(), TREAT, uint64(block.timestamp + 1));
     }
+
+    function testFuzz_RequestAccessValidatesScope(uint8 scopeKind, uint8 length, bytes32 item, bytes32 purpose) public {
+        length = uint8(bound(length, 0, 70));
+        bytes32[] memory scopeData = new bytes32[](length);
+        for (uint256 i = 0; i < length; i++) {
+            scopeData[i] = item;
+        }
+        bool validScope = (scopeKind == 0 && length == 0) || (scopeKind == 1 && length > 0 && length <= 64)
+            || (scopeKind == 2 && length == 1 && item != bytes32(0));
+        if (!validScope) {
+            vm.expectRevert(abi.encodeWithSelector(ConsentRegistry.ConsentRegistryInvalidScope.selector, scopeKind, length));
+        } else if (purpose == bytes32(0)) {
+            vm.expectRevert(abi.encodeWithSelector(ConsentRegistry.ConsentRegistryZeroPurpose.selector));
+        }
+        vm.prank(provider);
+        bytes32 requestId =
+            consent.requestAccess(provider, patient, scopeKind, scopeData, purpose, uint64(block.timestamp + 1 days));
+        if (validScope && purpose != bytes32(0)) {
+            ConsentRegistry.AccessRequest memory r = consent.getRequest(requestId);
+            assertEq(uint256(r.status), uint256(ConsentRegistry.RequestStatus.Pending), "pending");
+            assertEq(r.scopeData.length, length, "scope kept");
+            assertEq(r.purpose, purpose, "purpose kept");
+        }
+    }
+
+    function testFuzz_T6_DenyByRandomCallerChangesNothing(address caller) public {
+        vm.assume(caller != patient);
+        bytes32 requestId = _request();
+        vm.expectRevert(
+            abi.encodeWithSelector(ConsentRegistry.ConsentRegistryNotIdentityOwner.selector, patient, caller, patient)
+        );
+        vm.prank(caller);
+        consent.denyRequest(requestId);
+        assertEq(uint256(consent.getRequest(requestId).status), uint256(ConsentRegistry.RequestStatus.Pending), "pending");
+    }
 }

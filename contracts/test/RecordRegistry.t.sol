@@ -275,6 +275,17 @@ contract RecordRegistryTest is Fixture {
         records.shredSigned(patient, RECORD, 1, 0, deadline, sig);
     }
 
+    function testFuzz_T6_ShredSignedByRandomKeyReverts(uint256 key, bytes32 recordId, uint8 action) public {
+        key = boundKey(key);
+        vm.assume(vm.addr(key) != patient);
+        action = uint8(bound(action, 1, 3));
+        uint256 deadline = block.timestamp + 1 days;
+        bytes memory sig = _shredSig(key, patient, recordId, action, 0, deadline);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidSignature.selector, patient, patient));
+        records.shredSigned(patient, recordId, action, 0, deadline, sig);
+        assertEq(uint256(_state(patient, recordId)), uint256(RecordRegistry.ShredState.None), "untouched");
+    }
+
     function testFuzz_ShredSignedRejectsUnknownAction(uint8 action) public {
         vm.assume(action == 0 || action > 3);
         vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidShredAction.selector, action));
