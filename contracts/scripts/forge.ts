@@ -16,7 +16,9 @@ function findForge(): string {
   const require = createRequire(path.join(contractsDir, 'package.json'));
   const candidates: string[] = [];
   try {
-    candidates.push(path.join(path.dirname(require.resolve(`${platformPackage}/package.json`)), 'bin', 'forge'));
+    candidates.push(
+      path.join(path.dirname(require.resolve(`${platformPackage}/package.json`)), 'bin', 'forge'),
+    );
   } catch {
     // not resolvable: fall back to the hoisted location
   }

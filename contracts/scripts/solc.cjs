@@ -37,7 +37,9 @@ for (let dir = path.resolve(basePath); ; dir = path.dirname(dir)) {
 }
 
 function findImport(importPath) {
-  const candidates = path.isAbsolute(importPath) ? [importPath] : roots.map((root) => path.resolve(root, importPath));
+  const candidates = path.isAbsolute(importPath)
+    ? [importPath]
+    : roots.map((root) => path.resolve(root, importPath));
   for (const candidate of candidates) {
     try {
       return { contents: fs.readFileSync(candidate, 'utf8') };
