@@ -1,4 +1,5 @@
 export { BaseError, type BaseErrorParameters } from './BaseError.ts';
+export { BlobIntegrityError, BlobNotFoundError, BlobStoreError, InvalidBlobIdError } from './blobs.ts';
 export {
   AnvilNotFoundError,
   ChainConfigError,
@@ -20,7 +21,16 @@ export {
   NoIdentityMatchError,
   UnsupportedRecipientError,
 } from './crypto.ts';
-export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';
-export { BlobIntegrityError, BlobNotFoundError, BlobStoreError, InvalidBlobIdError } from './blobs.ts';
+export { CategoryTagError, FhirError, FhirParseError, type FhirParseErrorReason, FhirValidationError } from './fhir.ts';
 export { SignedRequestError, type SignedRequestRefusal } from './protocol.ts';
-export { DatabaseConnectionError, InvalidDatabaseUrlError, MigrationError, OutboxError, QueryError, redactUrl, StorageError, StoreClosedError } from './storage.ts';
+export {
+  DatabaseConnectionError,
+  InvalidDatabaseUrlError,
+  MigrationError,
+  OutboxError,
+  QueryError,
+  redactUrl,
+  StorageError,
+  StoreClosedError,
+} from './storage.ts';
+export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';

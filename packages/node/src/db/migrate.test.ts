@@ -1,0 +1,158 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MigrationError } from '@carekey/sdk/errors';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createPostgresSql } from './createPostgresSql.ts';
+import { loadMigrations } from './loadMigrations.ts';
+import { migrate } from './migrate.ts';
+import type { Sql } from './Sql.ts';
+import {
+  openTestSql,
+  SQL_ENGINES,
+  stopTestPostgresServer,
+  testPostgresServer,
+} from './testing/sqlEngines.ts';
+
+afterAll(stopTestPostgresServer);
+
+const migrationsDir = (files: Record<string, string>) => {
+  const dir = mkdtempSync(join(tmpdir(), 'carekey-migrations-'));
+  for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, name), text);
+  return dir;
+};
+
+const NODE_TABLES = [
+  'access_log',
+  'chain_cursor',
+  'chain_events',
+  'grants',
+  'outbox',
+  'records',
+  'schema_migrations',
+  'stanzas',
+  'used_nonces',
+];
+
+describe('loadMigrations', () => {
+  it('reads the numbered files in order with their checksums', () => {
+    const dir = migrationsDir({ '002_b.sql': 'select 2;', '001_a.sql': 'select 1;' });
+    const migrations = loadMigrations({ dir });
+    expect(migrations.map((m) => [m.version, m.name])).toEqual([
+      [1, 'a'],
+      [2, 'b'],
+    ]);
+    expect(migrations[0]?.checksum).toMatch(/^[0-9a-f]{64}$/);
+    expect(loadMigrations()[0]).toMatchObject({ version: 1, name: 'initial' });
+  });
+
+  it('refuses a misnamed file, a gap and a duplicate number', () => {
+    expect(() => loadMigrations({ dir: migrationsDir({ '1-initial.sql': '' }) })).toThrow(/misnamed/);
+    expect(() => loadMigrations({ dir: migrationsDir({ '001_a.sql': '', '003_c.sql': '' }) })).toThrow(
+      /migration 3 \(c\) is out of sequence: expected number 2/,
+    );
+    expect(() => loadMigrations({ dir: migrationsDir({ '001_a.sql': '', '0001_b.sql': '' }) })).toThrow(
+      MigrationError,
+    );
+  });
+});
+
+describe.each(SQL_ENGINES)('migrate on %s', (engine) => {
+  it('applies the node schema once and records version, name and checksum', async () => {
+    const sql = await openTestSql(engine);
+    try {
+      const first = await migrate({ sql });
+      expect(first.applied.map((m) => m.version)).toEqual([1]);
+      expect(first.version).toBe(1);
+      const again = await migrate({ sql });
+      expect(again).toEqual({ applied: [], version: 1 });
+      const { rows } = await sql.query<{ version: number; name: string; checksum: string; applied_at: Date }>(
+        'select * from schema_migrations',
+      );
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ version: 1, name: 'initial', checksum: loadMigrations()[0]?.checksum });
+      expect(rows[0]?.applied_at).toBeInstanceOf(Date);
+      const tables = await sql.query<{ table_name: string }>(
+        `select table_name from information_schema.tables where table_schema = 'public' order by table_name`,
+      );
+      expect(tables.rows.map((r) => r.table_name)).toEqual(NODE_TABLES);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('refuses an applied migration that was changed since, and changes nothing', async () => {
+    const sql = await openTestSql(engine);
+    try {
+      const dir = migrationsDir({ '001_a.sql': 'create table a (x int4);' });
+      await migrate({ sql, migrations: loadMigrations({ dir }) });
+      writeFileSync(join(dir, '001_a.sql'), 'create table a (x int8);');
+      writeFileSync(join(dir, '002_b.sql'), 'create table b (x int4);');
+      const error = await migrate({ sql, migrations: loadMigrations({ dir }) }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect((error as Error).message).toMatch(/migration 1 \(a\) was changed after it was applied/);
+      expect((error as Error).message).toMatch(/add a new numbered migration/);
+      const b = await sql.query(`select 1 from information_schema.tables where table_name = 'b'`);
+      expect(b.rowCount).toBe(0);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('refuses a database migrated by a newer version', async () => {
+    const sql = await openTestSql(engine);
+    try {
+      const dir = migrationsDir({ '001_a.sql': 'select 1;', '002_b.sql': 'select 2;' });
+      await migrate({ sql, migrations: loadMigrations({ dir }) });
+      const older = loadMigrations({ dir }).slice(0, 1);
+      await expect(migrate({ sql, migrations: older })).rejects.toThrow(
+        /has migration 2 \(b\), which this version of Carekey does not know/,
+      );
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('applies all pending migrations or none', async () => {
+    const sql = await openTestSql(engine);
+    try {
+      const dir = migrationsDir({
+        '001_a.sql': 'create table a (x int4);',
+        '002_b.sql': 'create tabel b ();',
+      });
+      const error = await migrate({ sql, migrations: loadMigrations({ dir }) }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationError);
+      expect((error as Error).message).toMatch(/migration 2 \(b\) failed: .*syntax error/);
+      const a = await sql.query(
+        `select 1 from information_schema.tables where table_name in ('a', 'schema_migrations')`,
+      );
+      expect(a.rowCount).toBe(0);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('lets concurrent starters apply each migration exactly once', async () => {
+    const sql = await openTestSql(engine);
+    // A PostgreSQL server: separate connection pools, as separate node processes would have.
+    // PGlite: one process owns the folder, so the starters share the store.
+    const starters: Sql[] =
+      engine === 'postgres'
+        ? await Promise.all(
+            Array.from({ length: 4 }, async () => {
+              const { rows } = await sql.query<{ db: string }>('select current_database() as db');
+              return createPostgresSql({ url: (await testPostgresServer()).url(rows[0]?.db) });
+            }),
+          )
+        : [sql, sql, sql, sql];
+    try {
+      const results = await Promise.all(starters.map((s) => migrate({ sql: s })));
+      expect(results.flatMap((r) => r.applied.map((m) => m.version))).toEqual([1]);
+      expect(results.map((r) => r.version)).toEqual([1, 1, 1, 1]);
+      const { rows } = await sql.query('select version from schema_migrations');
+      expect(rows).toHaveLength(1);
+    } finally {
+      await Promise.all([...new Set([sql, ...starters])].map((s) => s.close()));
+    }
+  });
+});

@@ -1,0 +1,61 @@
+import { createPgliteSql, dumpPgliteSql } from '../createPgliteSql.ts';
+import { createPostgresSql } from '../createPostgresSql.ts';
+import { migrate } from '../migrate.ts';
+import type { Sql, SqlEngine } from '../Sql.ts';
+import { type PostgresServer, startPostgresServer } from './startPostgresServer.ts';
+
+/** Both engines: every SQL test runs once on each (`describe.each(SQL_ENGINES)`). */
+export const SQL_ENGINES: readonly SqlEngine[] = ['pglite', 'postgres'];
+
+let server: Promise<PostgresServer> | undefined;
+
+/** The test file's PostgreSQL server, started on first use. */
+export function testPostgresServer(): Promise<PostgresServer> {
+  server ??= startPostgresServer();
+  return server;
+}
+
+const templates = new Map<boolean, Promise<Blob>>();
+
+/** PGlite runs initdb (seconds) for each new database; tests clone one made once per file instead. */
+function pgliteTemplate(migrated: boolean): Promise<Blob> {
+  let template = templates.get(migrated);
+  if (!template) {
+    template = (async () => {
+      const sql = await createPgliteSql();
+      try {
+        if (migrated) await migrate({ sql });
+        return await dumpPgliteSql(sql);
+      } finally {
+        await sql.close();
+      }
+    })();
+    templates.set(migrated, template);
+  }
+  return template;
+}
+
+export type OpenTestSqlOptions = {
+  /** Apply the node's migrations first (default false: an empty database). */
+  migrated?: boolean | undefined;
+};
+
+/**
+ * A fresh store on `engine`: an in-memory PGlite, or a new database on the test
+ * file's PostgreSQL server. Call {@link stopTestPostgresServer} in `afterAll`.
+ */
+export async function openTestSql(engine: SqlEngine, options: OpenTestSqlOptions = {}): Promise<Sql> {
+  const migrated = options.migrated ?? false;
+  if (engine === 'pglite') return createPgliteSql({ from: await pgliteTemplate(migrated) });
+  const url = await (await testPostgresServer()).createDatabase();
+  const sql = await createPostgresSql({ url });
+  if (migrated) await migrate({ sql });
+  return sql;
+}
+
+/** Stops the test file's PostgreSQL server, if one was started. */
+export async function stopTestPostgresServer(): Promise<void> {
+  const running = server;
+  server = undefined;
+  if (running) await (await running).stop();
+}
