@@ -67,6 +67,23 @@ describe('startAnvil', () => {
     expect((error as Error).message).toContain('ENOTDIR');
   });
 
+  it('refuses a second chain on a data folder in use, and takes over a stale lock', async () => {
+    const dataDir = tempDir();
+    const first = await startAnvil({ dataDir, port: 0 });
+    try {
+      const error = await startAnvil({ dataDir, port: 0 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(DataDirError);
+      expect((error as Error).message).toContain(`already run by process ${process.pid}`);
+    } finally {
+      await first.stop();
+    }
+    expect(existsSync(join(dataDir, 'chain', 'anvil.lock'))).toBe(false);
+    // A lock left by a process that no longer exists (pid 2^22 + 1 is above Linux's pid_max default).
+    writeFileSync(join(dataDir, 'chain', 'anvil.lock'), '4194305\n');
+    const second = await startAnvil({ dataDir, port: 0 });
+    await second.stop();
+  });
+
   it('reports an anvil that dies at start with the tail of its log', async () => {
     const dataDir = tempDir();
     const first = await startAnvil({ dataDir, port: 0 });

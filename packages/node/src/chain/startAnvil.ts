@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { ChainPortInUseError, ChainStartError, DataDirError } from '@carekey/sdk/errors';
@@ -77,6 +77,8 @@ export async function startAnvil(parameters: StartAnvilParameters): Promise<Star
   // Probe first: if another process (maybe another anvil) holds the port, our
   // readiness check would otherwise be answered by *that* process.
   if (!(await isPortFree(host, port))) throw new ChainPortInUseError(host, port);
+  // Two chains on one state file would overwrite each other's dumps.
+  const releaseLock = lockDataDir(parameters.dataDir, join(chainDir, 'anvil.lock'));
 
   const args = [
     '--host',
@@ -115,6 +117,7 @@ export async function startAnvil(parameters: StartAnvilParameters): Promise<Star
     child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   } catch (cause) {
     closeSync(log);
+    releaseLock();
     throw new ChainStartError(`cannot spawn '${binary}'`, '', { cause });
   }
   child.stdout?.on('data', onOutput);
@@ -128,6 +131,7 @@ export async function startAnvil(parameters: StartAnvilParameters): Promise<Star
     spawnError = error;
   });
   void exited.then(({ code, signal }) => {
+    releaseLock();
     if (logOpen) {
       // Keep the end of a long run in the file too, where the operator looks first.
       if (logged >= LOG_FILE_CAP) writeSync(log, `${logTail()}\n`);
@@ -137,7 +141,10 @@ export async function startAnvil(parameters: StartAnvilParameters): Promise<Star
     }
   });
   // If the node process dies without a graceful stop, do not leave anvil holding the port.
-  const killOnExit = () => child.kill('SIGKILL');
+  const killOnExit = () => {
+    child.kill('SIGKILL');
+    releaseLock();
+  };
   process.once('exit', killOnExit);
 
   const rpcUrl = `http://${host}:${port}`;
@@ -204,6 +211,52 @@ function ensureWritableDir(dataDir: string, dir: string): string {
     throw new DataDirError(dataDir, `cannot create or write '${dir}' (${code})`, { cause });
   }
   return dir;
+}
+
+/** Takes `<dataDir>/chain/anvil.lock` (our pid) or throws if a live process holds it; returns the release. */
+function lockDataDir(dataDir: string, lockPath: string): () => void {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(lockPath, `${process.pid}\n`, { flag: 'wx' });
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        rmSync(lockPath, { force: true });
+      };
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new DataDirError(
+          dataDir,
+          `cannot create '${lockPath}' (${(cause as NodeJS.ErrnoException).code})`,
+          {
+            cause,
+          },
+        );
+      }
+      const holder = Number.parseInt(readFileSync(lockPath, 'utf8'), 10);
+      if (Number.isSafeInteger(holder) && holder > 0 && isAlive(holder)) {
+        throw new DataDirError(
+          dataDir,
+          `its chain is already run by process ${holder} (lock '${lockPath}')`,
+          {
+            hint: 'stop that node first, or give this one another data folder; delete the lock file only if that process is not a Carekey node',
+          },
+        );
+      }
+      rmSync(lockPath, { force: true }); // stale: its process is gone
+    }
+  }
+  throw new DataDirError(dataDir, `cannot take the lock '${lockPath}'`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 function isPortFree(host: string, port: number): Promise<boolean> {
