@@ -369,12 +369,12 @@ contract RecordRegistryProofFuzzTest is Fixture {
         vm.prank(provider);
         uint256 batchId = records.publishBatch(provider, _pair(left, right), 4);
 
-        uint256 i = pick % 4;
+        uint256 k = pick % 4;
         bytes32[] memory proof = new bytes32[](2);
-        proof[0] = leaves[i ^ 1];
-        proof[1] = i < 2 ? right : left;
-        assertTrue(records.verifyRecord(batchId, ids[i], blobs[i], tag, salt, proof), "included");
-        vm.assume(junk != blobs[i]);
-        assertFalse(records.verifyRecord(batchId, ids[i], junk, tag, salt, proof), "changed blob id rejected");
+        proof[0] = leaves[k ^ 1];
+        proof[1] = k < 2 ? right : left;
+        assertTrue(records.verifyRecord(batchId, ids[k], blobs[k], tag, salt, proof), "included");
+        vm.assume(junk != blobs[k]);
+        assertFalse(records.verifyRecord(batchId, ids[k], junk, tag, salt, proof), "changed blob id rejected");
     }
 }
