@@ -65,8 +65,19 @@ const TAIL_LINES = 40;
  * await anvil.stop();
  */
 export async function startAnvil(parameters: StartAnvilParameters): Promise<StartAnvilReturnType> {
+  if (parameters.port !== 0) return startOn(parameters, parameters.port ?? 8545);
+  // A free port can be taken by another process between our probe and anvil's bind: try a few.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOn(parameters, await freePort('127.0.0.1'));
+    } catch (error) {
+      if (!(error instanceof ChainPortInUseError) || attempt >= 5) throw error;
+    }
+  }
+}
+
+async function startOn(parameters: StartAnvilParameters, port: number): Promise<StartAnvilReturnType> {
   const host = '127.0.0.1';
-  const port = parameters.port === 0 ? await freePort(host) : (parameters.port ?? 8545);
   const chainId = parameters.chainId ?? EMBEDDED_CHAIN_ID;
   const chainDir = ensureWritableDir(parameters.dataDir, join(parameters.dataDir, 'chain'));
   const statePath = join(chainDir, 'anvil-state.json');
