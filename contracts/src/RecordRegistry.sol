@@ -317,7 +317,6 @@ contract RecordRegistry is EIP712 {
 
     /// @notice The EIP-712 domain separator (name "Carekey RecordRegistry", version "1").
     /// @return The separator for the current chain.
-    // solhint-disable-next-line func-name-mixedcase
     function DOMAIN_SEPARATOR() external view returns (bytes32) {
         return _domainSeparatorV4();
     }
