@@ -22,6 +22,11 @@ export {
   createChainClient,
 } from './clients/createChainClient.ts';
 export {
+  type DenyAccessRequestParameters,
+  type DenyAccessRequestReturnType,
+  denyAccessRequest,
+} from './clients/denyAccessRequest.ts';
+export {
   type GetConsentRegistryParameters,
   type GetConsentRegistryReturnType,
   getConsentRegistry,

@@ -3,6 +3,7 @@ import { startTestChain, type TestChain } from '../../../test/chain/startTestCha
 import { ContractRevertError } from '../../errors/chain.ts';
 import { buildRecordIdTree } from '../merkle.ts';
 import { purposeOfUse, ScopeKind } from '../typedData.ts';
+import { denyAccessRequest } from './denyAccessRequest.ts';
 import { getConsentRegistry } from './getConsentRegistry.ts';
 import { grantAccess } from './grantAccess.ts';
 import { readGrant } from './readGrant.ts';
@@ -268,6 +269,46 @@ describe('grants through the typed clients (live ConsentRegistry)', () => {
     const request = await registry.read.getRequest([requestId]);
     expect(request.status).toBe(2); // Approved
     expect(request.grantId).toBe(grantId);
+  });
+
+  it('the patient denies an access request; a denied request cannot be granted or denied again', async () => {
+    const patient = t.newKey();
+    const clinic = t.newKey();
+    const expiresAt = (await chainTime()) + 3600n;
+    const { requestId } = await requestAccess({
+      client: t.relayer,
+      consentRegistry: t.consentRegistry,
+      requester: clinic.address,
+      signer: clinic,
+      patient: patient.address,
+      scopeKind: ScopeKind.All,
+      scopeData: [],
+      purpose: TREAT,
+      expiresAt,
+    });
+    const base = { client: t.relayer, consentRegistry: t.consentRegistry, requestId } as const;
+    await expectRevert(denyAccessRequest({ ...base, signer: clinic }), 'ConsentRegistryInvalidSignature');
+    await denyAccessRequest({ ...base, signer: patient });
+    const registry = getConsentRegistry({ address: t.consentRegistry, client: t.relayer });
+    expect((await registry.read.getRequest([requestId])).status).toBe(3); // Denied
+    await expectRevert(denyAccessRequest({ ...base, signer: patient }), 'ConsentRegistryRequestNotPending');
+    const before = await patientState(patient.address);
+    await expectRevert(
+      grantAccess({
+        client: t.relayer,
+        consentRegistry: t.consentRegistry,
+        signer: patient,
+        patient: patient.address,
+        grantee: clinic.address,
+        scopeKind: ScopeKind.All,
+        scopeData: [],
+        purpose: TREAT,
+        expiresAt,
+        requestId,
+      }),
+      'ConsentRegistryRequestNotPending',
+    );
+    expect(await patientState(patient.address)).toEqual(before);
   });
 
   it('rejects an access request with an empty purpose, naming the custom error', async () => {
