@@ -1,0 +1,42 @@
+/**
+ * `@carekey/sdk/fhir` — client-side FHIR R4 ingestion: safe parsing (T-19), validation (Medplum), splitting
+ * into records, canonical JSON and category tags. Isomorphic: Node-only helpers are in `./node/`.
+ */
+
+export { canonicalJson, sha256Hex } from './canonicalJson.ts';
+export { type CategoryTagParameters, type CategoryTagReturnType, categoryTag } from './categoryTag.ts';
+export { clinicalDate } from './clinicalDate.ts';
+export { impossibleFhirDate } from './fhirDate.ts';
+export {
+  type LoadR4DefinitionsParameters,
+  type LoadR4DefinitionsReturnType,
+  loadR4Definitions,
+  medplumR4DefinitionSources,
+  type R4DefinitionSources,
+} from './loadR4Definitions.ts';
+export {
+  DEFAULT_MAX_FHIR_BYTES,
+  DEFAULT_MAX_FHIR_DEPTH,
+  type JsonObject,
+  type JsonValue,
+  type ParseFhirJsonParameters,
+  type ParseFhirJsonReturnType,
+  parseFhirJson,
+} from './parseFhirJson.ts';
+export { recordCategory } from './recordCategory.ts';
+export {
+  type FhirRecord,
+  type SplitIntoRecordsParameters,
+  type SplitIntoRecordsReturnType,
+  splitIntoRecords,
+  toRecords,
+} from './splitIntoRecords.ts';
+export {
+  DEFAULT_MAX_BUNDLE_ENTRIES,
+  DEFAULT_MAX_ISSUES,
+  IMPORTABLE_BUNDLE_TYPES,
+  type ValidatedResource,
+  type ValidateFhirParameters,
+  type ValidateFhirReturnType,
+  validateFhir,
+} from './validateFhir.ts';

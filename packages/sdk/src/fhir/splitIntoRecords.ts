@@ -1,0 +1,66 @@
+import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { canonicalJson, sha256Hex } from './canonicalJson.ts';
+import { clinicalDate } from './clinicalDate.ts';
+import { recordCategory } from './recordCategory.ts';
+import { type ValidateFhirParameters, type ValidateFhirReturnType, validateFhir } from './validateFhir.ts';
+
+/** One FHIR resource ready to be encrypted and published as a Carekey record. */
+export type FhirRecord = {
+  /** The resource, references to other entries rewritten to `ResourceType/id`, with an id. */
+  resource: Resource;
+  resourceType: string;
+  id: string;
+  /** `resourceType` or `resourceType|<first category code>` (see `recordCategory`). */
+  category: string;
+  /** The best clinical date as written in the resource (see `clinicalDate`). */
+  clinicalDate?: string;
+  /** RFC 8785 canonical JSON of `resource`: the bytes that are encrypted and hashed. */
+  canonicalJson: string;
+  /** Lowercase hex SHA-256 of the UTF-8 bytes of `canonicalJson`. */
+  sha256: string;
+};
+
+export type SplitIntoRecordsParameters = ValidateFhirParameters;
+
+export type SplitIntoRecordsReturnType = {
+  /** One record per resource, in input order (a Bundle's entries, a document's Composition first). */
+  records: FhirRecord[];
+  /** The validator's warnings, if any. */
+  outcome: OperationOutcome;
+};
+
+/**
+ * Validates FHIR R4 (a resource or a transaction, batch, collection, document or searchset Bundle) and
+ * splits it into one record per resource. The whole input is validated first: on any fault nothing is
+ * returned. References between entries (`urn:uuid:` fullUrls, as Synthea writes them) are rewritten to
+ * `ResourceType/id` so they still resolve once each resource is stored on its own.
+ *
+ * @throws {FhirParseError} unsafe or malformed JSON (T-19).
+ * @throws {FhirValidationError} invalid FHIR R4, with an `OperationOutcome` naming each fault.
+ * @example
+ * const { records } = await splitIntoRecords({ input: await readFile('bundle.json') });
+ */
+export async function splitIntoRecords(
+  parameters: SplitIntoRecordsParameters,
+): Promise<SplitIntoRecordsReturnType> {
+  return toRecords(await validateFhir(parameters));
+}
+
+/** Turns validated resources into records (canonical JSON, hash, category, date). */
+export function toRecords(validated: ValidateFhirReturnType): SplitIntoRecordsReturnType {
+  const records = validated.resources.map(({ resource }): FhirRecord => {
+    const json = canonicalJson(resource);
+    const record: FhirRecord = {
+      resource,
+      resourceType: resource.resourceType,
+      id: resource.id,
+      category: recordCategory(resource),
+      canonicalJson: json,
+      sha256: sha256Hex(json),
+    };
+    const date = clinicalDate(resource);
+    if (date !== undefined) record.clinicalDate = date;
+    return record;
+  });
+  return { records, outcome: validated.outcome };
+}
