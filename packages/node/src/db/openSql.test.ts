@@ -35,7 +35,7 @@ describe('openSql', () => {
     const sql = await openSql({ dataDir: '/nonexistent', databaseUrl: await server.createDatabase() });
     try {
       expect(sql.engine).toBe('postgres');
-      const { rows } = await sql.query<{ v: string }>('show server_version');
+      const { rows } = await sql.query<{ v: string }>('select current_setting($1) as v', ['server_version']);
       expect(rows[0]?.v).toMatch(/^15\./);
     } finally {
       await sql.close();
