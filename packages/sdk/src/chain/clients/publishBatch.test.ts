@@ -124,6 +124,22 @@ describe('publishBatch through the typed clients (live RecordRegistry)', () => {
     expect(await registry.read.nonces([hospital.address])).toBe(0n);
   });
 
+  it('an address that is not a RecordRegistry gives a clear undecodable-revert error', async () => {
+    const owner = t.fundedClient(3);
+    const error = await publishBatch({
+      client: owner,
+      recordRegistry: t.consentRegistry,
+      publisher: owner.account.address,
+      records: records(1, 'wrong-address'),
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ContractRevertError);
+    expect((error as ContractRevertError).errorName).toBeUndefined();
+    expect((error as Error).message).toContain(
+      'RecordRegistry.publishBatch reverted with an undecodable revert',
+    );
+    expect((error as Error).message).toContain('is the address the expected contract?');
+  });
+
   it('rejects an empty or duplicated batch before sending anything', async () => {
     const hospital = t.newKey();
     const nonce = await t.relayer.getTransactionCount({ address: t.relayer.account.address });

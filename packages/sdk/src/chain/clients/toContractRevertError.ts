@@ -48,10 +48,10 @@ export function toContractRevertError(
           // fall through: undecodable
         }
       }
-      if (reverted.reason) return revertError(call, 'Error', [reverted.reason], error);
       return new ContractRevertError(call, undefined, [], {
         cause: error,
-        details: { raw: reverted.raw ?? revertData(error) },
+        // Without revert data, viem's `reason` is only the node's "execution reverted".
+        details: { raw: reverted.raw ?? revertData(error), reason: reverted.reason },
         hint: 'the revert data matches no error in the ABI: is the address the expected contract?',
       });
     }
