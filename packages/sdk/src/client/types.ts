@@ -1,0 +1,130 @@
+/**
+ * Wire types of the node's HTTP API (docs/protocol.md). Addresses and 32-byte values are 0x-hex strings; chain
+ * integers are decimal strings (JSON has no bigint).
+ */
+import type { Address, Hex } from 'viem';
+
+/** `GET /v1/node`. */
+export type NodeDescription = {
+  version: string;
+  chainId: number;
+  audience: string;
+  contracts: { didRegistry: Address; recordRegistry: Address; consentRegistry: Address };
+  deployBlock: number;
+};
+
+/** `GET /v1/did/{address}`. */
+export type DidDescription = { identity: Address; did: string; owner: Address; recipient: string };
+
+/** `GET /v1/did/{address}/nonce`. */
+export type DidNonce = {
+  identity: Address;
+  owner: Address;
+  nonce: string;
+  didRegistry: Address;
+  attributeName: Hex;
+};
+
+/** A mined relayed transaction. */
+export type TxReceipt = { transactionHash: Hex; blockNumber: string };
+
+/** `PUT /v1/blobs/{cid}`. */
+export type BlobReceipt = { cid: string; size: number };
+
+/** One reader's stanza of one record (`-> X25519 …` text, `encodeStanza`). */
+export type ReaderStanza = { reader: Address; stanza: string };
+
+/** One record of a published batch. */
+export type PublishedRecord = {
+  recordId: Hex;
+  blobId: string;
+  categoryTag: Hex;
+  patientCommitment: Hex;
+  /** The per-record salt of the patient commitment (kept by the vault, deleted on shred). */
+  recordSalt: Hex;
+  stanzas: ReaderStanza[];
+};
+
+/** `POST /v1/records`. */
+export type PublishRecordsBody = {
+  publisher: Address;
+  patient: Address;
+  records: PublishedRecord[];
+  root: Hex;
+  count: number;
+  nonce: string;
+  deadline: string;
+  signature: Hex;
+};
+
+/** `GET /v1/records` row. */
+export type RecordRow = {
+  recordId: Hex;
+  blobId: string;
+  publisher: Address;
+  categoryTag?: Hex;
+  state: string;
+  batchId?: string | null;
+  transactionHash?: Hex | null;
+  [key: string]: unknown;
+};
+export type RecordList = { records: RecordRow[] } & Record<string, unknown>;
+
+/** `POST /v1/records/tags`. */
+export type TagRecordsBody = { tags: { recordId: Hex; categoryTag: Hex }[] };
+
+/** `POST /v1/records/{id}/shred`. */
+export type ShredRecordBody = {
+  patient: Address;
+  action: number;
+  nonce: string;
+  deadline: string;
+  signature: Hex;
+} & Record<string, unknown>;
+
+/** `POST /v1/grants`. */
+export type CreateGrantBody = {
+  patient: Address;
+  grantee: Address;
+  scopeKind: number;
+  scopeData: Hex[];
+  purpose: Hex;
+  expiresAt: string;
+  requestId: Hex;
+  nonce: string;
+  deadline: string;
+  signature: Hex;
+  stanzas: { recordId: Hex; stanza: string }[];
+} & Record<string, unknown>;
+
+/** `GET /v1/grants` row. */
+export type GrantRow = {
+  grantId: Hex;
+  patient: Address;
+  grantee: Address;
+  state: string;
+  expiresAt: string;
+  [key: string]: unknown;
+};
+export type GrantList = { grants: GrantRow[] } & Record<string, unknown>;
+
+/** `POST /v1/grants/{id}/revoke`. */
+export type RevokeGrantBody = { patient: Address; nonce: string; deadline: string; signature: Hex } & Record<
+  string,
+  unknown
+>;
+
+/** `POST /v1/keys/release` answer. */
+export type ReleasedKeys = {
+  records: { recordId: Hex; blobId: string; stanza: string; [key: string]: unknown }[];
+} & Record<string, unknown>;
+
+/** `GET /v1/audit` answer. */
+export type AuditLog = { entries: Record<string, unknown>[] } & Record<string, unknown>;
+
+/** `POST /v1/requests`. */
+export type CreateAccessRequestBody = Record<string, unknown>;
+/** `GET /v1/requests`. */
+export type AccessRequestList = { requests: Record<string, unknown>[] } & Record<string, unknown>;
+/** `POST /v1/requests/{id}/deny`. */
+export type DenyRequestBody = Record<string, unknown>;
