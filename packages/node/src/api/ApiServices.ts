@@ -1,0 +1,23 @@
+import type { ChainClient } from '@carekey/sdk/chain';
+import type { FileBlobStore } from '../blobs/FileBlobStore.ts';
+import type { Deployment } from '../chain/Deployment.ts';
+
+/**
+ * What route handlers may use. Handlers get nothing else: no raw request, no reply object, no database handle
+ * they were not given here. A new subsystem (the vault, the indexer) adds its handle as a field.
+ */
+export interface ApiServices {
+  /** The node's ledger: the relayer's client and the deployed contracts. */
+  chain: {
+    chainId: number;
+    /** The relayer's read/write client (pays gas for relayed writes). */
+    client: ChainClient;
+    deployment: Deployment;
+  };
+  /** Content-addressed ciphertext store. */
+  blobs: FileBlobStore;
+  /** This node's audience string: signed requests name it (`GET /v1/node`). */
+  audience: string;
+  /** The node software's version. */
+  version: string;
+}

@@ -1,0 +1,86 @@
+import { Type } from '@sinclair/typebox';
+import { describe, expect, it } from 'vitest';
+import { buildOpenApiDocument } from '../buildOpenApiDocument.ts';
+import { checkRouteTable } from '../createApiServer.ts';
+import { type AnyRoute, AUTH_POLICIES } from '../defineRoute.ts';
+import { routes } from './index.ts';
+
+const noop = async () => ({ status: 200, body: {} });
+
+describe('the route table', () => {
+  it('T-12 every route declares a known auth policy, and routes that carry a signature verify it', () => {
+    expect(routes.length).toBeGreaterThanOrEqual(6);
+    for (const route of routes) {
+      expect(AUTH_POLICIES, `${route.method} ${route.path}`).toContain(route.auth);
+      if (route.auth === 'signed-payload') expect(typeof route.verifyPayload).toBe('function');
+    }
+    expect(() => checkRouteTable(routes)).not.toThrow();
+  });
+
+  it('T-12 blob routes are authenticated; only descriptive routes are public', () => {
+    const policy = Object.fromEntries(routes.map((r) => [`${r.method} ${r.path}`, r.auth]));
+    expect(policy).toEqual({
+      'GET /v1/node': 'public',
+      'GET /v1/did/{address}': 'public',
+      'GET /v1/did/{address}/nonce': 'public',
+      'POST /v1/did/attributes': 'signed-payload',
+      'PUT /v1/blobs/{cid}': 'node-request',
+      'GET /v1/blobs/{cid}': 'node-request',
+    });
+  });
+
+  it('T-12 a route without a policy, a signed-payload route without a verifier, or a duplicate is refused', () => {
+    const base = {
+      operationId: 'x',
+      method: 'GET',
+      path: '/x',
+      summary: 'x',
+      responses: {},
+      handler: noop,
+    } as const;
+    expect(() => checkRouteTable([{ ...base } as unknown as AnyRoute])).toThrow(/no auth policy/);
+    expect(() => checkRouteTable([{ ...base, auth: 'admin' } as unknown as AnyRoute])).toThrow(
+      /no auth policy/,
+    );
+    expect(() => checkRouteTable([{ ...base, auth: 'signed-payload' } as AnyRoute])).toThrow(
+      /no verifyPayload/,
+    );
+    expect(() =>
+      checkRouteTable([
+        { ...base, auth: 'public' },
+        { ...base, auth: 'public', operationId: 'y' },
+      ]),
+    ).toThrow(/duplicate route/);
+  });
+
+  it('the OpenAPI document lists every route with its policy, parameters and problem responses', () => {
+    const echo: AnyRoute = {
+      operationId: 'echo',
+      method: 'POST',
+      path: '/v1/echo/{id}',
+      summary: 'echo',
+      auth: 'node-request',
+      params: Type.Object({ id: Type.String() }),
+      body: Type.Object({ a: Type.String() }),
+      responses: { 200: { description: 'ok', schema: Type.Object({ a: Type.String() }) } },
+      handler: noop,
+    };
+    const doc = buildOpenApiDocument({ routes: [...routes, echo], version: '9.9.9' });
+    expect(doc.openapi).toBe('3.1.0');
+    expect(doc.info.version).toBe('9.9.9');
+    const op = doc.paths['/v1/echo/{id}']?.post;
+    expect(op).toMatchObject({
+      operationId: 'echo',
+      'x-carekey-auth': 'node-request',
+      security: [{ carekeyAuth: [] }],
+      parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'string' } }],
+      requestBody: { content: { 'application/json': { schema: { type: 'object' } } } },
+    });
+    expect(Object.keys(op?.responses as object).sort()).toEqual(['200', '400', '401', '403', '500']);
+    expect(doc.paths['/v1/blobs/{cid}']).toHaveProperty('put');
+    expect(doc.paths['/v1/blobs/{cid}']).toHaveProperty('get');
+    expect(doc.paths['/v1/blobs/{cid}']?.put?.requestBody).toMatchObject({
+      content: { 'application/octet-stream': { schema: { format: 'binary' } } },
+    });
+  });
+});

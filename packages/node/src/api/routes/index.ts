@@ -1,0 +1,21 @@
+/**
+ * The node's route table. To add a route: write `routes/<operationId>.ts` with `defineRoute` (schemas, auth
+ * policy, handler) and add it to this list. `GET /openapi.json` is added by the server.
+ */
+import type { AnyRoute } from '../defineRoute.ts';
+import { getBlob } from './getBlob.ts';
+import { getDid } from './getDid.ts';
+import { getDidNonce } from './getDidNonce.ts';
+import { getNode } from './getNode.ts';
+import { postDidAttributes } from './postDidAttributes.ts';
+import { putBlob } from './putBlob.ts';
+
+/** Every route of the node API except `GET /openapi.json`. */
+export const routes: readonly AnyRoute[] = [
+  getNode,
+  getDid,
+  getDidNonce,
+  postDidAttributes,
+  putBlob,
+  getBlob,
+];
