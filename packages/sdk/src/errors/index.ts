@@ -34,3 +34,4 @@ export {
   StoreClosedError,
 } from './storage.ts';
 export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';
+export { KeyReleaseRefusedError, VaultChainUnavailableError, VaultError, VaultInputError } from './vault.ts';

@@ -1,0 +1,42 @@
+import type { ScopeKind } from '@carekey/sdk/chain';
+import type { Address, Hex } from 'viem';
+
+/** A block the vault decided at: its number and chain time (unix seconds). */
+export type ChainHead = { number: bigint; timestamp: bigint };
+
+/** A grant as `ConsentRegistry` stores it, read at one block. */
+export type ChainGrant = {
+  grantId: Hex;
+  patient: Address;
+  grantee: Address;
+  scopeKind: ScopeKind;
+  scopeData: readonly Hex[];
+  purpose: Hex;
+  /** Chain time the grant was created. */
+  createdAt: bigint;
+  /** Chain time from which it is void (T-3: judged by chain time only). */
+  expiresAt: bigint;
+  revoked: boolean;
+};
+
+/**
+ * What the vault reads from the chain. Every read names the block it is made at, so one decision is taken on one
+ * consistent view (T-4). Implementations fail with `VaultChainUnavailableError` when the chain cannot be read: the
+ * vault then fails closed (503), it never guesses.
+ */
+export interface VaultChain {
+  readonly chainId: number;
+  readonly contracts: { didRegistry: Address; recordRegistry: Address; consentRegistry: Address };
+  /** The latest block. */
+  head(): Promise<ChainHead>;
+  /** `identityOwner(identity)` in the ERC-1056 registry at `blockNumber`. */
+  identityOwner(identity: Address, blockNumber: bigint): Promise<Address>;
+  /** The grant at `blockNumber`, or `undefined` if no grant had this id then. */
+  readGrant(grantId: Hex, blockNumber: bigint): Promise<ChainGrant | undefined>;
+  /** How many grants `patient` had created at `blockNumber` (grant ids are `keccak256(abi.encode(patient, i))`). */
+  grantCount(patient: Address, blockNumber: bigint): Promise<bigint>;
+  /** The identity's published X25519 key (DID attribute), or `undefined` if none is valid. */
+  encryptionKey(identity: Address): Promise<Uint8Array | undefined>;
+  /** Record ids with a `Shredded` event on chain (the source of truth for tombstones, F-8). */
+  shreddedRecordIds(): Promise<Hex[]>;
+}

@@ -1,0 +1,119 @@
+import {
+  consentRegistryAbi,
+  ethereumDidRegistryAbi,
+  getEncryptionKey,
+  type ReadClient,
+  recordRegistryAbi,
+  type ScopeKind,
+} from '@carekey/sdk/chain';
+import { VaultChainUnavailableError } from '@carekey/sdk/errors';
+import type { Address, Hex, BaseError as ViemBaseError } from 'viem';
+import { ContractFunctionRevertedError } from 'viem';
+import { getBlock, getContractEvents, readContract } from 'viem/actions';
+import type { ChainGrant, ChainHead, VaultChain } from './VaultChain.ts';
+
+export type CreateVaultChainParameters = {
+  /** Any viem client that can read the node's chain. */
+  client: ReadClient;
+  chainId: number;
+  contracts: { didRegistry: Address; recordRegistry: Address; consentRegistry: Address };
+  /** First block to scan for events (the deployment block). */
+  fromBlock?: bigint | undefined;
+};
+
+export type CreateVaultChainReturnType = VaultChain;
+
+/**
+ * The vault's chain reader over viem and the deployed Carekey contracts.
+ *
+ * @example
+ * const chain = createVaultChain({ client: node.chain.client, chainId, contracts: { didRegistry, recordRegistry, consentRegistry } });
+ */
+export function createVaultChain(parameters: CreateVaultChainParameters): CreateVaultChainReturnType {
+  const { client, chainId, contracts } = parameters;
+  const fromBlock = parameters.fromBlock ?? 0n;
+  const read = async <result>(f: () => Promise<result>): Promise<result> => {
+    try {
+      return await f();
+    } catch (cause) {
+      throw new VaultChainUnavailableError({ cause });
+    }
+  };
+  return {
+    chainId,
+    contracts,
+    head: () =>
+      read(async (): Promise<ChainHead> => {
+        const block = await getBlock(client, { blockTag: 'latest' });
+        return { number: block.number, timestamp: block.timestamp };
+      }),
+    identityOwner: (identity, blockNumber) =>
+      read(() =>
+        readContract(client, {
+          abi: ethereumDidRegistryAbi,
+          address: contracts.didRegistry,
+          functionName: 'identityOwner',
+          args: [identity],
+          blockNumber,
+        }),
+      ),
+    readGrant: async (grantId, blockNumber) => {
+      try {
+        const grant = await readContract(client, {
+          abi: consentRegistryAbi,
+          address: contracts.consentRegistry,
+          functionName: 'getGrant',
+          args: [grantId],
+          blockNumber,
+        });
+        return {
+          grantId,
+          patient: grant.patient,
+          grantee: grant.grantee,
+          scopeKind: grant.scopeKind as ScopeKind,
+          scopeData: grant.scopeData,
+          purpose: grant.purpose,
+          createdAt: grant.createdAt,
+          expiresAt: grant.expiresAt,
+          revoked: grant.revoked,
+        } satisfies ChainGrant;
+      } catch (error) {
+        if (isUnknownGrant(error)) return undefined;
+        throw new VaultChainUnavailableError({ cause: error });
+      }
+    },
+    grantCount: (patient, blockNumber) =>
+      read(() =>
+        readContract(client, {
+          abi: consentRegistryAbi,
+          address: contracts.consentRegistry,
+          functionName: 'grantCount',
+          args: [patient],
+          blockNumber,
+        }),
+      ),
+    encryptionKey: (identity) =>
+      read(() => getEncryptionKey({ client, didRegistry: contracts.didRegistry, identity, fromBlock })),
+    shreddedRecordIds: () =>
+      read(async () => {
+        const events = await getContractEvents(client, {
+          abi: recordRegistryAbi,
+          address: contracts.recordRegistry,
+          eventName: 'Shredded',
+          fromBlock,
+          toBlock: 'latest',
+        });
+        return events.flatMap((e) => (e.args.recordId === undefined ? [] : [e.args.recordId as Hex]));
+      }),
+  };
+}
+
+function isUnknownGrant(error: unknown): boolean {
+  const walked = (error as ViemBaseError | undefined)?.walk?.(
+    (e) => e instanceof ContractFunctionRevertedError,
+  );
+  return (
+    walked instanceof ContractFunctionRevertedError &&
+    walked.data?.errorName === 'ConsentRegistryUnknownGrant'
+  );
+}

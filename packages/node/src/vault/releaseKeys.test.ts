@@ -1,0 +1,345 @@
+import { getSignatureContext, ScopeKind, toRevokeTypedData } from '@carekey/sdk/chain';
+import { decodeStanza, decryptPayload, unwrapFileKey } from '@carekey/sdk/crypto';
+import { KeyReleaseRefusedError, SignedRequestError } from '@carekey/sdk/errors';
+import { bytesToHex, type Hex, hexToBytes } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { releaseKeys } from './releaseKeys.ts';
+import { submitRevocation } from './submitRevocation.ts';
+import {
+  nth,
+  OWNER_GRANT,
+  randomTag,
+  startVaultTestbed,
+  type TestIdentity,
+  type TestRecord,
+  type VaultTestbed,
+} from './testing/startVaultTestbed.ts';
+
+let t: VaultTestbed;
+let patient: TestIdentity;
+let other: TestIdentity;
+let grantee: TestIdentity;
+let stranger: TestIdentity;
+let records: TestRecord[];
+let otherRecords: TestRecord[];
+const tagX = randomTag();
+const tagY = randomTag();
+
+beforeAll(async () => {
+  t = await startVaultTestbed();
+  patient = t.newIdentity();
+  other = t.newIdentity();
+  grantee = t.newIdentity();
+  stranger = t.newIdentity();
+  records = await t.publish({ patient, tags: [tagX, tagY] });
+  otherRecords = await t.publish({ patient: other, tags: [tagX] });
+});
+afterAll(async () => {
+  await t?.stop();
+});
+
+/** The reason logged for the last refusal by `actor`, after checking the error thrown is the uniform one. */
+async function refused(promise: Promise<unknown>, actor: Hex): Promise<string> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(KeyReleaseRefusedError);
+  expect((error as Error).message).toBe('key release refused');
+  const { rows } = await t.sql.query<{ reason: string; outcome: string }>(
+    `select reason, outcome from access_log where actor = $1 and action = 'refusal' order by id desc limit 1`,
+    [hexToBytes(actor)],
+  );
+  expect(rows[0]?.outcome).toBe('denied');
+  return rows[0]?.reason ?? '(no row)';
+}
+
+async function revoke(who: TestIdentity, grantId: Hex) {
+  const { consentRegistry } = t.vault.chain.contracts;
+  const { chainId, nonce, deadline } = await getSignatureContext({
+    client: t.relayer,
+    contract: 'ConsentRegistry',
+    address: consentRegistry,
+    identity: who.address,
+  });
+  const signature = await who.account.signTypedData(
+    toRevokeTypedData({
+      chainId,
+      verifyingContract: consentRegistry,
+      message: { patient: who.address, grantId, nonce, deadline },
+    }),
+  );
+  const result = await submitRevocation({ vault: t.vault, revoke: { grantId, nonce, deadline, signature } });
+  await t.drain();
+  return result;
+}
+
+describe('releaseKeys: the grant/request matrix (R-1, T-2…T-6)', () => {
+  it('R-1 active + covered releases the grantee’s stanza, which decrypts the stored payload', async () => {
+    const grantId = await t.grant({ patient, grantee, scopeKind: ScopeKind.All, records });
+    const request = await t.keyRequest({
+      account: grantee.account,
+      grantId,
+      recordIds: [nth(records, 0).recordId],
+    });
+    const released = await releaseKeys({ vault: t.vault, envelope: request });
+    expect(released.records).toHaveLength(1);
+    const record = nth(released.records, 0);
+    expect(record?.blobId).toBe(nth(records, 0).blobId);
+    const fileKey = await unwrapFileKey({
+      stanzas: [decodeStanza(record.stanza)],
+      identities: [grantee.x25519],
+    });
+    const chunks: Uint8Array[] = [];
+    for await (const c of t.vault.blobs.get(record.blobId)) chunks.push(c);
+    expect(decryptPayload({ fileKey, payload: Buffer.concat(chunks) })).toEqual(nth(records, 0).plaintext);
+    const { rows } = await t.sql.query<{ action: string; grant_id: Uint8Array; record_ids: Uint8Array[] }>(
+      'select action, grant_id, record_ids from access_log where id = $1',
+      [released.accessLogId],
+    );
+    expect(rows[0]?.action).toBe('release');
+    expect(bytesToHex(nth(rows, 0).grant_id)).toBe(grantId);
+    expect(rows[0]?.record_ids.map((r) => bytesToHex(r))).toEqual([nth(records, 0).recordId]);
+  });
+
+  it('R-1 no grant: an unknown grant id is refused and logged', async () => {
+    const request = await t.keyRequest({
+      account: grantee.account,
+      grantId: randomTag(),
+      recordIds: [nth(records, 0).recordId],
+    });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), grantee.address)).toBe(
+      'no-grant',
+    );
+  });
+
+  it('T-2 wrong record: a grant scoped to record A never releases record B', async () => {
+    const first = nth(records, 0);
+    const second = nth(records, 1);
+    const g2 = t.newIdentity();
+    const grantId = await t.grant({
+      patient,
+      grantee: g2,
+      scopeKind: ScopeKind.Records,
+      scopeRecordIds: [first.recordId],
+      records: [first],
+    });
+    const ok = await releaseKeys({
+      vault: t.vault,
+      envelope: await t.keyRequest({ account: g2.account, grantId, recordIds: [first.recordId] }),
+    });
+    expect(ok.records).toHaveLength(1);
+    const request = await t.keyRequest({ account: g2.account, grantId, recordIds: [second.recordId] });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), g2.address)).toBe('not-covered');
+    // Asking for both at once releases nothing.
+    const both = await t.keyRequest({
+      account: g2.account,
+      grantId,
+      recordIds: [first.recordId, second.recordId],
+    });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: both }), g2.address)).toBe('not-covered');
+  });
+
+  it('T-2 other patient’s record: a grant of patient A never releases a record of patient B', async () => {
+    const g3 = t.newIdentity();
+    const grantId = await t.grant({ patient, grantee: g3, scopeKind: ScopeKind.All, records });
+    const request = await t.keyRequest({
+      account: g3.account,
+      grantId,
+      recordIds: [nth(otherRecords, 0).recordId],
+    });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), g3.address)).toBe(
+      'other-patient',
+    );
+    // Patient B sees the attempt in its own log, without patient A's record ids.
+    const { rows } = await t.sql.query<{ record_ids: Uint8Array[] }>(
+      `select record_ids from access_log where patient = $1 and action = 'refusal' order by id desc limit 1`,
+      [hexToBytes(other.address)],
+    );
+    expect(rows[0]?.record_ids.map((r) => bytesToHex(r))).toEqual([nth(otherRecords, 0).recordId]);
+  });
+
+  it('R-1 wrong grantee: someone else using the grant id is refused', async () => {
+    const grantId = await t.grant({ patient, grantee: t.newIdentity(), scopeKind: ScopeKind.All, records });
+    const request = await t.keyRequest({
+      account: stranger.account,
+      grantId,
+      recordIds: [nth(records, 0).recordId],
+    });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), stranger.address)).toBe(
+      'wrong-grantee',
+    );
+  });
+
+  it('T-3 expired by chain time: refused once anvil time passes the expiry', async () => {
+    const g4 = t.newIdentity();
+    const grantId = await t.grant({
+      patient,
+      grantee: g4,
+      scopeKind: ScopeKind.All,
+      records,
+      expiresIn: 120n,
+    });
+    const before = await t.keyRequest({
+      account: g4.account,
+      grantId,
+      recordIds: [nth(records, 1).recordId],
+    });
+    expect((await releaseKeys({ vault: t.vault, envelope: before })).records).toHaveLength(1);
+    await t.advanceTime(121);
+    const after = await t.keyRequest({ account: g4.account, grantId, recordIds: [nth(records, 1).recordId] });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: after }), g4.address)).toBe('expired');
+  });
+
+  it('T-4 revoked: refused at once, and the grantee’s stanzas are deleted', async () => {
+    const g5 = t.newIdentity();
+    const grantId = await t.grant({ patient, grantee: g5, scopeKind: ScopeKind.All, records });
+    const { deletedRecordIds } = await revoke(patient, grantId);
+    expect(new Set(deletedRecordIds)).toEqual(new Set(records.map((r) => r.recordId)));
+    const { rows } = await t.sql.query('select 1 from stanzas where reader = $1', [hexToBytes(g5.address)]);
+    expect(rows).toHaveLength(0);
+    const request = await t.keyRequest({
+      account: g5.account,
+      grantId,
+      recordIds: [nth(records, 0).recordId],
+    });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), g5.address)).toBe('revoked');
+  });
+
+  it('revoking one grant keeps the stanzas another active grant to the same grantee still covers', async () => {
+    const g6 = t.newIdentity();
+    const broad = await t.grant({
+      patient,
+      grantee: g6,
+      scopeKind: ScopeKind.Categories,
+      scopeData: [tagX],
+      records: [nth(records, 0)],
+    });
+    const all = await t.grant({ patient, grantee: g6, scopeKind: ScopeKind.All, records: [nth(records, 1)] });
+    const { deletedRecordIds } = await revoke(patient, all);
+    expect(deletedRecordIds).toEqual([nth(records, 1).recordId]);
+    const ok = await releaseKeys({
+      vault: t.vault,
+      envelope: await t.keyRequest({
+        account: g6.account,
+        grantId: broad,
+        recordIds: [nth(records, 0).recordId],
+      }),
+    });
+    expect(ok.records).toHaveLength(1);
+  });
+
+  it('T-1 a replayed request is refused, and so is one for another audience', async () => {
+    const g7 = t.newIdentity();
+    const grantId = await t.grant({ patient, grantee: g7, scopeKind: ScopeKind.All, records });
+    const request = await t.keyRequest({
+      account: g7.account,
+      grantId,
+      recordIds: [nth(records, 0).recordId],
+    });
+    await releaseKeys({ vault: t.vault, envelope: request });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), g7.address)).toBe('replayed');
+    const elsewhere = await t.keyRequest({
+      account: g7.account,
+      grantId,
+      recordIds: [nth(records, 0).recordId],
+      audience: 'other-node',
+    });
+    const error = await releaseKeys({ vault: t.vault, envelope: elsewhere }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SignedRequestError);
+    expect((error as SignedRequestError).reason).toBe('wrong-audience');
+  });
+
+  it('T-6 a request signed by a key that does not own the grantee identity is refused; the actor logged is the signer', async () => {
+    const g8 = t.newIdentity();
+    const grantId = await t.grant({ patient, grantee: g8, scopeKind: ScopeKind.All, records });
+    const request = await t.keyRequest({
+      account: stranger.account,
+      grantee: g8.address,
+      grantId,
+      recordIds: [nth(records, 0).recordId],
+    });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), stranger.address)).toBe(
+      'not-owner',
+    );
+  });
+
+  it('T-15 refusals look the same whether the record exists or not', async () => {
+    const g9 = t.newIdentity();
+    const grantId = await t.grant({
+      patient,
+      grantee: g9,
+      scopeKind: ScopeKind.Categories,
+      scopeData: [tagX],
+      records: [nth(records, 0)],
+    });
+    const errors = [];
+    for (const recordId of [nth(records, 1).recordId, randomTag(), nth(otherRecords, 0).recordId]) {
+      errors.push(
+        await releaseKeys({
+          vault: t.vault,
+          envelope: await t.keyRequest({ account: g9.account, grantId, recordIds: [recordId] }),
+        }).catch((e: unknown) => e as KeyReleaseRefusedError),
+      );
+    }
+    expect(new Set(errors.map((e) => `${(e as Error).name}:${(e as Error).message}`)).size).toBe(1);
+  });
+
+  it('the patient reads its own records with grant id zero (logged); nobody else can', async () => {
+    const own = await releaseKeys({
+      vault: t.vault,
+      envelope: await t.keyRequest({
+        account: patient.account,
+        grantId: OWNER_GRANT,
+        recordIds: records.map((r) => r.recordId),
+      }),
+    });
+    expect(own.records).toHaveLength(2);
+    const { rows } = await t.sql.query<{ actor: Uint8Array; grant_id: Uint8Array | null }>(
+      'select actor, grant_id from access_log where id = $1',
+      [own.accessLogId],
+    );
+    expect(bytesToHex(nth(rows, 0).actor)).toBe(patient.address.toLowerCase());
+    expect(rows[0]?.grant_id).toBeNull();
+    const notMine = await t.keyRequest({
+      account: patient.account,
+      grantId: OWNER_GRANT,
+      recordIds: [nth(otherRecords, 0).recordId],
+    });
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: notMine }), patient.address)).toBe(
+      'other-patient',
+    );
+  });
+
+  it('R-2 every audit row names a non-null actor, and release rows name the verified grantee', async () => {
+    const { rows } = await t.sql.query<{ n: bigint }>(
+      `select count(*) as n from access_log where actor is null or actor = '\\x0000000000000000000000000000000000000000'::bytea`,
+    );
+    expect(rows[0]?.n).toBe(0n);
+    const { rows: releases } = await t.sql.query<{ n: bigint }>(
+      `select count(*) as n from access_log where action = 'release'`,
+    );
+    expect(releases[0]?.n).toBeGreaterThan(0n);
+  });
+});
+
+describe('releaseKeys: confirmations (T-5)', () => {
+  it('T-5 a grant is released only once it has the configured confirmations', async () => {
+    const t5 = await startVaultTestbed({ confirmations: 3 });
+    try {
+      const p = t5.newIdentity();
+      const g = t5.newIdentity();
+      const recs = await t5.publish({ patient: p, tags: [randomTag()] });
+      const grantId = await t5.grant({ patient: p, grantee: g, scopeKind: ScopeKind.All, records: recs });
+      const early = await t5.keyRequest({ account: g.account, grantId, recordIds: [nth(recs, 0).recordId] });
+      const error = await releaseKeys({ vault: t5.vault, envelope: early }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(KeyReleaseRefusedError);
+      expect((error as KeyReleaseRefusedError).reason).toBe('unconfirmed');
+      await t5.mine(2);
+      const later = await t5.keyRequest({ account: g.account, grantId, recordIds: [nth(recs, 0).recordId] });
+      expect((await releaseKeys({ vault: t5.vault, envelope: later })).records).toHaveLength(1);
+    } finally {
+      await t5.stop();
+    }
+  });
+});

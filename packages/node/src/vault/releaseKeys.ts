@@ -1,0 +1,225 @@
+import { ZERO_BYTES32 } from '@carekey/sdk/chain';
+import { KeyReleaseRefusedError } from '@carekey/sdk/errors';
+import { checkKeyRequest, toKeyRequestTypedData } from '@carekey/sdk/protocol';
+import {
+  type Address,
+  bytesToHex,
+  getAddress,
+  type Hex,
+  hashTypedData,
+  hexToBytes,
+  isAddressEqual,
+  zeroAddress,
+} from 'viem';
+import { claimNonce } from '../db/claimNonce.ts';
+import { appendAccessLog } from './appendAccessLog.ts';
+import { grantCovers } from './grantCovers.ts';
+import type { Vault } from './Vault.ts';
+import type { ChainGrant } from './VaultChain.ts';
+
+export type ReleaseKeysParameters = {
+  vault: Vault;
+  /** The signed `KeyRequest` envelope exactly as received (`{ kind, message, signature }`). */
+  envelope: unknown;
+};
+
+/** One released stanza, with what the reader needs to fetch and check the payload. */
+export type ReleasedRecord = {
+  recordId: Hex;
+  blobId: string;
+  /** The reader's age recipient stanza (the file key wrapped to its X25519 key). */
+  stanza: string;
+  /** The record's leaf and its inclusion proof under `batchRoot` (RecordRegistry). */
+  leaf: Hex;
+  proof: Hex[];
+  batchRoot: Hex | null;
+  /** RecordRegistry batch id, once the chain has the batch. */
+  batchId: string | null;
+};
+
+export type ReleaseKeysReturnType = {
+  grantee: Address;
+  /** The grant released under, or zero for the patient reading its own records. */
+  grantId: Hex;
+  /** The access-log row written (and committed) before this was returned. */
+  accessLogId: bigint;
+  records: ReleasedRecord[];
+};
+
+type RecordRow = {
+  record_id: Uint8Array;
+  patient: Uint8Array;
+  blob_id: string;
+  category_tag: Uint8Array;
+  state: string;
+  leaf: Uint8Array;
+  proof: Uint8Array[] | null;
+  batch_root: Uint8Array | null;
+  batch_id: bigint | null;
+};
+
+/**
+ * The key vault (docs/protocol.md flow 3): releases the grantee's stanzas of some records under one grant.
+ *
+ * In order: the request's form, audience and freshness (`checkKeyRequest`); its signer is
+ * `identityOwner(grantee)` at the chain head; then the grant at the head — it exists, names this grantee, is
+ * neither revoked nor expired by chain time (T-3, T-4), and existed `vault.confirmations` blocks ago (T-5).
+ * Then, in one transaction: the nonce is claimed (a replay is refused, T-1); every record exists, belongs to the
+ * grant's patient, is covered by the scope (R-16) and is active (not pending shred or shredded); the grantee has a
+ * stanza for each; the `release` access-log row is written (request digest and signature, grant, records); the
+ * stanzas are read. They are returned only after that transaction commits (audit, then release; F-2).
+ *
+ * `grantId` zero means the patient reading its own records: `grantee` is then the patient, and every record must
+ * be its own. Every refusal after the signature check writes a `refusal` row with the reason and throws one
+ * uniform error (T-15).
+ *
+ * @throws {SignedRequestError} the request is malformed, for another node, stale, or its signature does not verify
+ *   (HTTP 401; nothing is logged: no verified actor).
+ * @throws {KeyReleaseRefusedError} refused, reason logged (HTTP 403, uniform body).
+ * @throws {VaultChainUnavailableError} the chain cannot be read (HTTP 503, fail closed).
+ * @example
+ * const { records } = await releaseKeys({ vault, envelope: await signKeyRequest({ account, domain, grantId, recordIds, audience }) });
+ */
+export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<ReleaseKeysReturnType> {
+  const { vault } = parameters;
+  const domain = { chainId: vault.chain.chainId, verifyingContract: vault.chain.contracts.consentRegistry };
+  const { request, signer, signature } = await checkKeyRequest(parameters.envelope, {
+    domain,
+    audience: vault.audience,
+    ...(vault.now === undefined ? {} : { now: vault.now() }),
+  });
+  const grantee = getAddress(request.grantee.toLowerCase());
+  const grantId = request.grantId.toLowerCase() as Hex;
+  const recordIds = request.recordIds.map((id) => id.toLowerCase() as Hex);
+  const requestDigest = hashTypedData(toKeyRequestTypedData(domain, request));
+  const ownerMode = grantId === ZERO_BYTES32;
+
+  // Chain checks, all at one head.
+  const head = await vault.chain.head();
+  const owner = await vault.chain.identityOwner(grantee, head.number);
+  let actor: Address = grantee;
+  let reason: string | undefined;
+  let grant: ChainGrant | undefined;
+  if (!isAddressEqual(owner, signer)) {
+    // T-6: the actor is the key that signed (verified), never the identity it claims.
+    actor = signer;
+    reason = 'not-owner';
+  } else if (!ownerMode) {
+    grant = await vault.chain.readGrant(grantId, head.number);
+    if (grant === undefined) reason = 'no-grant';
+    else if (!isAddressEqual(grant.grantee, grantee)) reason = 'wrong-grantee';
+    else if (grant.revoked) reason = 'revoked';
+    else if (head.timestamp >= grant.expiresAt) reason = 'expired';
+    else if (vault.confirmations > 1) {
+      const confirmedAt = head.number - BigInt(vault.confirmations - 1);
+      if (confirmedAt < 0n || (await vault.chain.readGrant(grantId, confirmedAt)) === undefined)
+        reason = 'unconfirmed';
+    }
+  }
+  const patient: Address | undefined = ownerMode ? grantee : grant?.patient;
+
+  let scopeRecordIds: Hex[] | undefined;
+  const outcome = await vault.sql.transaction(async (tx) => {
+    let refusal = reason;
+    if (refusal === undefined) {
+      const fresh = await claimNonce({
+        sql: tx,
+        signer: hexToBytes(grantee),
+        nonce: hexToBytes(request.nonce),
+        expiresAt: new Date(Number(request.expiresAt) * 1000),
+      });
+      if (!fresh) refusal = 'replayed';
+    }
+    const { rows } = await tx.query<RecordRow>(
+      `select record_id, patient, blob_id, category_tag, state, leaf, proof, batch_root, batch_id
+       from records where record_id = any($1)`,
+      [recordIds.map((id) => hexToBytes(id))],
+    );
+    const byId = new Map(rows.map((r) => [bytesToHex(r.record_id), r]));
+    if (
+      refusal === undefined &&
+      grant !== undefined &&
+      grant.scopeKind === 2 &&
+      grant.scopeData[0] !== undefined
+    ) {
+      const { rows: members } = await tx.query<{ record_id: Uint8Array }>(
+        'select record_id from scope_records where root = $1',
+        [hexToBytes(grant.scopeData[0])],
+      );
+      scopeRecordIds = members.map((m) => bytesToHex(m.record_id));
+    }
+    if (refusal === undefined && patient !== undefined) {
+      const covers = ownerMode ? () => true : grant ? grantCovers({ grant, scopeRecordIds }) : () => false;
+      for (const id of recordIds) {
+        const row = byId.get(id);
+        if (row === undefined) refusal = 'unknown-record';
+        else if (!isAddressEqual(bytesToHex(row.patient), patient)) refusal = 'other-patient';
+        else if (!covers({ recordId: id, categoryTag: bytesToHex(row.category_tag) }))
+          refusal = 'not-covered';
+        else if (row.state !== 'active')
+          refusal = row.state === 'pending_shred' ? 'pending-shred' : 'shredded';
+        if (refusal !== undefined) break;
+      }
+    }
+    let stanzas = new Map<Hex, string>();
+    if (refusal === undefined) {
+      const { rows: found } = await tx.query<{ record_id: Uint8Array; stanza: string }>(
+        'select record_id, stanza from stanzas where record_id = any($1) and reader = $2',
+        [recordIds.map((id) => hexToBytes(id)), hexToBytes(grantee)],
+      );
+      stanzas = new Map(found.map((s) => [bytesToHex(s.record_id), s.stanza]));
+      if (recordIds.some((id) => !stanzas.has(id))) refusal = 'no-stanza';
+    }
+    if (refusal !== undefined) {
+      // One row per patient concerned, each listing only that patient's record ids (no cross-patient leak).
+      const concerned = new Map<string, Hex[]>();
+      if (patient !== undefined) concerned.set(patient.toLowerCase(), []);
+      for (const id of recordIds) {
+        const row = byId.get(id);
+        const key = row ? bytesToHex(row.patient) : (patient?.toLowerCase() ?? zeroAddress);
+        concerned.set(key, [...(concerned.get(key) ?? []), id]);
+      }
+      for (const [who, ids] of concerned) {
+        await appendAccessLog({
+          tx,
+          patient: who as Address,
+          actor,
+          action: 'refusal',
+          recordIds: ids,
+          ...(ownerMode ? {} : { grantId }),
+          outcome: 'denied',
+          reason: refusal,
+          requestDigest,
+          signature,
+        });
+      }
+      return { refused: refusal } as const;
+    }
+    const accessLogId = await appendAccessLog({
+      tx,
+      patient: patient as Address,
+      actor: grantee,
+      action: 'release',
+      recordIds,
+      ...(ownerMode ? {} : { grantId }),
+      outcome: 'allowed',
+      requestDigest,
+      signature,
+    });
+    const records = recordIds.map((id): ReleasedRecord => {
+      const row = byId.get(id) as RecordRow;
+      return {
+        recordId: id,
+        blobId: row.blob_id,
+        stanza: stanzas.get(id) as string,
+        leaf: bytesToHex(row.leaf),
+        proof: (row.proof ?? []).map((p) => bytesToHex(p)),
+        batchRoot: row.batch_root === null ? null : bytesToHex(row.batch_root),
+        batchId: row.batch_id === null ? null : String(row.batch_id),
+      };
+    });
+    return { accessLogId, records } as const;
+  });
+  if ('refused' in outcome) throw new KeyReleaseRefusedError(outcome.refused);
+  return { grantee, grantId, accessLogId: outcome.accessLogId, records: outcome.records };
+}
