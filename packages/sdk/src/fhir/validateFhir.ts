@@ -127,8 +127,8 @@ function validateLoaded(parameters: ValidateFhirParameters, codes: RequiredCodes
   if (resourceType !== 'Bundle') {
     const issues: ErrorIssue[] = [];
     const warnings: OperationOutcomeIssue[] = [];
+    const label = root.id === undefined ? `${resourceType} (no id)` : `${resourceType}/${String(root.id)}`;
     if (root.id === undefined) root.id = crypto.randomUUID();
-    const label = `${resourceType}/${String(root.id)}`;
     walkResource(root, resourceType, { fullUrls: new Map(), requiredCodes: codes, issues, maxIssues, label });
     medplum(root, resourceType, resourceType, label, issues, warnings, maxIssues);
     if (issues.length > 0) fail(issues);
