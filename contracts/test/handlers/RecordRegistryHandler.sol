@@ -62,7 +62,7 @@ contract RecordRegistryHandler {
         RecordRegistry.SignedPublication[] memory ps = new RecordRegistry.SignedPublication[](count);
         uint256[2] memory used;
         for (uint256 i = 0; i < count; i++) {
-            uint256 k = (uint256(root) + i) % 2;
+            uint256 k = (uint256(root) % 2 + i) % 2; // no overflow on root = 2**256 - 1
             uint256 key = k == 0 ? 0xC0DE1 : 0xC0DE2;
             address publisher = vm.addr(key);
             uint256 nonce = records.nonces(publisher) + used[k]++;
