@@ -14,7 +14,7 @@ type Started = { child: ChildProcess; summary: Record<string, unknown> };
 /** Runs `tsx src/main.ts --json` (what `npm start -- --json` runs) and reads its one JSON line. */
 function startNode(dataDir: string): Promise<Started> {
   const child = spawn(tsx, [join(here, 'main.ts'), '--json', '--chain-port', '0'], {
-    env: { ...process.env, CAREKEY_DATA: dataDir, CAREKEY_SHRED_DELAY: '0' },
+    env: { ...process.env, CAREKEY_DATA: dataDir, CAREKEY_SHRED_DELAY: '0', CAREKEY_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
@@ -49,16 +49,24 @@ describe('npm start (main.ts)', () => {
     expect(String(first.summary.rpcUrl)).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const contracts = first.summary.contracts as Record<string, string>;
     expect(Object.keys(contracts).sort()).toEqual(['consentRegistry', 'didRegistry', 'recordRegistry']);
+    // The API answers on loopback and names the same contracts; database and blobs live in the data folder.
+    const api = first.summary.api as { url: string; audience: string };
+    expect(api.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(first.summary).toMatchObject({ database: join(dataDir, 'pg'), blobs: join(dataDir, 'blobs') });
+    const described = (await (await fetch(`${api.url}/v1/node`)).json()) as Record<string, unknown>;
+    expect(described).toMatchObject({ chainId: 31337, audience: api.audience, contracts });
     expect(await stop(first.child)).toBe(0);
     expect(existsSync(join(dataDir, 'chain', 'anvil-state.json'))).toBe(true);
 
     const second = await startNode(dataDir);
     try {
       expect(second.summary).toMatchObject({ status: 'reused', reset: false, contracts });
+      // The audience is kept in the data folder: requests signed for this node stay valid across a restart.
+      expect((second.summary.api as { audience: string }).audience).toBe(api.audience);
     } finally {
       expect(await stop(second.child)).toBe(0);
     }
-  });
+  }, 300_000); // the first start runs PGlite's initdb: seconds to tens of seconds on a loaded machine
 
   it('exits non-zero with a one-line error on a bad flag', async () => {
     const child = spawn(tsx, [join(here, 'main.ts'), '--chain-port', 'nope'], {

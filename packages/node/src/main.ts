@@ -1,34 +1,51 @@
 /**
- * `npm start`: the Carekey node. In this step it runs the ledger: the embedded
- * chain (or an external one, `--rpc-url`) with the Carekey contracts deployed
- * or reused, prints where everything is, and stays up until Ctrl-C.
+ * `npm start`: the Carekey node. Starts the embedded chain (or uses an external
+ * one, `--rpc-url`) with the Carekey contracts deployed or reused, the SQL store
+ * (PGlite in `<data>/pg`, or `CAREKEY_DATABASE_URL`), the blob store and the HTTP
+ * API on 127.0.0.1 (`CAREKEY_PORT`, default 8787), prints where everything is,
+ * and stays up until Ctrl-C / SIGTERM.
  */
-import { BaseError } from '@carekey/sdk/errors';
-import { type Chain, startChain } from './chain/startChain.ts';
+import { BaseError, ChainConfigError } from '@carekey/sdk/errors';
 import { loadNodeConfig } from './config/loadNodeConfig.ts';
+import { type CarekeyNode, DEFAULT_API_PORT, startNode } from './startNode.ts';
 
 async function main(): Promise<void> {
   const config = loadNodeConfig();
-  const chain = await startChain(
-    config.chain.kind === 'embedded'
-      ? { dataDir: config.dataDir, shredDelay: config.shredDelay, port: config.chain.port }
-      : {
-          dataDir: config.dataDir,
-          shredDelay: config.shredDelay,
-          rpcUrl: config.chain.rpcUrl,
-          relayerKey: config.chain.relayerKey,
-        },
-  );
+  const port = apiPort(process.env.CAREKEY_PORT);
+  const corsOrigins = (process.env.CAREKEY_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  const node = await startNode({
+    dataDir: config.dataDir,
+    shredDelay: config.shredDelay,
+    chain:
+      config.chain.kind === 'embedded'
+        ? { port: config.chain.port }
+        : { rpcUrl: config.chain.rpcUrl, relayerKey: config.chain.relayerKey },
+    databaseUrl: process.env.CAREKEY_DATABASE_URL,
+    api: {
+      port,
+      corsOrigins,
+      log: (entry) => {
+        if (process.env.CAREKEY_LOG_REQUESTS === '1') process.stderr.write(`${JSON.stringify(entry)}\n`);
+      },
+    },
+  });
+  const { chain } = node;
 
-  if (config.json) process.stdout.write(`${JSON.stringify(summary(chain))}\n`);
-  else process.stdout.write(banner(chain));
+  if (config.json) process.stdout.write(`${JSON.stringify(summary(node))}\n`);
+  else process.stdout.write(banner(node));
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
-    if (!config.json) process.stderr.write(`\n${signal}: stopping the chain (saving its state)...\n`);
-    await chain.stop();
+    if (!config.json)
+      process.stderr.write(
+        `\n${signal}: stopping the API, the database and the chain (saving its state)...\n`,
+      );
+    await node.stop();
     if (!config.json) process.stderr.write('stopped.\n');
     process.exit(0);
   };
@@ -44,9 +61,29 @@ async function main(): Promise<void> {
   });
 }
 
-function summary(chain: Chain) {
+function apiPort(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return DEFAULT_API_PORT;
+  const port = Number(raw);
+  if (!/^\d+$/.test(raw) || port > 65_535) {
+    throw new ChainConfigError(`invalid API port '${raw}'`, {
+      hint: 'CAREKEY_PORT is a whole number from 0 to 65535',
+    });
+  }
+  return port;
+}
+
+function summary(node: CarekeyNode) {
+  const { chain } = node;
   const { deployment } = chain;
   return {
+    api: {
+      url: node.api.url,
+      audience: node.audience,
+      version: node.version,
+      openapi: `${node.api.url}/openapi.json`,
+    },
+    database: node.database,
+    blobs: node.blobs.dir,
     rpcUrl: chain.rpcUrl,
     chainId: chain.chainId,
     embedded: chain.anvil !== undefined,
@@ -67,8 +104,8 @@ function summary(chain: Chain) {
   };
 }
 
-function banner(chain: Chain): string {
-  const s = summary(chain);
+function banner(node: CarekeyNode): string {
+  const s = summary(node);
   const status =
     s.status === 'reused'
       ? 'reused (deployment.json matches the chain)'
@@ -76,7 +113,11 @@ function banner(chain: Chain): string {
         ? 'deployed (first start)'
         : `redeployed: ${s.reason}${s.reset ? ' [CHAIN RESET: indexed data must be replayed]' : ''}`;
   const lines = [
-    'Carekey node: chain ready',
+    'Carekey node: ready',
+    `  API              ${s.api.url} (OpenAPI: ${s.api.openapi})`,
+    `  audience         ${s.api.audience}`,
+    `  database         ${s.database}`,
+    `  blobs            ${s.blobs}`,
     `  RPC URL          ${s.rpcUrl}${s.embedded ? ' (embedded anvil)' : ' (external)'}`,
     `  chain id         ${s.chainId}`,
     `  data folder      ${s.dataDir}`,
