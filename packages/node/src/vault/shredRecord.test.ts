@@ -1,0 +1,254 @@
+import { getSignatureContext, ScopeKind, ShredAction, toShredTypedData } from '@carekey/sdk/chain';
+import { KeyReleaseRefusedError, VaultInputError } from '@carekey/sdk/errors';
+import { type Hex, hexToBytes } from 'viem';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPgliteSql, dumpPgliteSql } from '../db/createPgliteSql.ts';
+import { reapplyTombstones } from './reapplyTombstones.ts';
+import { releaseKeys } from './releaseKeys.ts';
+import { type ShredRequestInput, shredRecord } from './shredRecord.ts';
+import {
+  nth,
+  OWNER_GRANT,
+  randomTag,
+  startVaultTestbed,
+  type TestIdentity,
+  type VaultTestbed,
+} from './testing/startVaultTestbed.ts';
+
+async function signShred(
+  t: VaultTestbed,
+  who: TestIdentity,
+  recordId: Hex,
+  action: 'request' | 'cancel',
+): Promise<ShredRequestInput> {
+  const { recordRegistry } = t.vault.chain.contracts;
+  const { chainId, nonce, deadline } = await getSignatureContext({
+    client: t.relayer,
+    contract: 'RecordRegistry',
+    address: recordRegistry,
+    identity: who.address,
+  });
+  const sign = (a: ShredAction, n: bigint) =>
+    who.account.signTypedData(
+      toShredTypedData({
+        chainId,
+        verifyingContract: recordRegistry,
+        message: { patient: who.address, recordId, action: a, nonce: n, deadline },
+      }),
+    );
+  if (action === 'cancel') {
+    return {
+      action,
+      patient: who.address,
+      recordId,
+      request: { nonce, deadline, signature: await sign(ShredAction.Cancel, nonce) },
+    };
+  }
+  return {
+    action,
+    patient: who.address,
+    recordId,
+    request: { nonce, deadline, signature: await sign(ShredAction.Request, nonce) },
+    finalize: { nonce: nonce + 1n, deadline, signature: await sign(ShredAction.Finalize, nonce + 1n) },
+  };
+}
+
+async function reason(promise: Promise<unknown>): Promise<string | undefined> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(KeyReleaseRefusedError);
+  return (error as KeyReleaseRefusedError).reason;
+}
+
+describe('shredRecord, delay 0 (R-11, F-8)', () => {
+  let t: VaultTestbed;
+  beforeAll(async () => {
+    t = await startVaultTestbed({ shredDelay: 0 });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('R-11 after a shred no stanza row and no salt exist for the record; every release is refused; the chain has Shredded', async () => {
+    const patient = t.newIdentity();
+    const grantee = t.newIdentity();
+    const records = await t.publish({ patient, tags: [randomTag(), randomTag()] });
+    const target = nth(records, 0);
+    const grantId = await t.grant({ patient, grantee, scopeKind: ScopeKind.All, records });
+    const result = await shredRecord({
+      vault: t.vault,
+      input: await signShred(t, patient, target.recordId, 'request'),
+    });
+    expect(result.state).toBe('shredded');
+    await t.drain();
+
+    const id = hexToBytes(target.recordId);
+    expect((await t.sql.query('select 1 from stanzas where record_id = $1', [id])).rows).toHaveLength(0);
+    const { rows } = await t.sql.query<{ state: string; salt: Uint8Array | null }>(
+      'select state, salt from records where record_id = $1',
+      [id],
+    );
+    expect(rows[0]).toEqual({ state: 'shredded', salt: null });
+    expect(
+      (await t.sql.query('select 1 from shred_tombstones where record_id = $1', [id])).rows,
+    ).toHaveLength(1);
+    expect(await t.vault.chain.shreddedRecordIds()).toContain(target.recordId);
+
+    expect(
+      await reason(
+        releaseKeys({
+          vault: t.vault,
+          envelope: await t.keyRequest({ account: grantee.account, grantId, recordIds: [target.recordId] }),
+        }),
+      ),
+    ).toBe('shredded');
+    expect(
+      await reason(
+        releaseKeys({
+          vault: t.vault,
+          envelope: await t.keyRequest({
+            account: patient.account,
+            grantId: OWNER_GRANT,
+            recordIds: [target.recordId],
+          }),
+        }),
+      ),
+    ).toBe('shredded');
+    // The other record is untouched.
+    const other = nth(records, 1);
+    const ok = await releaseKeys({
+      vault: t.vault,
+      envelope: await t.keyRequest({ account: grantee.account, grantId, recordIds: [other.recordId] }),
+    });
+    expect(ok.records).toHaveLength(1);
+    // A shredded record id can never be published again.
+    const actions = (
+      await t.sql.query<{ action: string }>(
+        'select action from access_log where $1 = any(record_ids) order by id',
+        [id],
+      )
+    ).rows.map((r) => r.action);
+    expect(actions).toEqual(
+      expect.arrayContaining(['publish', 'grant', 'shred_request', 'shred', 'refusal']),
+    );
+  });
+
+  it('a shred signed by someone else than the patient’s owner changes nothing', async () => {
+    const patient = t.newIdentity();
+    const intruder = t.newIdentity();
+    const record = nth(await t.publish({ patient, tags: [randomTag()] }), 0);
+    const forged = await signShred(t, intruder, record.recordId, 'request');
+    const error = await shredRecord({ vault: t.vault, input: { ...forged, patient: patient.address } }).catch(
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(VaultInputError);
+    expect((error as VaultInputError).code).toBe('not-owner');
+    const { rows } = await t.sql.query<{ state: string }>('select state from records where record_id = $1', [
+      hexToBytes(record.recordId),
+    ]);
+    expect(rows[0]?.state).toBe('active');
+  });
+
+  it('F-8 a database restored from a backup made before the shred gets the tombstone re-applied', async () => {
+    const patient = t.newIdentity();
+    const record = nth(await t.publish({ patient, tags: [randomTag()] }), 0);
+    const recordId = record.recordId;
+    const backup = await dumpPgliteSql(t.sql);
+    await shredRecord({ vault: t.vault, input: await signShred(t, patient, recordId, 'request') });
+    await t.drain();
+
+    const restored = await createPgliteSql({ from: backup });
+    try {
+      const vault = { ...t.vault, sql: restored };
+      const id = hexToBytes(recordId);
+      expect(
+        (await restored.query('select 1 from stanzas where record_id = $1', [id])).rows.length,
+      ).toBeGreaterThan(0);
+      expect(await reapplyTombstones({ vault })).toContain(recordId);
+      expect((await restored.query('select 1 from stanzas where record_id = $1', [id])).rows).toHaveLength(0);
+      const { rows } = await restored.query<{ state: string; salt: Uint8Array | null }>(
+        'select state, salt from records where record_id = $1',
+        [id],
+      );
+      expect(rows[0]).toEqual({ state: 'shredded', salt: null });
+      expect(await reapplyTombstones({ vault })).toEqual([]);
+      expect(
+        await reason(
+          releaseKeys({
+            vault,
+            envelope: await t.keyRequest({
+              account: patient.account,
+              grantId: OWNER_GRANT,
+              recordIds: [recordId],
+            }),
+          }),
+        ),
+      ).toBe('shredded');
+    } finally {
+      await restored.close();
+    }
+  });
+});
+
+describe('shredRecord, delay 1 h: pending and cancel', () => {
+  let t: VaultTestbed;
+  beforeAll(async () => {
+    t = await startVaultTestbed({ shredDelay: 3600 });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('a pending shred refuses every release at once; --cancel restores access; the chain agrees', async () => {
+    const patient = t.newIdentity();
+    const grantee = t.newIdentity();
+    const record = nth(await t.publish({ patient, tags: [randomTag()] }), 0);
+    const recordId = record.recordId;
+    const grantId = await t.grant({
+      patient,
+      grantee,
+      scopeKind: ScopeKind.All,
+      records: [record],
+    });
+    const pending = await shredRecord({
+      vault: t.vault,
+      input: await signShred(t, patient, recordId, 'request'),
+    });
+    expect(pending.state).toBe('pending_shred');
+    await t.drain();
+    const ask = async () =>
+      releaseKeys({
+        vault: t.vault,
+        envelope: await t.keyRequest({ account: grantee.account, grantId, recordIds: [recordId] }),
+      });
+    expect(await reason(ask())).toBe('pending-shred');
+    expect(
+      await reason(
+        releaseKeys({
+          vault: t.vault,
+          envelope: await t.keyRequest({
+            account: patient.account,
+            grantId: OWNER_GRANT,
+            recordIds: [recordId],
+          }),
+        }),
+      ),
+    ).toBe('pending-shred');
+
+    const cancelled = await shredRecord({
+      vault: t.vault,
+      input: await signShred(t, patient, recordId, 'cancel'),
+    });
+    expect(cancelled.state).toBe('active');
+    await t.drain();
+    expect((await ask()).records).toHaveLength(1);
+    // A second cancel has nothing to cancel.
+    const again = await shredRecord({
+      vault: t.vault,
+      input: await signShred(t, patient, recordId, 'cancel'),
+    }).catch((e: unknown) => e);
+    expect((again as VaultInputError).code).toBe('not-pending');
+  });
+});
