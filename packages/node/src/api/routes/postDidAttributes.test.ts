@@ -1,0 +1,145 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
+import { X25519Recipient } from '@carekey/sdk/crypto';
+import { bytesToHex, type Hex, type LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileBlobStore } from '../../blobs/FileBlobStore.ts';
+import { type Chain, startChain } from '../../chain/startChain.ts';
+import { createApiServer } from '../createApiServer.ts';
+import { createMemoryNonceStore } from '../createMemoryNonceStore.ts';
+import { didAttributeHash } from '../didAttributeHash.ts';
+import { requestNode } from '../testing/requestNode.ts';
+import { routes } from './index.ts';
+
+let chain: Chain;
+let url: string;
+let close: () => Promise<void>;
+const json = { 'content-type': 'application/json' };
+
+beforeAll(async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carekey-did-'));
+  chain = await startChain({ dataDir, shredDelay: 0, port: 0, blockTime: 0 });
+  const { app } = createApiServer({
+    services: {
+      chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment },
+      blobs: await FileBlobStore.open({ dir: join(dataDir, 'blobs') }),
+      audience: 'carekey-node:did-test',
+      version: '0.0.0-test',
+    },
+    routes,
+    nonces: createMemoryNonceStore(),
+  });
+  url = await app.listen({ host: '127.0.0.1', port: 0 });
+  close = async () => {
+    await app.close();
+    await chain.stop();
+  };
+});
+
+afterAll(async () => {
+  await close?.();
+});
+
+const get = (path: string) => requestNode({ url, method: 'GET', path });
+const post = (body: unknown) =>
+  requestNode({ url, method: 'POST', path: '/v1/did/attributes', body: JSON.stringify(body), headers: json });
+
+async function signAttribute(
+  account: LocalAccount,
+  identity: `0x${string}`,
+  recipient: string,
+  validity = 86_400n,
+) {
+  const nonce = (await get(`/v1/did/${identity}/nonce`)).json as { nonce: string; didRegistry: Hex };
+  const hash = didAttributeHash({
+    didRegistry: nonce.didRegistry,
+    nonce: BigInt(nonce.nonce),
+    identity,
+    name: X25519_ATTRIBUTE_NAME,
+    value: bytesToHex(new X25519Recipient(recipient).publicKey),
+    validity,
+  });
+  return {
+    identity,
+    recipient,
+    validity: validity.toString(),
+    signature: await (account.sign as NonNullable<LocalAccount['sign']>)({ hash }),
+  };
+}
+
+const recipientOf = (seed: number) => new X25519Recipient(new Uint8Array(32).fill(seed)).toString();
+
+describe('DID routes', () => {
+  it('GET /v1/did/{address} is 404 no-encryption-key before a key is published; the nonce route gives signing inputs', async () => {
+    const identity = privateKeyToAccount(generatePrivateKey());
+    const none = await get(`/v1/did/${identity.address}`);
+    expect(none.status).toBe(404);
+    expect(none.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(none.json).toMatchObject({ code: 'no-encryption-key' });
+    const nonce = await get(`/v1/did/${identity.address.toLowerCase()}/nonce`);
+    expect(nonce.status).toBe(200);
+    expect(nonce.json).toEqual({
+      identity: identity.address,
+      owner: identity.address,
+      nonce: '0',
+      didRegistry: chain.deployment.contracts.didRegistry.address,
+      attributeName: X25519_ATTRIBUTE_NAME,
+    });
+    expect((await get('/v1/did/0x1234')).status).toBe(400);
+    expect((await get('/v1/did/not-an-address')).json).toMatchObject({ code: 'invalid-request' });
+  });
+
+  it('POST /v1/did/attributes relays a signed X25519 key; GET then answers the owner and the age1 recipient', async () => {
+    const identity = privateKeyToAccount(generatePrivateKey());
+    const recipient = recipientOf(7);
+    const relayed = await post(await signAttribute(identity, identity.address, recipient));
+    expect(relayed.status).toBe(200);
+    expect(relayed.json).toMatchObject({ transactionHash: expect.stringMatching(/^0x[0-9a-f]{64}$/) });
+    const did = await get(`/v1/did/${identity.address}`);
+    expect(did.status).toBe(200);
+    expect(did.json).toEqual({
+      identity: identity.address,
+      did: `did:ethr:0x7a69:${identity.address}`,
+      owner: identity.address,
+      recipient,
+    });
+  });
+
+  it('T-6 refuses (403) a key signed by someone else, and a replay of a relayed signature, without sending anything', async () => {
+    const identity = privateKeyToAccount(generatePrivateKey());
+    const stranger = privateKeyToAccount(generatePrivateKey());
+    const relayer = chain.relayer;
+    const before = await chain.client.getTransactionCount({ address: relayer });
+    const forged = await post(await signAttribute(stranger, identity.address, recipientOf(9)));
+    expect(forged.status).toBe(403);
+    expect(forged.json).toMatchObject({ code: 'not-owner' });
+    expect(await chain.client.getTransactionCount({ address: relayer })).toBe(before);
+    expect((await get(`/v1/did/${identity.address}`)).status).toBe(404);
+
+    const body = await signAttribute(identity, identity.address, recipientOf(10));
+    expect((await post(body)).status).toBe(200);
+    const replay = await post(body);
+    expect(replay.status).toBe(403);
+    expect(replay.json).toMatchObject({ code: 'not-owner' });
+  });
+
+  it('refuses malformed bodies with 400 problems', async () => {
+    const identity = privateKeyToAccount(generatePrivateKey());
+    const good = await signAttribute(identity, identity.address, recipientOf(11));
+    const cases: [unknown, string][] = [
+      [{ ...good, recipient: 'age1nope' }, 'invalid-recipient'],
+      [{ ...good, signature: '0x12' }, 'invalid-request'],
+      [{ ...good, validity: '-1' }, 'invalid-request'],
+      [{ ...good, extra: 1 }, 'invalid-request'],
+      [{ identity: good.identity }, 'invalid-request'],
+    ];
+    for (const [body, code] of cases) {
+      const r = await post(body);
+      expect(r.status, JSON.stringify(body)).toBe(400);
+      expect((r.json as { code: string }).code).toBe(code);
+    }
+  });
+});
