@@ -17,8 +17,11 @@ export function testPostgresServer(): Promise<PostgresServer> {
 
 const templates = new Map<boolean, Promise<Blob>>();
 
-/** PGlite runs initdb (seconds) for each new database; tests clone one made once per file instead. */
-function pgliteTemplate(migrated: boolean): Promise<Blob> {
+/**
+ * PGlite runs initdb (seconds) for each new database; tests clone one made once per file instead
+ * (`createPgliteSql({ from: await pgliteTemplate(true) })`).
+ */
+export function pgliteTemplate(migrated: boolean): Promise<Blob> {
   let template = templates.get(migrated);
   if (!template) {
     template = (async () => {

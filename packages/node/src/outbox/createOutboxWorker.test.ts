@@ -1,0 +1,385 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  type Abi,
+  type Address,
+  createPublicClient,
+  createWalletClient,
+  encodeFunctionData,
+  type Hex,
+  http,
+  keccak256,
+  type PublicClient,
+  toHex,
+} from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Anvil, startAnvil } from '../chain/startAnvil.ts';
+import { createPgliteSql } from '../db/createPgliteSql.ts';
+import { migrate } from '../db/migrate.ts';
+import { openSql } from '../db/openSql.ts';
+import type { Sql, SqlEngine } from '../db/Sql.ts';
+import {
+  pgliteTemplate,
+  SQL_ENGINES,
+  stopTestPostgresServer,
+  testPostgresServer,
+} from '../db/testing/sqlEngines.ts';
+import { createOutboxWorker, type OutboxWorker } from './createOutboxWorker.ts';
+import { enqueueOutbox } from './enqueueOutbox.ts';
+import { type CompiledContract, compileCounter } from './testing/counterContract.ts';
+import type { OutboxWorkerProcessInput } from './testing/outboxWorkerProcess.ts';
+
+/** anvil's well-known development keys: 0 deploys, the others relay. */
+const DEPLOYER = '0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80';
+const RELAYERS: Record<SqlEngine, Hex> = {
+  pglite: '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d',
+  postgres: '0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a',
+};
+const WORKER_PROCESS = fileURLToPath(new URL('./testing/outboxWorkerProcess.ts', import.meta.url));
+
+let counter: CompiledContract;
+beforeAll(() => {
+  counter = compileCounter();
+});
+afterAll(stopTestPostgresServer);
+
+type Store = { sql: Sql; dataDir: string; databaseUrl: string | undefined };
+
+/** A migrated store that a child process can open too (a PGlite folder, or a server database). */
+async function openStore(engine: SqlEngine): Promise<Store> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carekey-outbox-'));
+  const databaseUrl = engine === 'postgres' ? await (await testPostgresServer()).createDatabase() : undefined;
+  if (databaseUrl === undefined) {
+    // The folder openSql uses, filled from a migrated template (initdb per test would take seconds).
+    const sql = await createPgliteSql({ dataDir: join(dataDir, 'pg'), from: await pgliteTemplate(true) });
+    return { sql, dataDir, databaseUrl };
+  }
+  const sql = await openSql({ dataDir, databaseUrl });
+  await migrate({ sql });
+  return { sql, dataDir, databaseUrl };
+}
+
+async function deployCounter(rpcUrl: string): Promise<Address> {
+  const wallet = createWalletClient({ account: privateKeyToAccount(DEPLOYER), transport: http(rpcUrl) });
+  const reader = createPublicClient({ transport: http(rpcUrl) });
+  const hash = await wallet.deployContract({ abi: counter.abi, bytecode: counter.bytecode, chain: null });
+  const receipt = await reader.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+  if (!receipt.contractAddress) throw new Error('Counter was not deployed');
+  return receipt.contractAddress;
+}
+
+const key = (label: string) => keccak256(toHex(label));
+const bump = (address: Address, label: string) => ({
+  to: address,
+  data: encodeFunctionData({ abi: counter.abi, functionName: 'bump', args: [key(label)] }),
+});
+const bumpBelow = (address: Address, label: string, limit: bigint) => ({
+  to: address,
+  data: encodeFunctionData({ abi: counter.abi, functionName: 'bumpBelow', args: [key(label), limit] }),
+});
+const hits = (reader: PublicClient, address: Address, label: string) =>
+  reader.readContract({
+    address,
+    abi: counter.abi as Abi,
+    functionName: 'hits',
+    args: [key(label)],
+  }) as Promise<bigint>;
+const count = (reader: PublicClient, address: Address) =>
+  reader.readContract({ address, abi: counter.abi as Abi, functionName: 'count' }) as Promise<bigint>;
+
+const statuses = async (sql: Sql) =>
+  (
+    await sql.query<{ idempotency_key: string; status: string }>(
+      'select idempotency_key, status from outbox order by id',
+    )
+  ).rows.map((r) => `${r.idempotency_key}:${r.status}`);
+
+/** Ticks until nothing is pending or submitted. */
+async function drain(worker: OutboxWorker, sql: Sql, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    await worker.tick().catch(() => undefined);
+    const { rows } = await sql.query(`select 1 from outbox where status in ('pending', 'submitted')`);
+    if (rows.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`outbox not drained: ${(await statuses(sql)).join(', ')}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function runWorkerProcess(
+  input: OutboxWorkerProcessInput,
+): Promise<{ code: number | null; signal: string | null; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    // `node --import tsx`, not the tsx binary: its wrapper would turn our SIGKILL into an exit code.
+    const child = spawn(process.execPath, ['--import', 'tsx', WORKER_PROCESS, JSON.stringify(input)], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve({ code, signal, stderr }));
+  });
+}
+
+describe.each(SQL_ENGINES)('outbox on %s (automining anvil)', (engine) => {
+  let anvil: Anvil;
+  let address: Address;
+  let reader: PublicClient;
+  const relayerKey = RELAYERS[engine];
+  const relayer = () =>
+    createWalletClient({ account: privateKeyToAccount(relayerKey), transport: http(anvil.rpcUrl) });
+
+  beforeAll(async () => {
+    anvil = await startAnvil({
+      dataDir: mkdtempSync(join(tmpdir(), 'carekey-anvil-')),
+      port: 0,
+      blockTime: 0,
+    });
+    address = await deployCounter(anvil.rpcUrl);
+    reader = createPublicClient({ transport: http(anvil.rpcUrl), cacheTime: 0 }) as PublicClient;
+  });
+  afterAll(async () => {
+    await anvil?.stop();
+  });
+
+  it('F-9 sends each idempotency key once, however often it is enqueued, and nothing from a rolled-back transaction', async () => {
+    const { sql } = await openStore(engine);
+    try {
+      const before = await count(reader, address);
+      const first = await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: `${engine}-a`,
+        payload: bump(address, `${engine}-a`),
+      });
+      expect(first.created).toBe(true);
+      // The same key again, also from concurrent transactions: one entry.
+      const again = await Promise.all(
+        Array.from({ length: 5 }, () =>
+          sql.transaction((tx) =>
+            enqueueOutbox({
+              sql: tx,
+              kind: 'Counter.bump',
+              idempotencyKey: `${engine}-a`,
+              payload: bump(address, `${engine}-a`),
+            }),
+          ),
+        ),
+      );
+      expect(again.map((r) => [r.created, r.entry.id])).toEqual(Array(5).fill([false, first.entry.id]));
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: `${engine}-b`,
+        payload: bump(address, `${engine}-b`),
+      });
+      await sql
+        .transaction(async (tx) => {
+          await enqueueOutbox({
+            sql: tx,
+            kind: 'Counter.bump',
+            idempotencyKey: `${engine}-c`,
+            payload: bump(address, `${engine}-c`),
+          });
+          throw new Error('the state change failed');
+        })
+        .catch(() => undefined);
+      // A key reused for a different write is a bug: refused.
+      await expect(
+        enqueueOutbox({
+          sql,
+          kind: 'Counter.bump',
+          idempotencyKey: `${engine}-a`,
+          payload: bump(address, 'other'),
+        }),
+      ).rejects.toThrow(/already used by a different write/);
+
+      const worker = createOutboxWorker({ sql, client: relayer(), abi: counter.abi });
+      await drain(worker, sql);
+      // Enqueued again after it was sent: still one write.
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: `${engine}-a`,
+        payload: bump(address, `${engine}-a`),
+      });
+      await drain(worker, sql);
+
+      expect(await statuses(sql)).toEqual([`${engine}-a:confirmed`, `${engine}-b:confirmed`]);
+      expect(await hits(reader, address, `${engine}-a`)).toBe(1n);
+      expect(await hits(reader, address, `${engine}-b`)).toBe(1n);
+      expect(await hits(reader, address, `${engine}-c`)).toBe(0n);
+      expect((await count(reader, address)) - before).toBe(2n);
+      const { rows } = await sql.query<{ tx_hash: Uint8Array; block_number: bigint; attempts: number }>(
+        'select tx_hash, block_number, attempts from outbox',
+      );
+      for (const row of rows) {
+        expect(row.tx_hash).toHaveLength(32);
+        expect(row.block_number).toBeGreaterThan(0n);
+        expect(row.attempts).toBe(1);
+      }
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('fails a write the contract refuses, for good, with the decoded custom error', async () => {
+    const { sql } = await openStore(engine);
+    try {
+      const now = await count(reader, address);
+      // Refused at gas estimation: nothing is sent.
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bumpBelow',
+        idempotencyKey: 'refused',
+        payload: bumpBelow(address, 'refused', now),
+      });
+      // Both pass estimation against the same state; the second reverts once mined.
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bumpBelow',
+        idempotencyKey: 'fits',
+        payload: bumpBelow(address, 'fits', now + 1n),
+      });
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bumpBelow',
+        idempotencyKey: 'late',
+        payload: bumpBelow(address, 'late', now + 1n),
+      });
+      const worker = createOutboxWorker({ sql, client: relayer(), abi: counter.abi });
+      await drain(worker, sql);
+      const { rows } = await sql.query<{
+        idempotency_key: string;
+        status: string;
+        last_error: string | null;
+        attempts: number;
+        tx_hash: Uint8Array | null;
+      }>('select idempotency_key, status, last_error, attempts, tx_hash from outbox order by id');
+      expect(rows.map((r) => [r.idempotency_key, r.status, r.attempts])).toEqual([
+        ['refused', 'failed', 1],
+        ['fits', 'confirmed', 1],
+        ['late', 'failed', 1],
+      ]);
+      expect(rows[0]?.last_error).toBe(`Counter.bumpBelow reverted with CounterLimitReached(${now}, ${now})`);
+      expect(rows[0]?.tx_hash).toBeNull();
+      expect(rows[2]?.last_error).toBe(
+        `Counter.bumpBelow reverted with CounterLimitReached(${now + 1n}, ${now + 1n})`,
+      );
+      expect(rows[2]?.tx_hash).toHaveLength(32);
+      expect(await hits(reader, address, 'fits')).toBe(1n);
+      expect(await count(reader, address)).toBe(now + 1n);
+      // Failed is final: more ticks change nothing.
+      await worker.tick();
+      expect(await statuses(sql)).toEqual(['refused:failed', 'fits:confirmed', 'late:failed']);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  for (const killAt of ['afterRecord', 'afterBroadcast'] as const) {
+    it(`F-2 never doubles a write when the worker process is killed -9 ${killAt === 'afterRecord' ? 'after recording, before broadcasting' : 'after broadcasting, before confirming'}`, async () => {
+      const store = await openStore(engine);
+      const labels = [1, 2, 3].map((i) => `${engine}-${killAt}-${i}`);
+      for (const label of labels)
+        await enqueueOutbox({
+          sql: store.sql,
+          kind: 'Counter.bump',
+          idempotencyKey: label,
+          payload: bump(address, label),
+        });
+      const before = await count(reader, address);
+      // The child owns the store while it runs (one process per PGlite folder).
+      await store.sql.close();
+      const input: OutboxWorkerProcessInput = {
+        dataDir: store.dataDir,
+        databaseUrl: store.databaseUrl,
+        rpcUrl: anvil.rpcUrl,
+        privateKey: relayerKey,
+        abi: counter.abi,
+        killAt,
+      };
+      const killed = await runWorkerProcess(input);
+      expect(killed.signal, killed.stderr).toBe('SIGKILL');
+      const sql = await openSql({ dataDir: store.dataDir, databaseUrl: store.databaseUrl });
+      try {
+        // The crash left every entry submitted, its hash recorded.
+        expect(await statuses(sql)).toEqual(labels.map((l) => `${l}:submitted`));
+        expect((await count(reader, address)) - before).toBe(killAt === 'afterRecord' ? 0n : 3n);
+        await drain(createOutboxWorker({ sql, client: relayer(), abi: counter.abi }), sql);
+        expect(await statuses(sql)).toEqual(labels.map((l) => `${l}:confirmed`));
+        for (const label of labels) expect(await hits(reader, address, label)).toBe(1n);
+        expect((await count(reader, address)) - before).toBe(3n);
+      } finally {
+        await sql.close();
+      }
+    }, 180_000);
+  }
+});
+
+describe('outbox across a chain node restart', () => {
+  it('F-4 completes writes pending or in flight while the chain node was down, each exactly once', async () => {
+    const chainDir = mkdtempSync(join(tmpdir(), 'carekey-anvil-'));
+    // Blocks every second: broadcast transactions wait in the mempool, where a restart loses them.
+    let anvil = await startAnvil({ dataDir: chainDir, port: 0, blockTime: 1, stateInterval: 1 });
+    const port = anvil.port;
+    const address = await deployCounter(anvil.rpcUrl);
+    const { sql } = await openStore('pglite');
+    const relayerKey = '0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6';
+    const worker = createOutboxWorker({
+      sql,
+      client: createWalletClient({
+        account: privateKeyToAccount(relayerKey),
+        transport: http(anvil.rpcUrl, { retryCount: 0 }),
+      }),
+      abi: counter.abi,
+      minBackoffMs: 50,
+      maxBackoffMs: 200,
+    });
+    try {
+      const reader = () =>
+        createPublicClient({ transport: http(`http://127.0.0.1:${port}`), cacheTime: 0 }) as PublicClient;
+      for (const label of ['f4-1', 'f4-2'])
+        await enqueueOutbox({
+          sql,
+          kind: 'Counter.bump',
+          idempotencyKey: label,
+          payload: bump(address, label),
+        });
+      const report = await worker.tick();
+      expect(report.submitted).toHaveLength(2);
+      // The node goes down before the next block: the two transactions are only in its mempool.
+      await anvil.stop();
+      for (const label of ['f4-3', 'f4-4'])
+        await enqueueOutbox({
+          sql,
+          kind: 'Counter.bump',
+          idempotencyKey: label,
+          payload: bump(address, label),
+        });
+      await expect(worker.tick()).rejects.toThrow();
+      expect(await statuses(sql)).toEqual([
+        'f4-1:submitted',
+        'f4-2:submitted',
+        'f4-3:pending',
+        'f4-4:pending',
+      ]);
+
+      anvil = await startAnvil({ dataDir: chainDir, port, blockTime: 1, stateInterval: 1 });
+      await drain(worker, sql);
+      expect(await statuses(sql)).toEqual(['f4-1', 'f4-2', 'f4-3', 'f4-4'].map((l) => `${l}:confirmed`));
+      for (const label of ['f4-1', 'f4-2', 'f4-3', 'f4-4'])
+        expect(await hits(reader(), address, label)).toBe(1n);
+      expect(await count(reader(), address)).toBe(4n);
+    } finally {
+      await sql.close();
+      await anvil.stop();
+    }
+  });
+});

@@ -1,0 +1,390 @@
+import { OutboxError } from '@carekey/sdk/errors';
+import {
+  type Abi,
+  type Account,
+  type Address,
+  type Chain,
+  type Client,
+  type Hex,
+  hexToBytes,
+  keccak256,
+  type TransactionReceipt,
+  TransactionReceiptNotFoundError,
+  type TransactionSerializable,
+  type Transport,
+} from 'viem';
+import {
+  call,
+  getTransactionCount,
+  getTransactionReceipt,
+  prepareTransactionRequest,
+  sendRawTransaction,
+} from 'viem/actions';
+import type { Sql } from '../db/Sql.ts';
+import { OUTBOX_COLUMNS, type OutboxEntry, type OutboxRow, toOutboxEntry } from './OutboxEntry.ts';
+import { toOutboxRevertError } from './toOutboxRevertError.ts';
+
+/** Failure points a test can hook to kill the process at the worst moment (F-2/F-4 style fault injection). */
+export type OutboxWorkerHooks = {
+  /** Signed transactions are recorded (committed) but not yet broadcast. */
+  afterRecord?: ((entries: readonly OutboxEntry[]) => void | Promise<void>) | undefined;
+  /** Signed transactions were broadcast; their receipts are not checked yet. */
+  afterBroadcast?: ((entries: readonly OutboxEntry[]) => void | Promise<void>) | undefined;
+};
+
+export type CreateOutboxWorkerParameters = {
+  sql: Sql;
+  /**
+   * The relayer's viem client, with a **local** account (private key or mnemonic):
+   * the worker signs each transaction itself so it can record its hash before
+   * anything reaches the network.
+   */
+  client: Client<Transport, Chain | undefined, Account>;
+  /** ABIs of the contracts written to, to decode custom revert errors (`Error(string)` and panics decode without). */
+  abi?: Abi | undefined;
+  /** Entries signed per tick (default 16). */
+  batchSize?: number | undefined;
+  /** Idle wait between ticks of `start()` (default 1 s). */
+  pollIntervalMs?: number | undefined;
+  /** First retry delay after an RPC failure, doubled each time up to `maxBackoffMs` (default 500 ms). */
+  minBackoffMs?: number | undefined;
+  /** Longest retry delay (default 30 s). */
+  maxBackoffMs?: number | undefined;
+  /** Fault-injection points (tests). */
+  hooks?: OutboxWorkerHooks | undefined;
+  /** Called with each error a background tick meets (they are retried; default: ignore). */
+  onError?: ((error: unknown) => void) | undefined;
+};
+
+/** What one {@link OutboxWorker.tick} did. */
+export type OutboxTickReport = {
+  /** Entries signed and recorded (then broadcast) this tick. */
+  submitted: OutboxEntry[];
+  /** Entries found mined successfully. */
+  confirmed: OutboxEntry[];
+  /** Entries the contract refused, for good. */
+  failed: OutboxEntry[];
+  /** Entries put back to pending after an RPC failure or a lost nonce. */
+  retried: OutboxEntry[];
+  /** Entries still submitted and not yet mined (re-broadcast). */
+  waiting: OutboxEntry[];
+};
+
+/** The worker that drains the outbox. */
+export type OutboxWorker = {
+  /** The relayer address (sender of every transaction). */
+  readonly sender: Address;
+  /**
+   * One pass: confirm or re-broadcast what was submitted, then sign, record and
+   * broadcast the due pending entries.
+   *
+   * @throws {ChainError|Error} the chain cannot be reached (nothing is lost: the next tick resumes).
+   */
+  tick(): Promise<OutboxTickReport>;
+  /** Runs ticks in the background until `stop()`; RPC failures back off exponentially. */
+  start(): void;
+  /** Runs the next background tick now (after an enqueue). */
+  wake(): void;
+  /** Stops the background loop after the current tick. */
+  stop(): Promise<void>;
+};
+
+export type CreateOutboxWorkerReturnType = OutboxWorker;
+
+/** `pg_advisory_xact_lock` key serialising the signers of one database ("ckoutbox"). */
+export const OUTBOX_LOCK_KEY = 0x636b6f7574n;
+
+/**
+ * Creates the outbox worker: chain writes retried, never lost, never doubled.
+ *
+ * Each pending entry is signed with an explicit nonce, and its nonce, hash and
+ * raw bytes are committed **before** the transaction is broadcast. After any
+ * crash, the next tick looks the recorded hash up first: mined → confirmed (or
+ * failed, if it reverted); unknown to the chain → the *same* signed bytes are
+ * broadcast again, which can only be mined once; its nonce taken by another
+ * transaction and no receipt → it can never be mined, so it is signed anew.
+ * A revert (at gas estimation or once mined) is a permanent failure with the
+ * decoded error in `last_error`; transport errors are retried with backoff.
+ *
+ * One relayer account per outbox: other senders using that account would make
+ * its nonces unpredictable (still never doubled, but re-signed).
+ *
+ * @throws {OutboxError} the client has no local account.
+ * @example
+ * const worker = createOutboxWorker({ sql, client: relayerClient, abi: [...recordRegistryAbi, ...consentRegistryAbi] });
+ * worker.start();
+ */
+export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): CreateOutboxWorkerReturnType {
+  const { sql, client, abi, hooks } = parameters;
+  const account = client.account;
+  if (account?.type !== 'local' || !account.signTransaction)
+    throw new OutboxError('the outbox worker needs a client with a local account', {
+      hint: 'create the client with privateKeyToAccount(key) or mnemonicToAccount(phrase): the worker signs before it sends',
+    });
+  const signTransaction = account.signTransaction.bind(account);
+  const sender = account.address;
+  const senderBytes = hexToBytes(sender);
+  const batchSize = parameters.batchSize ?? 16;
+  const minBackoff = parameters.minBackoffMs ?? 500;
+  const maxBackoff = parameters.maxBackoffMs ?? 30_000;
+  const backoff = (attempt: number) => Math.min(maxBackoff, minBackoff * 2 ** Math.max(0, attempt - 1));
+
+  const update = async (
+    id: bigint,
+    expectedStatus: string,
+    set: string,
+    params: readonly unknown[],
+  ): Promise<OutboxEntry | undefined> => {
+    const { rows } = await sql.query<OutboxRow>(
+      `update outbox set ${set}, updated_at = now() where id = $1 and status = $2 returning ${OUTBOX_COLUMNS}`,
+      [id, expectedStatus, ...params],
+    );
+    return rows[0] ? toOutboxEntry(rows[0]) : undefined;
+  };
+
+  const describe = (error: unknown) =>
+    (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+
+  /** Step 1: what happened to the transactions already signed? */
+  const reconcile = async (report: OutboxTickReport) => {
+    const { rows } = await sql.query<OutboxRow & { raw_tx: Uint8Array }>(
+      `select ${OUTBOX_COLUMNS}, raw_tx from outbox where status = 'submitted' and sender = $1 order by nonce`,
+      [senderBytes],
+    );
+    if (rows.length === 0) return;
+    // Nonce first, receipts second: a transaction mined between the two reads shows a receipt.
+    const mined = BigInt(await getTransactionCount(client, { address: sender, blockTag: 'latest' }));
+    for (const row of rows) {
+      const entry = toOutboxEntry(row);
+      const hash = entry.txHash as Hex;
+      let receipt: TransactionReceipt | undefined;
+      try {
+        receipt = await getTransactionReceipt(client, { hash });
+      } catch (error) {
+        if (!(error instanceof TransactionReceiptNotFoundError)) throw error;
+      }
+      if (receipt) {
+        if (receipt.status === 'success') {
+          const done = await update(
+            entry.id,
+            'submitted',
+            `status = 'confirmed', block_number = $3, last_error = null`,
+            [receipt.blockNumber],
+          );
+          if (done) report.confirmed.push(done);
+        } else {
+          const reason = await revertReason(entry, receipt.blockNumber);
+          const done = await update(
+            entry.id,
+            'submitted',
+            `status = 'failed', block_number = $3, last_error = $4`,
+            [receipt.blockNumber, reason],
+          );
+          if (done) report.failed.push(done);
+        }
+      } else if (mined > (entry.nonce as bigint)) {
+        // Its nonce is used and it has no receipt: another transaction took the nonce, so this
+        // one can never be mined. Signing it again (new nonce) cannot double it.
+        const done = await update(
+          entry.id,
+          'submitted',
+          `status = 'pending', tx_hash = null, nonce = null, raw_tx = null, sender = null, last_error = $3, next_attempt_at = now()`,
+          [
+            `transaction ${hash} was dropped: nonce ${entry.nonce} was used by another transaction; signing again`,
+          ],
+        );
+        if (done) report.retried.push(done);
+      } else {
+        // Not mined (mempool, or lost when the chain node restarted): send the same bytes again.
+        try {
+          await sendRawTransaction(client, { serializedTransaction: bytesToHex(row.raw_tx) });
+        } catch (error) {
+          // "already known" / "nonce too low" are expected here; anything else is kept for the operator.
+          await update(entry.id, 'submitted', 'last_error = $3', [`re-broadcast: ${describe(error)}`]);
+        }
+        report.waiting.push(entry);
+      }
+    }
+  };
+
+  /** Replays a mined-but-reverted transaction to name the error. */
+  const revertReason = async (entry: OutboxEntry, blockNumber: bigint): Promise<string> => {
+    try {
+      await call(client, {
+        account: sender,
+        to: entry.payload.to,
+        data: entry.payload.data,
+        value: entry.payload.value ?? 0n,
+        blockNumber,
+      });
+    } catch (error) {
+      const revert = toOutboxRevertError(entry.kind, error, abi);
+      if (revert) return revert.message;
+    }
+    return `${entry.kind} reverted in block ${blockNumber} (the reason could not be replayed)`;
+  };
+
+  /** Step 2: sign and record due pending entries, in one transaction holding the signer lock. */
+  const signDue = async (report: OutboxTickReport) => {
+    const signed: { entry: OutboxEntry; raw: Hex }[] = [];
+    await sql.transaction(
+      async (tx) => {
+        await tx.query('select pg_advisory_xact_lock($1)', [OUTBOX_LOCK_KEY]);
+        const due = await tx.query<OutboxRow>(
+          `select ${OUTBOX_COLUMNS} from outbox where status = 'pending' and next_attempt_at <= now()
+           order by id limit $1 for update`,
+          [batchSize],
+        );
+        if (due.rows.length === 0) return;
+        const recorded = await tx.query<{ next: bigint | null }>(
+          `select max(nonce) + 1 as next from outbox where status = 'submitted' and sender = $1`,
+          [senderBytes],
+        );
+        let nonce = BigInt(await getTransactionCount(client, { address: sender, blockTag: 'pending' }));
+        const next = recorded.rows[0]?.next;
+        if (next != null && next > nonce) nonce = next;
+        for (const row of due.rows) {
+          const entry = toOutboxEntry(row);
+          let raw: Hex;
+          try {
+            const request = await prepareTransactionRequest(client, {
+              account,
+              chain: client.chain ?? null,
+              to: entry.payload.to,
+              data: entry.payload.data,
+              value: entry.payload.value ?? 0n,
+              nonce: Number(nonce),
+            });
+            raw = await signTransaction(serializable(request));
+          } catch (error) {
+            const revert = toOutboxRevertError(entry.kind, error, abi);
+            if (revert) {
+              const { rows } = await tx.query<OutboxRow>(
+                `update outbox set status = 'failed', last_error = $2, attempts = attempts + 1, updated_at = now()
+                 where id = $1 returning ${OUTBOX_COLUMNS}`,
+                [entry.id, revert.message],
+              );
+              if (rows[0]) report.failed.push(toOutboxEntry(rows[0]));
+              continue;
+            }
+            // Transport or node trouble: keep it pending, try later; keep the order (stop here).
+            const { rows } = await tx.query<OutboxRow>(
+              `update outbox set attempts = attempts + 1, last_error = $2, updated_at = now(),
+                 next_attempt_at = now() + $3 * interval '1 millisecond'
+               where id = $1 returning ${OUTBOX_COLUMNS}`,
+              [entry.id, describe(error), backoff(entry.attempts + 1)],
+            );
+            if (rows[0]) report.retried.push(toOutboxEntry(rows[0]));
+            break;
+          }
+          const { rows } = await tx.query<OutboxRow>(
+            `update outbox set status = 'submitted', sender = $2, nonce = $3, tx_hash = $4, raw_tx = $5,
+               attempts = attempts + 1, last_error = null, updated_at = now()
+             where id = $1 returning ${OUTBOX_COLUMNS}`,
+            [entry.id, senderBytes, nonce, hexToBytes(keccak256(raw)), hexToBytes(raw)],
+          );
+          if (rows[0]) signed.push({ entry: toOutboxEntry(rows[0]), raw });
+          nonce += 1n;
+        }
+      },
+      { isolation: 'read committed' },
+    );
+    if (signed.length === 0) return;
+    // Committed: whatever happens from here on, the next tick knows these hashes.
+    await hooks?.afterRecord?.(signed.map((s) => s.entry));
+    for (const { entry, raw } of signed) {
+      try {
+        await sendRawTransaction(client, { serializedTransaction: raw });
+      } catch (error) {
+        // Still recorded as submitted: the next tick finds it mined, re-broadcasts it, or re-signs it.
+        await update(entry.id, 'submitted', 'last_error = $3', [`broadcast: ${describe(error)}`]);
+      }
+      report.submitted.push(entry);
+    }
+    await hooks?.afterBroadcast?.(signed.map((s) => s.entry));
+  };
+
+  const tick = async (): Promise<OutboxTickReport> => {
+    const report: OutboxTickReport = { submitted: [], confirmed: [], failed: [], retried: [], waiting: [] };
+    await reconcile(report);
+    await signDue(report);
+    return report;
+  };
+
+  let running = false;
+  let loop: Promise<void> | undefined;
+  let wakeUp: (() => void) | undefined;
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        wakeUp = undefined;
+        resolve();
+      }
+      wakeUp = done;
+    });
+
+  return {
+    sender,
+    tick,
+    start() {
+      if (running) return;
+      running = true;
+      loop = (async () => {
+        let failures = 0;
+        while (running) {
+          let busy = false;
+          try {
+            const report = await tick();
+            failures = 0;
+            busy = report.submitted.length > 0 || report.waiting.length > 0 || report.retried.length > 0;
+          } catch (error) {
+            failures += 1;
+            parameters.onError?.(error);
+          }
+          if (!running) break;
+          await sleep(
+            failures > 0
+              ? backoff(failures)
+              : busy
+                ? Math.min(200, parameters.pollIntervalMs ?? 1_000)
+                : (parameters.pollIntervalMs ?? 1_000),
+          );
+        }
+      })();
+    },
+    wake() {
+      wakeUp?.();
+    },
+    async stop() {
+      running = false;
+      wakeUp?.();
+      await loop;
+    },
+  };
+}
+
+function bytesToHex(bytes: Uint8Array): Hex {
+  return `0x${Buffer.from(bytes).toString('hex')}`;
+}
+
+/** The fields of a prepared request that go into the signed transaction. */
+function serializable(request: Record<string, unknown>): TransactionSerializable {
+  const keys = [
+    'type',
+    'chainId',
+    'nonce',
+    'gas',
+    'to',
+    'data',
+    'value',
+    'gasPrice',
+    'maxFeePerGas',
+    'maxPriorityFeePerGas',
+    'accessList',
+  ] as const;
+  const tx: Record<string, unknown> = {};
+  for (const key of keys) if (request[key] !== undefined) tx[key] = request[key];
+  return tx as TransactionSerializable;
+}
