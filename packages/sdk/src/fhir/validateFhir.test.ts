@@ -149,6 +149,25 @@ describe('validateFhir', () => {
     expect(format.issues.map((i) => i.expression?.[0])).toContain('Patient.birthDate');
   });
 
+  it('T-20 refuses a resource id that is not a FHIR id (Medplum 4.5 does not check it)', async () => {
+    const { issues } = await refusal({ resourceType: 'Patient', id: '../../etc/passwd' });
+    expect(issues).toEqual([
+      {
+        severity: 'error',
+        code: 'value',
+        details: {
+          text: 'Patient/../../etc/passwd: id "../../etc/passwd" is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)',
+        },
+        expression: ['Patient.id'],
+      },
+    ]);
+    const contained = await refusal({
+      ...observation,
+      contained: [{ resourceType: 'Practitioner', id: 'x'.repeat(65) }],
+    });
+    expect(contained.issues[0]?.expression).toEqual(['Observation.contained[0].id']);
+  });
+
   it('refuses a broken urn:uuid reference, and allows references outside the Bundle', async () => {
     const input = bundle('transaction', [
       {
@@ -230,7 +249,7 @@ describe('validateFhir', () => {
     );
   });
 
-  it('refuses a Bundle of 50,000 entries at the entry limit, quickly, and accepts it under a raised limit', async () => {
+  it('T-19 refuses a Bundle of 50,000 entries at the entry limit (10,000), before validating any', async () => {
     const entries = Array.from({ length: 50_000 }, (_, i) => ({
       resource: { resourceType: 'Basic', id: `b${i}`, code: { text: 'x' } },
     }));

@@ -17,6 +17,9 @@ export type WalkContext = {
   label: string;
 };
 
+/** The R4 `id` type: https://hl7.org/fhir/R4/datatypes.html#id */
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
 type Resolved = { element: InternalSchemaElement; type: string };
 const lookups = new WeakMap<InternalTypeSchema, Map<string, Resolved | null>>();
 
@@ -103,6 +106,21 @@ function walkObject(
         );
       continue;
     }
+    if (key === 'id' && schema.kind === 'resource') {
+      // Medplum 4.5 does not check the format of Resource.id (R4 type `id`); ids end up in references
+      // (`Patient/<id>`), so a path like "../x" must not get through.
+      if (typeof child === 'string' && !FHIR_ID.test(child)) {
+        report(context, {
+          severity: 'error',
+          code: 'value',
+          details: {
+            text: `id ${JSON.stringify(child.length > 80 ? `${child.slice(0, 80)}…` : child)} is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)`,
+          },
+          expression: [`${path}.id`],
+        });
+      }
+      continue;
+    }
     const resolved = resolveKey(schema, key);
     if (!resolved) continue;
     walkValue(child, resolved, `${path}.${key}`, context, containedIds);
@@ -133,7 +151,16 @@ function walkOne(
   if (value === null) return;
   const { type, element } = resolved;
   if (typeof value === 'string') {
-    if (type === 'date' || type === 'dateTime' || type === 'instant') {
+    if (type === 'id' && !FHIR_ID.test(value)) {
+      report(context, {
+        severity: 'error',
+        code: 'value',
+        details: {
+          text: `${JSON.stringify(value.slice(0, 80))} is not a FHIR id (1 to 64 of A-Z a-z 0-9 - .)`,
+        },
+        expression: [path],
+      });
+    } else if (type === 'date' || type === 'dateTime' || type === 'instant') {
       const why = impossibleFhirDate(value);
       if (why) {
         report(context, {
