@@ -9,22 +9,44 @@ import type { ChunkCipher, ChunkCipherFactory } from '../chunkCipher.ts';
 const ALGORITHM = 'chacha20-poly1305';
 const TAG = 16;
 
-/** The OpenSSL chunk cipher. One `createCipheriv` per 64 KiB chunk (the nonce changes). */
+/**
+ * The OpenSSL chunk cipher. One `createCipheriv` per 64 KiB chunk (the nonce
+ * changes); a `KeyObject` avoids re-importing the key each time.
+ */
 export const nodeChunkCipher: ChunkCipherFactory = (key: Uint8Array): ChunkCipher => {
   const keyObject: KeyObject = createSecretKey(key);
+  const sealOne = (n: Uint8Array, plaintext: Uint8Array): [Uint8Array, Uint8Array] => {
+    const cipher = createCipheriv(ALGORITHM, keyObject, n, { authTagLength: TAG });
+    const ciphertext = cipher.update(plaintext);
+    cipher.final();
+    return [ciphertext, cipher.getAuthTag()];
+  };
+  const openOne = (n: Uint8Array, sealed: Uint8Array): Uint8Array | undefined => {
+    const decipher = createDecipheriv(ALGORITHM, keyObject, n, { authTagLength: TAG });
+    decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
+    const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG));
+    try {
+      decipher.final();
+    } catch {
+      return undefined; // the tag did not verify: drop the unauthenticated plaintext
+    }
+    return plaintext;
+  };
   return {
-    seal(nonce, plaintext, aad) {
-      const cipher = createCipheriv(ALGORITHM, keyObject, nonce, { authTagLength: TAG });
-      if (aad) cipher.setAAD(aad, { plaintextLength: plaintext.length });
+    seal(chunkNonce, plaintext, aad) {
+      if (!aad) return sealOne(chunkNonce, plaintext);
+      const cipher = createCipheriv(ALGORITHM, keyObject, chunkNonce, { authTagLength: TAG });
+      cipher.setAAD(aad, { plaintextLength: plaintext.length });
       const ciphertext = cipher.update(plaintext);
       cipher.final();
       return [ciphertext, cipher.getAuthTag()];
     },
-    open(nonce, sealed, aad) {
-      if (sealed.length < TAG || nonce.length !== 12) return undefined;
-      const decipher = createDecipheriv(ALGORITHM, keyObject, nonce, { authTagLength: TAG });
+    open(chunkNonce, sealed, aad) {
+      if (sealed.length < TAG || chunkNonce.length !== 12) return undefined;
+      if (!aad) return openOne(chunkNonce, sealed);
+      const decipher = createDecipheriv(ALGORITHM, keyObject, chunkNonce, { authTagLength: TAG });
       decipher.setAuthTag(sealed.subarray(sealed.length - TAG));
-      if (aad) decipher.setAAD(aad, { plaintextLength: sealed.length - TAG });
+      decipher.setAAD(aad, { plaintextLength: sealed.length - TAG });
       const plaintext = decipher.update(sealed.subarray(0, sealed.length - TAG));
       try {
         decipher.final();
