@@ -39,6 +39,32 @@ describe('parseFhirJson', () => {
     );
   });
 
+  it('T-19 F-14 throws only FhirParseError on arbitrary bytes and mangled JSON, never anything else', () => {
+    const outcome = (input: Uint8Array | string) => {
+      try {
+        const value = parseFhirJson(input, { maxDepth: 8 });
+        expect(typeof value === 'object' && value !== null && !Array.isArray(value)).toBe(true);
+      } catch (error) {
+        expect(error).toBeInstanceOf(FhirParseError);
+      }
+    };
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), outcome), { numRuns: 1000 });
+    fc.assert(
+      fc.property(
+        fc.jsonValue({ maxDepth: 10 }),
+        fc.nat(),
+        fc.nat(),
+        fc.string({ maxLength: 3 }),
+        (value, at, cut, insert) => {
+          const text = JSON.stringify({ v: value });
+          const i = at % (text.length + 1);
+          outcome(text.slice(0, i) + insert + text.slice(Math.min(text.length, i + (cut % 3))));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
   it.each([
     ['{"a":{"__proto__":{"polluted":1}}}', '$.a.__proto__'],
     ['{"a":[0,{"constructor":{}}]}', '$.a[1].constructor'],
