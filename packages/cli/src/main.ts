@@ -1,16 +1,31 @@
 import { BaseError } from '@carekey/sdk/errors';
 import { Command, CommanderError } from 'commander';
-import { registerInit } from './commands/init.ts';
-import { registerWhoami } from './commands/whoami.ts';
 
-/** Builds the `carekey` program with every command. */
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+/**
+ * Every command, loaded on demand: a run loads only the module of the command it names (the crypto, chain and FHIR
+ * libraries take seconds to load), and `--help` loads them all.
+ */
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  init: async () => (await import('./commands/init.ts')).registerInit,
+  whoami: async () => (await import('./commands/whoami.ts')).registerWhoami,
+  'publish-key': async () => (await import('./commands/publishKey.ts')).registerPublishKey,
+  import: async () => (await import('./commands/import.ts')).registerImport,
+  ls: async () => (await import('./commands/ls.ts')).registerLs,
+  get: async () => (await import('./commands/get.ts')).registerGet,
+  export: async () => (await import('./commands/export.ts')).registerExport,
+};
+
+/** Builds the `carekey` program with the command named in `argv` (or every command when none is named). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command('carekey')
     .description('Carekey: your medical records, encrypted, shared on your terms')
     .showHelpAfterError()
     .exitOverride();
-  registerInit(program);
-  registerWhoami(program);
+  const named = argv.slice(2).find((a) => !a.startsWith('-'));
+  const wanted = named !== undefined && named in COMMANDS ? [named] : Object.keys(COMMANDS);
+  for (const name of wanted) (await (COMMANDS[name] as () => Promise<Register>)())(program);
   return program;
 }
 
@@ -19,7 +34,7 @@ export function buildProgram(): Command {
  */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    await buildProgram().parseAsync([...argv]);
+    await (await buildProgram(argv)).parseAsync([...argv]);
     return 0;
   } catch (error) {
     if (error instanceof CommanderError) {
@@ -29,6 +44,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`carekey: ${error.message}\n`);
       return 1;
     }
-    throw error;
+    // Anything else is a bug or an environment fault: still one line, the stack only on request.
+    if (process.env.CAREKEY_DEBUG) throw error;
+    process.stderr.write(
+      `carekey: unexpected error: ${error instanceof Error ? error.message.split('\n', 1)[0] : String(error)}\n`,
+    );
+    return 1;
   }
 }

@@ -11,9 +11,9 @@ const DEV = 'test test test test test test test test test test test junk';
 
 function carekey(home: string, args: string[], env: Record<string, string> = {}) {
   const result = spawnSync(process.execPath, [bin, ...args], {
-    env: { PATH: process.env.PATH ?? '', CAREKEY_HOME: home, ...env },
+    env: { PATH: process.env.PATH ?? '', CAREKEY_HOME: home, CAREKEY_NODE: 'http://127.0.0.1:9', ...env },
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 120_000,
   });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
@@ -50,7 +50,7 @@ describe('carekey init / whoami', () => {
       address: created.address,
       ageRecipient: created.ageRecipient,
     });
-  });
+  }, 300_000);
 
   it('restores the published development account from its phrase', () => {
     const r = carekey(join(root, 'b'), ['init', '--restore', '--json', '--scrypt-log-n', '15'], {
@@ -60,7 +60,7 @@ describe('carekey init / whoami', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).address).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266');
     expect(r.stdout).not.toContain('test test');
-  });
+  }, 300_000);
 
   it('refuses a bad checksum, a second init, a missing passphrase and a missing wallet, each in one line', () => {
     const bad = carekey(join(root, 'c'), ['init', '--restore', '--scrypt-log-n', '15'], {
@@ -95,5 +95,5 @@ describe('carekey init / whoami', () => {
     });
     expect(weak.code).toBe(1);
     expect(weak.stderr).toMatch(/too weak/u);
-  });
+  }, 300_000);
 });

@@ -1,9 +1,11 @@
-import { generateMnemonic, newWalletSecrets } from '@carekey/sdk/wallet';
+import { generateMnemonic, newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
 import type { Command } from 'commander';
+import { privateKeyToAccount } from 'viem/accounts';
 import { carekeyHome } from '../home/carekeyHome.ts';
 import { saveNewWallet } from '../home/walletStore.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
+import { publishKey } from './publishKey.ts';
 
 /** `carekey init [--restore]`: creates a wallet, or restores one from its recovery phrase. */
 export function registerInit(program: Command): void {
@@ -30,15 +32,21 @@ export function registerInit(program: Command): void {
         passphrase,
         ...(options.scryptLogN === undefined ? {} : { logN: options.scryptLogN }),
       });
+      // Publish the X25519 key on the DID so others can share with this wallet (when a node is reachable).
+      const keys = walletKeys(secrets);
+      const did = await publishKey(home, privateKeyToAccount(keys.privateKey), keys.recipient);
       output(
         options,
-        { ...facts, walletFile: home.walletFile, ...(options.restore ? {} : { mnemonic }) },
+        { ...facts, walletFile: home.walletFile, didKey: did, ...(options.restore ? {} : { mnemonic }) },
         () =>
           [
             options.restore ? 'Wallet restored.' : 'Wallet created.',
             `  address        ${facts.address}`,
             `  age recipient  ${facts.ageRecipient}`,
             `  wallet file    ${home.walletFile} (locked with your passphrase)`,
+            did.published
+              ? `  DID            ${did.did} (encryption key published)`
+              : `  DID key        not published: ${did.reason} (${did.hint})`,
             ...(options.restore
               ? []
               : [

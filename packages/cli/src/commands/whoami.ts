@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { carekeyHome } from '../home/carekeyHome.ts';
+import { didOf, readNodeFacts } from '../home/nodeFacts.ts';
 import { readWalletPublic } from '../home/walletStore.ts';
 import { output } from '../io/output.ts';
 
@@ -12,9 +13,12 @@ export function registerWhoami(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const home = carekeyHome();
       const facts = await readWalletPublic(home);
-      output(options, { ...facts, home: home.dir }, () =>
+      const node = await readNodeFacts(home);
+      const did = node === undefined ? null : didOf(facts.address, node.chainId);
+      output(options, { ...facts, did, node: node?.url ?? null, home: home.dir }, () =>
         [
           `address        ${facts.address}`,
+          `DID            ${did ?? 'unknown until this wallet reaches a node (`carekey publish-key`)'}`,
           `age recipient  ${facts.ageRecipient}`,
           `home           ${home.dir}`,
         ].join('\n'),

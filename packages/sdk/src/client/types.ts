@@ -37,24 +37,21 @@ export type ReaderStanza = { reader: Address; stanza: string };
 /** One record of a published batch. */
 export type PublishedRecord = {
   recordId: Hex;
+  /** CIDv1 of the payload, uploaded first with `PUT /v1/blobs/{cid}`. */
   blobId: string;
+  /** Category tag, or zero when the publisher cannot compute it (a provider). */
   categoryTag: Hex;
-  patientCommitment: Hex;
-  /** The per-record salt of the patient commitment (kept by the vault, deleted on shred). */
-  recordSalt: Hex;
+  /** Random salt of `patientCommitment = keccak256(abi.encode(patient, salt))` (kept by the vault, deleted on shred). */
+  salt: Hex;
+  /** The file key wrapped to each reader: the patient always, the publisher if it keeps access. */
   stanzas: ReaderStanza[];
 };
 
-/** `POST /v1/records`. */
+/** `POST /v1/records`: a batch and its signed `Publish` (the publisher is the request's signer). */
 export type PublishRecordsBody = {
-  publisher: Address;
   patient: Address;
   records: PublishedRecord[];
-  root: Hex;
-  count: number;
-  nonce: string;
-  deadline: string;
-  signature: Hex;
+  publish: { root: Hex; count: number; nonce: string; deadline: string; signature: Hex };
 };
 
 /** `GET /v1/records` row. */

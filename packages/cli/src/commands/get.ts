@@ -1,0 +1,84 @@
+import { writeFile } from 'node:fs/promises';
+import { assembleHeader, decodeStanza, decrypt, unwrapFileKey } from '@carekey/sdk/crypto';
+import type { Command } from 'commander';
+import type { Hex } from 'viem';
+import { CliError } from '../io/CliError.ts';
+import { output } from '../io/output.ts';
+import { findGrantFor } from './grantsOf.ts';
+import { openSession, type Session } from './openSession.ts';
+import { parseRecordId, resolveRecordRef } from './resolveRecordRef.ts';
+
+/** Reads a record the patient holds: its local age file, decrypted with the wallet (no node needed). */
+async function readOwn(session: Session, recordId: Hex): Promise<Uint8Array> {
+  return decrypt({ identities: [session.keys.identity], ciphertext: await session.store.readFile(recordId) });
+}
+
+/**
+ * Reads a record shared with me (docs/protocol.md flow 3): signed key request under the grant that covers it, fetch
+ * the payload, check its hash (the client does), reassemble an age file from the stanza and payload, decrypt locally.
+ */
+export async function readShared(session: Session, recordId: Hex, grantId?: Hex): Promise<Uint8Array> {
+  const grant = grantId ?? (await findGrantFor(session, recordId));
+  const released = await session.node.releaseKeys({ grantId: grant, recordIds: [recordId] });
+  const record = released.records.find((r) => r.recordId.toLowerCase() === recordId);
+  if (record === undefined) throw new CliError(`the node released no key for record ${recordId}`);
+  const stanza = decodeStanza(record.stanza);
+  const fileKey = await unwrapFileKey({ stanzas: [stanza], identities: [session.keys.identity] });
+  const payload = await session.node.getBlob(record.blobId);
+  const header = assembleHeader({ fileKey, stanzas: [stanza] });
+  fileKey.fill(0);
+  const file = new Uint8Array(header.length + payload.length);
+  file.set(header, 0);
+  file.set(payload, header.length);
+  return decrypt({ identities: [session.keys.identity], ciphertext: file });
+}
+
+/** `carekey get <record> [-o file]`: decrypts one record, mine or shared with me. */
+export function registerGet(program: Command): void {
+  program
+    .command('get')
+    .description('decrypt one record (yours, or one shared with you) to stdout or a file')
+    .argument('<record>', 'record id as `carekey ls` shows it')
+    .option('-o, --output <file>', 'write the FHIR JSON to this file instead of stdout')
+    .option(
+      '--grant <grantId>',
+      'as a grantee: the grant to read under (default: the one that covers the record)',
+    )
+    .option('--json', 'print JSON (the resource inside a small envelope)')
+    .action(async (ref: string, options: { output?: string; grant?: string; json?: boolean }) => {
+      const session = await openSession();
+      const mine = await session.store.list(session.keys.identity);
+      let recordId: Hex;
+      let plaintext: Uint8Array;
+      const local = /^(0x)?[0-9a-fA-F]{8,64}$/u.test(ref.trim())
+        ? mine.filter((r) => r.recordId.slice(2).startsWith(ref.trim().toLowerCase().replace(/^0x/u, '')))
+        : [];
+      if (local.length > 0 || (options.grant === undefined && !/^0x[0-9a-fA-F]{64}$/u.test(ref.trim()))) {
+        const record = resolveRecordRef(ref, mine);
+        if (record.state === 'shredded')
+          throw new CliError(`record ${record.recordId} was forgotten (shredded)`);
+        recordId = record.recordId;
+        plaintext = await readOwn(session, recordId);
+      } else {
+        recordId = parseRecordId(ref);
+        plaintext = await readShared(
+          session,
+          recordId,
+          options.grant === undefined ? undefined : parseRecordId(options.grant),
+        );
+      }
+      const text = new TextDecoder().decode(plaintext);
+      if (options.output !== undefined) {
+        await writeFile(options.output, text, { mode: 0o600 });
+        output(
+          options,
+          { recordId, output: options.output, bytes: plaintext.length },
+          () => `wrote ${options.output}`,
+        );
+      } else if (options.json) {
+        output(options, { recordId, resource: JSON.parse(text) as unknown }, () => '');
+      } else {
+        process.stdout.write(`${text}\n`);
+      }
+    });
+}
