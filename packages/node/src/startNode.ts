@@ -13,6 +13,8 @@ import { type Chain, type StartChainParameters, startChain } from './chain/start
 import { migrate } from './db/migrate.ts';
 import { openSql } from './db/openSql.ts';
 import type { Sql } from './db/Sql.ts';
+import { createVaultChain } from './vault/createVaultChain.ts';
+import type { Vault } from './vault/Vault.ts';
 
 /** How a node reaches its chain: embedded anvil options (port, block time…), or `{ rpcUrl, relayerKey }`. */
 export type StartNodeChainParameters = StartChainParameters extends infer each
@@ -38,6 +40,8 @@ export type StartNodeParameters = {
   chain?: StartNodeChainParameters | undefined;
   /** A PostgreSQL server instead of the embedded PGlite in `<dataDir>/pg`. */
   databaseUrl?: string | undefined;
+  /** Blocks a grant needs (its own included) before its first key release (T-5; default 1). */
+  confirmations?: number | undefined;
   api?:
     | {
         /** Loopback port of the API (default 8787; 0 = any free port). */
@@ -61,6 +65,7 @@ export type CarekeyNode = {
   dataDir: string;
   chain: Chain;
   sql: Sql;
+  vault: Vault;
   /** Where the embedded database lives, or `postgres` when a server is used. */
   database: string;
   blobs: FileBlobStore;
@@ -109,9 +114,29 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       ...(api.maxBlobBytes !== undefined ? { maxBlobBytes: api.maxBlobBytes } : {}),
     });
     const audience = loadAudience({ dataDir });
+    const { contracts, deployBlock } = chain.deployment;
+    const vault: Vault = {
+      sql,
+      chain: createVaultChain({
+        client: chain.client,
+        chainId: chain.chainId,
+        contracts: {
+          didRegistry: contracts.didRegistry.address,
+          recordRegistry: contracts.recordRegistry.address,
+          consentRegistry: contracts.consentRegistry.address,
+        },
+        fromBlock: BigInt(deployBlock),
+      }),
+      blobs,
+      audience,
+      confirmations: parameters.confirmations ?? 1,
+      shredDelay,
+    };
     const services: ApiServices = {
       chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment },
       blobs,
+      sql,
+      vault,
       audience,
       version: NODE_VERSION,
     };
@@ -138,6 +163,7 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       dataDir,
       chain,
       sql,
+      vault,
       database: sql.engine === 'pglite' ? join(dataDir, 'pg') : 'postgres',
       blobs,
       audience,

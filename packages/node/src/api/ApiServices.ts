@@ -1,6 +1,8 @@
 import type { ChainClient } from '@carekey/sdk/chain';
 import type { FileBlobStore } from '../blobs/FileBlobStore.ts';
 import type { Deployment } from '../chain/Deployment.ts';
+import type { Sql } from '../db/Sql.ts';
+import type { Vault } from '../vault/Vault.ts';
 
 /**
  * What route handlers may use. Handlers get nothing else: no raw request, no reply object, no database handle
@@ -16,6 +18,10 @@ export interface ApiServices {
   };
   /** Content-addressed ciphertext store. */
   blobs: FileBlobStore;
+  /** The node's SQL store (migrated). */
+  sql: Sql;
+  /** The key vault (records, stanzas, grants, access log) over the same SQL store, chain and blobs. */
+  vault: Vault;
   /** This node's audience string: signed requests name it (`GET /v1/node`). */
   audience: string;
   /** The node software's version. */

@@ -6,41 +6,25 @@ import { X25519Recipient } from '@carekey/sdk/crypto';
 import { bytesToHex, type Hex, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileBlobStore } from '../../blobs/FileBlobStore.ts';
-import { type Chain, startChain } from '../../chain/startChain.ts';
-import { createApiServer } from '../createApiServer.ts';
-import { createMemoryNonceStore } from '../createMemoryNonceStore.ts';
+import type { Chain } from '../../chain/startChain.ts';
+import { type CarekeyNode, startNode } from '../../startNode.ts';
 import { didAttributeHash } from '../didAttributeHash.ts';
 import { requestNode } from '../testing/requestNode.ts';
-import { routes } from './index.ts';
 
+let node: CarekeyNode;
 let chain: Chain;
 let url: string;
-let close: () => Promise<void>;
 const json = { 'content-type': 'application/json' };
 
 beforeAll(async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'carekey-did-'));
-  chain = await startChain({ dataDir, shredDelay: 0, port: 0, blockTime: 0 });
-  const { app } = createApiServer({
-    services: {
-      chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment },
-      blobs: await FileBlobStore.open({ dir: join(dataDir, 'blobs') }),
-      audience: 'carekey-node:did-test',
-      version: '0.0.0-test',
-    },
-    routes,
-    nonces: createMemoryNonceStore(),
-  });
-  url = await app.listen({ host: '127.0.0.1', port: 0 });
-  close = async () => {
-    await app.close();
-    await chain.stop();
-  };
-});
+  node = await startNode({ dataDir, shredDelay: 0, chain: { port: 0, blockTime: 0 }, api: { port: 0 } });
+  chain = node.chain;
+  url = node.api.url;
+}, 300_000); // PGlite's first initdb takes seconds to tens of seconds
 
 afterAll(async () => {
-  await close?.();
+  await node?.stop();
 });
 
 const get = (path: string) => requestNode({ url, method: 'GET', path });
