@@ -21,7 +21,19 @@ export {
   NoIdentityMatchError,
   UnsupportedRecipientError,
 } from './crypto.ts';
-export { CategoryTagError, FhirError, FhirParseError, type FhirParseErrorReason, FhirValidationError } from './fhir.ts';
+export {
+  CategoryTagError,
+  FhirError,
+  FhirParseError,
+  type FhirParseErrorReason,
+  FhirValidationError,
+} from './fhir.ts';
+export {
+  IndexerChainMismatchError,
+  IndexerError,
+  IndexerReorgRaceError,
+  IndexerRpcError,
+} from './indexer.ts';
 export { SignedRequestError, type SignedRequestRefusal } from './protocol.ts';
 export {
   DatabaseConnectionError,
@@ -33,5 +45,5 @@ export {
   StorageError,
   StoreClosedError,
 } from './storage.ts';
-export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';
 export { KeyReleaseRefusedError, VaultChainUnavailableError, VaultError, VaultInputError } from './vault.ts';
+export { InvalidMnemonicError, WalletError, WrongPassphraseError } from './wallet.ts';

@@ -1,0 +1,232 @@
+/**
+ * Test fixture for the indexer: a real anvil (automine, temp data folder) with the Carekey contracts, a migrated
+ * PGlite store and helpers that create every indexed event through the SDK's chain actions. No mocks.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type ChainClient,
+  changeIdentityOwner,
+  denyAccessRequest,
+  grantAccess,
+  publishBatch,
+  purposeOfUse,
+  type RecordLeaf,
+  requestAccess,
+  revokeGrant,
+  ScopeKind,
+  setEncryptionKey,
+  shredRecord,
+} from '@carekey/sdk/chain';
+import { type Address, createPublicClient, createTestClient, type Hex, http, type LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { type Chain, startChain } from '../../chain/startChain.ts';
+import { createPgliteSql, dumpPgliteSql } from '../../db/createPgliteSql.ts';
+import { migrate } from '../../db/migrate.ts';
+import type { Sql } from '../../db/Sql.ts';
+import { type CreateIndexerParameters, createIndexer, type Indexer } from '../createIndexer.ts';
+import { withIndexerMigrations } from '../indexerMigrations.ts';
+
+let template: Promise<Blob> | undefined;
+
+/** A migrated PGlite store (node + indexer migrations), cloned from a template made once per test file. */
+export async function openIndexerSql(): Promise<Sql> {
+  template ??= (async () => {
+    const sql = await createPgliteSql();
+    try {
+      await migrate({ sql, migrations: withIndexerMigrations() });
+      return await dumpPgliteSql(sql);
+    } finally {
+      await sql.close();
+    }
+  })();
+  return createPgliteSql({ from: await template });
+}
+
+export type IndexerTestbed = {
+  chain: Chain;
+  sql: Sql;
+  dataDir: string;
+  /** The anvil port (kept across restarts, so one RPC URL serves every run). */
+  port: number;
+  relayer(): ChainClient;
+  contracts(): { didRegistry: Address; recordRegistry: Address; consentRegistry: Address };
+  /** An indexer on the testbed's store and chain (a fresh client on the fixed port). */
+  indexer(options?: Partial<Omit<CreateIndexerParameters, 'sql' | 'client' | 'deployment'>>): Indexer;
+  newKey(): LocalAccount;
+  grant(
+    patient: LocalAccount,
+    grantee: Address,
+    options?: { expiresIn?: bigint; requestId?: Hex },
+  ): Promise<Hex>;
+  revoke(patient: LocalAccount, grantId: Hex): Promise<bigint>;
+  request(requester: LocalAccount, patient: Address): Promise<Hex>;
+  deny(patient: LocalAccount, requestId: Hex): Promise<void>;
+  publish(publisher: LocalAccount, count: number): Promise<{ batchId: bigint; recordIds: Hex[] }>;
+  shred(patient: LocalAccount, recordId: Hex, action: 'request' | 'cancel' | 'finalize'): Promise<void>;
+  setKey(identity: LocalAccount, key: Uint8Array): Promise<void>;
+  changeOwner(identity: LocalAccount, newOwner: Address): Promise<void>;
+  /** Chain time of the latest block. */
+  now(): Promise<bigint>;
+  mine(blocks?: number): Promise<void>;
+  snapshot(): Promise<Hex>;
+  revert(id: Hex): Promise<void>;
+  /** Stops anvil gracefully (state saved). */
+  stopChain(): Promise<void>;
+  /** Starts anvil again on the same port and data folder; `wipe` deletes its state first (a reset chain). */
+  restartChain(options?: { wipe?: boolean }): Promise<Chain>;
+  stop(): Promise<void>;
+};
+
+export async function startIndexerTestbed(): Promise<IndexerTestbed> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carekey-indexer-'));
+  let chain = await startChain({ dataDir, port: 0, blockTime: 0, shredDelay: 0 });
+  const port = chain.anvil?.port ?? 0;
+  const rpcUrl = `http://127.0.0.1:${port}`;
+  const sql = await openIndexerSql();
+  const contracts = () => {
+    const c = chain.deployment.contracts;
+    return {
+      didRegistry: c.didRegistry.address,
+      recordRegistry: c.recordRegistry.address,
+      consentRegistry: c.consentRegistry.address,
+    };
+  };
+  const testClient = () => createTestClient({ mode: 'anvil', transport: http(rpcUrl) });
+  const indexers: Indexer[] = [];
+  const now = async () => (await chain.client.getBlock({ blockTag: 'latest' })).timestamp;
+  return {
+    get chain() {
+      return chain;
+    },
+    sql,
+    dataDir,
+    port,
+    relayer: () => chain.client,
+    contracts,
+    indexer: (options = {}) => {
+      const indexer = createIndexer({
+        sql,
+        client: createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) }),
+        deployment: chain.deployment,
+        ...options,
+      });
+      indexers.push(indexer);
+      return indexer;
+    },
+    newKey: () => privateKeyToAccount(generatePrivateKey()),
+    grant: async (patient, grantee, options = {}) => {
+      const { grantId } = await grantAccess({
+        client: chain.client,
+        consentRegistry: contracts().consentRegistry,
+        signer: patient,
+        patient: patient.address,
+        grantee,
+        scopeKind: ScopeKind.All,
+        scopeData: [],
+        purpose: purposeOfUse('TREAT'),
+        expiresAt: (await now()) + (options.expiresIn ?? 3600n),
+        requestId: options.requestId,
+      });
+      return grantId;
+    },
+    revoke: async (patient, grantId) =>
+      (
+        await revokeGrant({
+          client: chain.client,
+          consentRegistry: contracts().consentRegistry,
+          grantId,
+          signer: patient,
+        })
+      ).blockNumber,
+    request: async (requester, patient) => {
+      const { requestId } = await requestAccess({
+        client: chain.client,
+        consentRegistry: contracts().consentRegistry,
+        requester: requester.address,
+        signer: requester,
+        patient,
+        scopeKind: ScopeKind.All,
+        scopeData: [],
+        purpose: purposeOfUse('HRESCH'),
+        expiresAt: (await now()) + 7200n,
+      });
+      return requestId;
+    },
+    deny: async (patient, requestId) => {
+      await denyAccessRequest({
+        client: chain.client,
+        consentRegistry: contracts().consentRegistry,
+        requestId,
+        signer: patient,
+      });
+    },
+    publish: async (publisher, count) => {
+      const records: RecordLeaf[] = Array.from({ length: count }, () => ({
+        recordId: `0x${randomBytes(32).toString('hex')}` as Hex,
+        blobId: `0x${randomBytes(32).toString('hex')}` as Hex,
+        categoryTag: `0x${randomBytes(32).toString('hex')}` as Hex,
+        patientCommitment: `0x${randomBytes(32).toString('hex')}` as Hex,
+      }));
+      const { batchId } = await publishBatch({
+        client: chain.client,
+        recordRegistry: contracts().recordRegistry,
+        publisher: publisher.address,
+        signer: publisher,
+        records,
+      });
+      return { batchId, recordIds: records.map((r) => r.recordId) };
+    },
+    shred: async (patient, recordId, action) => {
+      await shredRecord({
+        client: chain.client,
+        recordRegistry: contracts().recordRegistry,
+        patient: patient.address,
+        signer: patient,
+        recordId,
+        action,
+      });
+    },
+    setKey: async (identity, key) => {
+      await setEncryptionKey({
+        client: chain.client,
+        didRegistry: contracts().didRegistry,
+        identity: identity.address,
+        signer: identity,
+        publicKey: key,
+      });
+    },
+    changeOwner: async (identity, newOwner) => {
+      await changeIdentityOwner({
+        client: chain.client,
+        didRegistry: contracts().didRegistry,
+        identity: identity.address,
+        signer: identity,
+        newOwner,
+      });
+    },
+    now,
+    mine: async (blocks = 1) => {
+      await testClient().mine({ blocks });
+    },
+    snapshot: () => testClient().snapshot(),
+    revert: async (id) => {
+      await testClient().revert({ id });
+    },
+    stopChain: () => chain.stop(),
+    restartChain: async (options = {}) => {
+      await chain.stop();
+      if (options.wipe) rmSync(join(dataDir, 'chain', 'anvil-state.json'), { force: true });
+      chain = await startChain({ dataDir, port, blockTime: 0, shredDelay: 0 });
+      return chain;
+    },
+    stop: async () => {
+      for (const indexer of indexers) await indexer.stop();
+      await chain.stop();
+      await sql.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
