@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobIdFromDigest } from '@carekey/sdk/blobs';
@@ -352,6 +352,21 @@ describe('the node API over real HTTP', () => {
     );
     expect(missing.status).toBe(404);
     expect(missing.json).toMatchObject({ code: 'blob-not-found' });
+  });
+
+  it('R-7 a stored blob damaged on disk is never served as a complete body', async () => {
+    const payload = randomBytes(300_000);
+    const cid = blobIdFromDigest(createHash('sha256').update(payload).digest()).id;
+    const octets = { 'content-type': 'application/octet-stream' };
+    expect((await signed('PUT', `/v1/blobs/${cid}`, { body: payload, headers: octets })).status).toBe(201);
+    const path = join(node.blobs.dir, cid.slice(-2), cid);
+    const damaged = Buffer.from(payload);
+    damaged[damaged.length - 1] = (damaged[damaged.length - 1] ?? 0) ^ 1;
+    writeFileSync(path, damaged);
+    const r = await signed('GET', `/v1/blobs/${cid}`).catch((error: Error) => error);
+    if (!(r instanceof Error)) {
+      expect(r.body.length).toBeLessThan(payload.length);
+    }
   });
 
   it('F-1 a body that does not hash to its cid is refused (400) and nothing is stored; an oversized blob is refused (413)', async () => {

@@ -49,7 +49,7 @@ export type RouteContext<params, query, body, identity> = {
   headers: Record<string, string | string[] | undefined>;
 };
 
-type EmptyObject = TObject<{}>;
+type EmptyObject = TObject<Record<string, never>>;
 
 /** A route as data: method, path, schemas and policy next to the handler. */
 export type RouteDefinition<
