@@ -1,7 +1,7 @@
 import { recordRegistryAbi, ShredAction, toShredTypedData } from '@carekey/sdk/chain';
 import { type Address, bytesToHex, encodeFunctionData, type Hex, hashTypedData, hexToBytes } from 'viem';
+import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
 import { applyShred } from './applyShred.ts';
-import { enqueueChainWrite } from './enqueueChainWrite.ts';
 import type { Vault } from './Vault.ts';
 
 export type FinalizeDueShredsParameters = {
@@ -56,16 +56,18 @@ export async function finalizeDueShreds(
       }),
     );
     const shredded = await vault.sql.transaction(async (tx) => {
-      await enqueueChainWrite({
-        tx,
+      await enqueueOutbox({
+        sql: tx,
         kind: 'RecordRegistry.shredSigned(finalize)',
         idempotencyKey: digest,
-        to: recordRegistry,
-        data: encodeFunctionData({
-          abi: recordRegistryAbi,
-          functionName: 'shredSigned',
-          args: [patient, recordId, ShredAction.Finalize, nonce, deadline, signature],
-        }),
+        payload: {
+          to: recordRegistry,
+          data: encodeFunctionData({
+            abi: recordRegistryAbi,
+            functionName: 'shredSigned',
+            args: [patient, recordId, ShredAction.Finalize, nonce, deadline, signature],
+          }),
+        },
       });
       return applyShred({
         tx,

@@ -14,8 +14,8 @@ import {
   keccak256,
   recoverTypedDataAddress,
 } from 'viem';
+import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
-import { enqueueChainWrite } from './enqueueChainWrite.ts';
 import type { Vault } from './Vault.ts';
 import { checkStanza, toAddress, toBytes32 } from './vaultInput.ts';
 
@@ -257,12 +257,14 @@ export async function publishRecords(
           ]);
         }
       }
-      await enqueueChainWrite({
-        tx,
+      await enqueueOutbox({
+        sql: tx,
         kind: 'RecordRegistry.publishBatchSigned',
         idempotencyKey: publishDigest,
-        to: recordRegistry,
-        data,
+        payload: {
+          to: recordRegistry,
+          data,
+        },
       });
       await appendAccessLog({
         tx,

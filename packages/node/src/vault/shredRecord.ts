@@ -10,8 +10,8 @@ import {
   isAddressEqual,
   recoverTypedDataAddress,
 } from 'viem';
+import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
-import { enqueueChainWrite } from './enqueueChainWrite.ts';
 import { finalizeDueShreds } from './finalizeDueShreds.ts';
 import type { Vault } from './Vault.ts';
 import type { ChainHead } from './VaultChain.ts';
@@ -176,12 +176,14 @@ export async function shredRecord(parameters: ShredRecordParameters): Promise<Sh
       await tx.query(`update records set state = 'active' where record_id = $1`, [id]);
       await tx.query('delete from shred_requests where record_id = $1', [id]);
     }
-    await enqueueChainWrite({
-      tx,
+    await enqueueOutbox({
+      sql: tx,
       kind: `RecordRegistry.shredSigned(${input.action})`,
       idempotencyKey: digest,
-      to: recordRegistry,
-      data,
+      payload: {
+        to: recordRegistry,
+        data,
+      },
     });
     await appendAccessLog({
       tx,

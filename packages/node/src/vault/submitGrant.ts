@@ -12,8 +12,8 @@ import {
   recoverTypedDataAddress,
   zeroAddress,
 } from 'viem';
+import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
-import { enqueueChainWrite } from './enqueueChainWrite.ts';
 import { grantCovers } from './grantCovers.ts';
 import type { Vault } from './Vault.ts';
 import { checkStanza, toAddress, toBytes32 } from './vaultInput.ts';
@@ -245,12 +245,14 @@ export async function submitGrant(parameters: SubmitGrantParameters): Promise<Su
         [hexToBytes(s.recordId), hexToBytes(grantee), s.stanza],
       );
     }
-    await enqueueChainWrite({
-      tx,
+    await enqueueOutbox({
+      sql: tx,
       kind: 'ConsentRegistry.createGrantSigned',
       idempotencyKey: grantDigest,
-      to: consentRegistry,
-      data,
+      payload: {
+        to: consentRegistry,
+        data,
+      },
     });
     await appendAccessLog({
       tx,

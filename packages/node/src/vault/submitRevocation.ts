@@ -10,8 +10,8 @@ import {
   isAddressEqual,
   recoverTypedDataAddress,
 } from 'viem';
+import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
-import { enqueueChainWrite } from './enqueueChainWrite.ts';
 import { type GrantCoversReturnType, grantCovers } from './grantCovers.ts';
 import { readPatientGrants } from './readPatientGrants.ts';
 import type { Vault } from './Vault.ts';
@@ -151,12 +151,14 @@ export async function submitRevocation(
         doomed.map((id) => hexToBytes(id)),
       ]);
     }
-    await enqueueChainWrite({
-      tx,
+    await enqueueOutbox({
+      sql: tx,
       kind: 'ConsentRegistry.revokeGrantSigned',
       idempotencyKey: revokeDigest,
-      to: vault.chain.contracts.consentRegistry,
-      data,
+      payload: {
+        to: vault.chain.contracts.consentRegistry,
+        data,
+      },
     });
     await appendAccessLog({
       tx,
