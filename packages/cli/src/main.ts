@@ -15,6 +15,13 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   ls: async () => (await import('./commands/ls.ts')).registerLs,
   get: async () => (await import('./commands/get.ts')).registerGet,
   export: async () => (await import('./commands/export.ts')).registerExport,
+  publish: async () => (await import('./commands/publish.ts')).registerPublish,
+  share: async () => (await import('./commands/share.ts')).registerShare,
+  grants: async () => (await import('./commands/grants.ts')).registerGrants,
+  requests: async () => (await import('./commands/requests.ts')).registerRequests,
+  revoke: async () => (await import('./commands/revoke.ts')).registerRevoke,
+  forget: async () => (await import('./commands/forget.ts')).registerForget,
+  audit: async () => (await import('./commands/audit.ts')).registerAudit,
 };
 
 /** Builds the `carekey` program with the command named in `argv` (or every command when none is named). */

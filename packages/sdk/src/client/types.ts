@@ -70,17 +70,13 @@ export type RecordList = { records: RecordRow[] } & Record<string, unknown>;
 /** `POST /v1/records/tags`. */
 export type TagRecordsBody = { tags: { recordId: Hex; categoryTag: Hex }[] };
 
-/** `POST /v1/records/{id}/shred`. */
-export type ShredRecordBody = {
-  patient: Address;
-  action: number;
-  nonce: string;
-  deadline: string;
-  signature: Hex;
-} & Record<string, unknown>;
+/** `POST /v1/records/{id}/shred`: a request (with its pre-signed finalisation, next nonce) or a cancellation. */
+export type ShredRecordBody =
+  | { action: 'request'; patient: Address; request: SignedPart; finalize: SignedPart }
+  | { action: 'cancel'; patient: Address; request: SignedPart };
 
-/** `POST /v1/grants`. */
-export type CreateGrantBody = {
+/** A patient-signed `Grant` (ConsentRegistry EIP-712), integers as decimal strings. */
+export type SignedGrantBody = {
   patient: Address;
   grantee: Address;
   scopeKind: number;
@@ -91,8 +87,17 @@ export type CreateGrantBody = {
   nonce: string;
   deadline: string;
   signature: Hex;
+};
+
+/** `POST /v1/grants`: the signed grant and the grantee's stanzas. */
+export type CreateGrantBody = {
+  grant: SignedGrantBody;
+  /** The grantee's X25519 recipient (`age1…`) the stanzas are wrapped to (its DID key). */
+  recipient: string;
+  /** For a `Records` scope: the record ids under the signed root. */
+  scopeRecordIds?: Hex[];
   stanzas: { recordId: Hex; stanza: string }[];
-} & Record<string, unknown>;
+};
 
 /** `GET /v1/grants` row. */
 export type GrantRow = {
@@ -105,11 +110,11 @@ export type GrantRow = {
 };
 export type GrantList = { grants: GrantRow[] } & Record<string, unknown>;
 
-/** `POST /v1/grants/{id}/revoke`. */
-export type RevokeGrantBody = { patient: Address; nonce: string; deadline: string; signature: Hex } & Record<
-  string,
-  unknown
->;
+/** A signed part of a relayed action (nonce, deadline, signature). */
+export type SignedPart = { nonce: string; deadline: string; signature: Hex };
+
+/** `POST /v1/grants/{id}/revoke`: the patient's signed `Revoke`. */
+export type RevokeGrantBody = SignedPart;
 
 /** `POST /v1/keys/release` answer. */
 export type ReleasedKeys = {

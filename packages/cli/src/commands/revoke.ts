@@ -1,0 +1,67 @@
+import { toRevokeTypedData } from '@carekey/sdk/chain';
+import type { Command } from 'commander';
+import type { Hex } from 'viem';
+import { CliError } from '../io/CliError.ts';
+import { output } from '../io/output.ts';
+import { openSession } from './openSession.ts';
+import { signatureContext } from './signatureContext.ts';
+
+/**
+ * `carekey revoke <grantId>` (docs/protocol.md flow 4): signs `Revoke`; the node deletes the grantee's stanzas at
+ * once and relays the revocation, which the vault honours as soon as it is seen on the ledger.
+ */
+export function registerRevoke(program: Command): void {
+  program
+    .command('revoke')
+    .description('revoke a grant you gave: the grantee can open nothing more under it')
+    .argument('<grantId>', 'the grant id (`carekey grants`)')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, options: { json?: boolean }) => {
+      const grantId = ref.trim().toLowerCase();
+      if (!/^0x[0-9a-f]{64}$/u.test(grantId)) {
+        throw new CliError(`malformed grant id '${ref.slice(0, 80)}'`, {
+          hint: 'a grant id is 0x and 64 hex digits (`carekey grants`)',
+        });
+      }
+      const session = await openSession();
+      const { node, keys } = session;
+      const { grants } = await node.listGrants();
+      const grant = grants.find((g) => g.grantId.toLowerCase() === grantId);
+      if (grant === undefined || grant.patient.toLowerCase() !== keys.address.toLowerCase()) {
+        throw new CliError(`unknown grant ${grantId}`, {
+          hint: 'you can revoke the grants you gave (`carekey grants`)',
+        });
+      }
+      if (grant.state === 'revoked') throw new CliError(`grant ${grantId} is already revoked`);
+      const description = await node.describe();
+      const context = await signatureContext({
+        session,
+        contract: 'ConsentRegistry',
+        identity: keys.address,
+      });
+      const signature = await session.account.signTypedData(
+        toRevokeTypedData({
+          chainId: description.chainId,
+          verifyingContract: description.contracts.consentRegistry,
+          message: {
+            patient: keys.address,
+            grantId: grantId as Hex,
+            nonce: context.nonce,
+            deadline: context.deadline,
+          },
+        }),
+      );
+      const answer = await node.revokeGrant(grantId as Hex, {
+        nonce: context.nonce.toString(),
+        deadline: context.deadline.toString(),
+        signature,
+      });
+      const at = new Date().toISOString().slice(11, 16);
+      output(options, { grantId, grantee: grant.grantee, revoked: true, node: answer }, () =>
+        [
+          `Revoked grant ${grantId}: ${grant.grantee} can open nothing more under it.`,
+          `Anything they opened before ${at} UTC may remain with them; \`carekey audit\` shows what they opened.`,
+        ].join('\n'),
+      );
+    });
+}

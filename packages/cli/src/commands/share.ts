@@ -1,0 +1,194 @@
+import {
+  buildRecordIdTree,
+  purposeOfUse,
+  ScopeKind,
+  toGrantTypedData,
+  ZERO_BYTES32,
+} from '@carekey/sdk/chain';
+import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
+import { categoryTag } from '@carekey/sdk/fhir';
+import type { Command } from 'commander';
+import { type Hex, isAddressEqual } from 'viem';
+import { categoryKey } from '../home/categoryKey.ts';
+import type { LocalRecord } from '../home/recordStore.ts';
+import { CliError } from '../io/CliError.ts';
+import { output } from '../io/output.ts';
+import { progress } from '../io/progress.ts';
+import { openSession, type Session } from './openSession.ts';
+import { parseDuration } from './parseDuration.ts';
+import { parseIdentityRef } from './parseIdentityRef.ts';
+import { resolveRecordRef } from './resolveRecordRef.ts';
+import { signatureContext } from './signatureContext.ts';
+
+export type ShareOptions = {
+  records: readonly string[];
+  category?: string | undefined;
+  all?: boolean | undefined;
+  with: string;
+  purpose: string;
+  expires: string;
+  /** The access request this grant answers (`requests approve`). */
+  requestId?: Hex | undefined;
+};
+
+export type ShareResult = {
+  grantee: string;
+  grantId: Hex | null;
+  scope: 'all' | 'categories' | 'records';
+  categories: string[];
+  recordIds: Hex[];
+  purpose: string;
+  expiresAt: string;
+  node: unknown;
+};
+
+/** Picks the records a share covers from my index; nothing is chosen twice, shredded records never. */
+function select(
+  mine: readonly LocalRecord[],
+  options: ShareOptions,
+): { scope: ShareResult['scope']; chosen: LocalRecord[]; categories: string[] } {
+  const given = [options.records.length > 0, options.category !== undefined, options.all === true].filter(
+    Boolean,
+  );
+  if (given.length !== 1) {
+    throw new CliError('say what to share: record ids, --category <category>, or --all (one of them)');
+  }
+  const active = mine.filter((r) => r.state === 'active');
+  if (options.all) return { scope: 'all', chosen: active, categories: [] };
+  if (options.category !== undefined) {
+    const c = options.category;
+    const chosen = active.filter((r) => r.category === c || (!c.includes('|') && r.resourceType === c));
+    if (chosen.length === 0)
+      throw new CliError(`no record of category '${c.slice(0, 60)}'`, { hint: 'see `carekey ls`' });
+    const categories = [...new Set(chosen.map((r) => r.category))].sort();
+    if (categories.length > 64)
+      throw new CliError(`category '${c}' spans ${categories.length} categories; at most 64`);
+    return { scope: 'categories', chosen, categories };
+  }
+  const chosen = [
+    ...new Map(
+      options.records.map((ref) => {
+        const r = resolveRecordRef(ref, mine);
+        if (r.state !== 'active')
+          throw new CliError(`record ${r.recordId} is ${r.state.replace('_', ' ')}: it cannot be shared`);
+        return [r.recordId, r] as const;
+      }),
+    ).values(),
+  ];
+  return { scope: 'records', chosen, categories: [] };
+}
+
+/**
+ * Shares records (docs/protocol.md flow 2): unwraps my own file keys (from my wallet folder), wraps each to the
+ * grantee's X25519 key from its DID, signs the `Grant` and `POST /v1/grants` with the grantee's stanzas. O(records)
+ * key wraps, no payload pass.
+ */
+export async function share(session: Session, options: ShareOptions): Promise<ShareResult> {
+  const { node, keys } = session;
+  const description = await node.describe();
+  const grantee = parseIdentityRef(options.with, description.chainId);
+  if (isAddressEqual(grantee, keys.address)) throw new CliError('you cannot share with yourself');
+  const purpose = purposeOfUse(options.purpose.toUpperCase());
+  const lifetime = parseDuration(options.expires);
+  const mine = (await session.store.list(keys.identity)).filter((r) =>
+    isAddressEqual(r.patient, keys.address),
+  );
+  const { scope, chosen, categories } = select(mine, options);
+  const recipient = (await node.getDid(grantee)).recipient;
+  const to = new X25519Recipient(recipient);
+  progress(`wrapping ${chosen.length} file keys to ${grantee}`);
+  const stanzas: { recordId: Hex; stanza: string }[] = [];
+  for (const record of chosen) {
+    if (!(await session.store.hasFile(record.recordId))) continue;
+    const fileKey = await session.store.fileKey(record.recordId, keys.identity);
+    stanzas.push({
+      recordId: record.recordId,
+      stanza: encodeStanza(await wrapFileKey({ fileKey, recipient: to })),
+    });
+    fileKey.fill(0);
+  }
+  const tagKey = categoryKey(keys.privateKey);
+  const scopeKind =
+    scope === 'all' ? ScopeKind.All : scope === 'categories' ? ScopeKind.Categories : ScopeKind.Records;
+  const recordIds = chosen.map((r) => r.recordId);
+  const scopeData: Hex[] =
+    scope === 'all'
+      ? []
+      : scope === 'categories'
+        ? categories.map((category) => categoryTag({ patientSalt: tagKey, category }))
+        : [buildRecordIdTree(recordIds).root];
+  const context = await signatureContext({ session, contract: 'ConsentRegistry', identity: keys.address });
+  const expiresAt = BigInt(Math.floor(Date.now() / 1000) + lifetime);
+  const message = {
+    patient: keys.address,
+    grantee,
+    scopeKind,
+    scopeData,
+    purpose,
+    expiresAt,
+    requestId: options.requestId ?? ZERO_BYTES32,
+    nonce: context.nonce,
+    deadline: context.deadline,
+  };
+  const signature = await session.account.signTypedData(
+    toGrantTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.consentRegistry,
+      message,
+    }),
+  );
+  const answer = await node.createGrant({
+    grant: {
+      ...message,
+      scopeData: [...scopeData],
+      expiresAt: expiresAt.toString(),
+      nonce: context.nonce.toString(),
+      deadline: context.deadline.toString(),
+      signature,
+    },
+    recipient,
+    ...(scope === 'records' ? { scopeRecordIds: recordIds } : {}),
+    stanzas,
+  });
+  return {
+    grantee,
+    grantId: (answer.grantId as Hex | undefined) ?? null,
+    scope,
+    categories,
+    recordIds: stanzas.map((s) => s.recordId),
+    purpose: options.purpose.toUpperCase(),
+    expiresAt: new Date(Number(expiresAt) * 1000).toISOString(),
+    node: answer,
+  };
+}
+
+/** `carekey share <records…> | --category <c> | --all --with <address|did> [--purpose TREAT] [--expires 7d]`. */
+export function registerShare(program: Command): void {
+  program
+    .command('share')
+    .description('share records with someone: by id, by --category, or --all; for a purpose, until an expiry')
+    .argument('[records...]', 'record ids as `carekey ls` shows them')
+    .requiredOption('--with <address|did>', 'who receives access')
+    .option(
+      '--category <category>',
+      'every record of a category (e.g. Observation or Observation|laboratory)',
+    )
+    .option('--all', 'every record, including ones added later until the grant ends')
+    .option('--purpose <code>', 'HL7 PurposeOfUse code, e.g. TREAT, ETREAT, HRESCH', 'TREAT')
+    .option('--expires <duration>', 'how long the grant lasts: 30m, 12h, 7d, 2w', '7d')
+    .option('--json', 'print JSON')
+    .action(async (records: string[], options: Omit<ShareOptions, 'records'> & { json?: boolean }) => {
+      parseIdentityRef(options.with); // a malformed address fails before anything else
+      const session = await openSession();
+      const result = await share(session, { ...options, records });
+      output(options, result, () =>
+        [
+          `Shared ${result.scope === 'all' ? 'all your records' : `${result.recordIds.length} records`} with ${result.grantee}`,
+          `  grant    ${result.grantId ?? '(id once on the ledger: see `carekey grants`)'}`,
+          `  purpose  ${result.purpose}`,
+          `  until    ${result.expiresAt}`,
+          `  They can open ${result.scope === 'categories' ? `your ${result.categories.join(', ')} records` : result.scope === 'all' ? 'every record you have, and records added before the grant ends' : 'exactly these records'}, nothing else. Revoke any time: carekey revoke <grant>.`,
+        ].join('\n'),
+      );
+    });
+}
