@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, sha256Hex } from './canonicalJson.ts';
+import { canonicalJson, sha256Hex, sha256HexAsync } from './canonicalJson.ts';
 
 /** The same JSON value with every object's keys in another order. */
 function reorder(value: unknown, seed: number): unknown {
@@ -88,6 +88,13 @@ describe('canonicalJson', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+
+  it('hashes the same with noble and WebCrypto (FIPS 180-4 "abc" vector)', async () => {
+    const abc = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad';
+    expect(sha256Hex('abc')).toBe(abc);
+    expect(await sha256HexAsync('abc')).toBe(abc);
+    expect(await sha256HexAsync('{"é":"😀"}')).toBe(sha256Hex('{"é":"😀"}'));
   });
 
   it('refuses values JSON cannot represent', () => {

@@ -3,7 +3,7 @@
  * into records, canonical JSON and category tags. Isomorphic: Node-only helpers are in `./node/`.
  */
 
-export { canonicalJson, sha256Hex } from './canonicalJson.ts';
+export { canonicalJson, sha256Hex, sha256HexAsync } from './canonicalJson.ts';
 export { type CategoryTagParameters, type CategoryTagReturnType, categoryTag } from './categoryTag.ts';
 export { clinicalDate } from './clinicalDate.ts';
 export { impossibleFhirDate } from './fhirDate.ts';
