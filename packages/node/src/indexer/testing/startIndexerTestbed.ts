@@ -76,7 +76,9 @@ export type IndexerTestbed = {
   /** Stops anvil gracefully (state saved). */
   stopChain(): Promise<void>;
   /** Starts anvil again on the same port and data folder; `wipe` deletes its state first (a reset chain). */
-  restartChain(options?: { wipe?: boolean }): Promise<Chain>;
+  restartChain(options?: { wipe?: boolean; stateInterval?: number }): Promise<Chain>;
+  /** SIGKILL anvil: blocks since its last state dump are lost (F-4). */
+  killChain(): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -219,8 +221,20 @@ export async function startIndexerTestbed(): Promise<IndexerTestbed> {
     restartChain: async (options = {}) => {
       await chain.stop();
       if (options.wipe) rmSync(join(dataDir, 'chain', 'anvil-state.json'), { force: true });
-      chain = await startChain({ dataDir, port, blockTime: 0, shredDelay: 0 });
+      chain = await startChain({
+        dataDir,
+        port,
+        blockTime: 0,
+        shredDelay: 0,
+        stateInterval: options.stateInterval,
+      });
       return chain;
+    },
+    killChain: async () => {
+      const anvil = chain.anvil;
+      if (!anvil) return;
+      process.kill(anvil.pid, 'SIGKILL');
+      await anvil.exited;
     },
     stop: async () => {
       for (const indexer of indexers) await indexer.stop();

@@ -1,0 +1,194 @@
+/**
+ * The indexer against a chain that misbehaves: reorgs (F-5, T-5), an RPC outage and a killed anvil (F-4), a reset
+ * chain. Real anvil (snapshot/revert for reorgs, stop/kill/restart on the same port) and PGlite; no mocks.
+ */
+import { IndexerChainMismatchError } from '@carekey/sdk/errors';
+import { bytesToHex, type Hex, hexToBytes } from 'viem';
+import { getLogs } from 'viem/actions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IndexerChange } from './createIndexer.ts';
+import { readIndexedGrant } from './readIndexedGrant.ts';
+import { type IndexerTestbed, startIndexerTestbed } from './testing/startIndexerTestbed.ts';
+
+let bed: IndexerTestbed;
+beforeAll(async () => {
+  bed = await startIndexerTestbed();
+});
+afterAll(async () => {
+  await bed?.stop();
+});
+
+async function grantIds(): Promise<Hex[]> {
+  const { rows } = await bed.sql.query<{ grant_id: Uint8Array }>(
+    'select grant_id from grants order by created_block',
+  );
+  return rows.map((r) => bytesToHex(r.grant_id));
+}
+
+/** The index holds exactly the chain's Carekey logs: same (block hash, log index) pairs. */
+async function expectEventsMatchChain(): Promise<void> {
+  const { didRegistry, recordRegistry, consentRegistry } = bed.contracts();
+  const logs = await getLogs(bed.relayer(), {
+    address: [didRegistry, recordRegistry, consentRegistry],
+    fromBlock: BigInt(bed.chain.deployment.deployBlock),
+    toBlock: 'latest',
+  });
+  const { rows } = await bed.sql.query<{ block_hash: Uint8Array; log_index: number }>(
+    'select block_hash, log_index from chain_events order by block_number, log_index',
+  );
+  expect(rows.map((r) => `${bytesToHex(r.block_hash)}:${r.log_index}`)).toEqual(
+    logs.map((l) => `${l.blockHash}:${l.logIndex}`),
+  );
+}
+
+const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+};
+
+describe('indexer on a misbehaving chain', () => {
+  it('detects a reorg, rolls back the replaced blocks and follows the new chain; a seen revocation stays (F-5, T-5)', async () => {
+    const patient = bed.newKey();
+    const grantee = bed.newKey();
+    const indexer = bed.indexer();
+    const changes: IndexerChange[] = [];
+    indexer.subscribe((change) => {
+      changes.push(change);
+    });
+    const kept = await bed.grant(patient, grantee.address);
+    await indexer.syncOnce();
+    const forkBase = await bed.relayer().getBlockNumber();
+    const snapshot = await bed.snapshot();
+
+    // Fork A: the patient revokes `kept`, makes another grant, a provider asks for access.
+    await bed.revoke(patient, kept);
+    const lost = await bed.grant(patient, grantee.address);
+    await bed.request(bed.newKey(), patient.address);
+    await indexer.syncOnce();
+    expect(await grantIds()).toEqual([kept, lost]);
+
+    // Fork B replaces every block after forkBase and grows longer than A.
+    await bed.revert(snapshot);
+    const other = bed.newKey();
+    const replacement = await bed.grant(other, grantee.address);
+    await bed.mine(4);
+    const result = await indexer.syncOnce();
+    expect(result.rolledBackFrom).toBe(forkBase + 1n);
+
+    expect(await grantIds()).toEqual([kept, replacement]);
+    const { rows: requests } = await bed.sql.query('select 1 from access_requests');
+    expect(requests).toHaveLength(0);
+    await expectEventsMatchChain();
+    // The projection follows the new chain (no revocation in it)...
+    const { rows } = await bed.sql.query<{ revoked_block: bigint | null }>(
+      'select revoked_block from grants where grant_id = $1',
+      [hexToBytes(kept)],
+    );
+    expect(rows[0]?.revoked_block).toBeNull();
+    // ...but the revocation, once seen, is honoured at any depth until re-broadcast (T-5).
+    const head = await bed.relayer().getBlock();
+    const at = { number: head.number, timestamp: head.timestamp };
+    const keptGrant = await readIndexedGrant({ sql: bed.sql, grantId: kept, head: at, confirmations: 1 });
+    expect(keptGrant.state).toBe('revoked');
+    expect(keptGrant.grant?.revocationSeenBlock).toBe(forkBase + 1n);
+    expect(
+      (await readIndexedGrant({ sql: bed.sql, grantId: replacement, head: at, confirmations: 1 })).state,
+    ).toBe('active');
+    const rollback = changes.find((c) => c.kind === 'rollback');
+    expect(rollback?.kind === 'rollback' && rollback.removed.map((e) => e.eventName)).toEqual([
+      'GrantRevoked',
+      'GrantCreated',
+      'AccessRequested',
+    ]);
+  });
+
+  it('detects a chain that became shorter than the cursor (reorg to a lower head) (F-5)', async () => {
+    const patient = bed.newKey();
+    const indexer = bed.indexer();
+    await indexer.syncOnce();
+    const snapshot = await bed.snapshot();
+    await bed.mine(3);
+    const lost = await bed.grant(patient, bed.newKey().address);
+    await indexer.syncOnce();
+    expect(await grantIds()).toContain(lost);
+    await bed.revert(snapshot);
+    const result = await indexer.syncOnce();
+    expect(result.rolledBackFrom).toBeDefined();
+    expect(await grantIds()).not.toContain(lost);
+    const next = await bed.grant(patient, bed.newKey().address);
+    await indexer.syncOnce();
+    expect(await grantIds()).toContain(next);
+    await expectEventsMatchChain();
+  });
+
+  it('keeps polling through an RPC outage and catches up after anvil restarts, even killed with lost blocks (F-4)', async () => {
+    const errors: unknown[] = [];
+    const indexer = bed.indexer({ pollInterval: 100, onError: (error) => errors.push(error) });
+    const patient = bed.newKey();
+    const indexed = async (grantId: Hex) => (await grantIds()).includes(grantId);
+    indexer.start();
+    const first = await bed.grant(patient, bed.newKey().address);
+    await until('the first grant', () => indexed(first));
+
+    // Graceful stop: the RPC is down, the loop reports errors and keeps going.
+    await bed.stopChain();
+    await until('an RPC error', async () => errors.length >= 2);
+    expect(indexer.running).toBe(true);
+    // Restart with no periodic state dump, so a kill below loses what came after this start.
+    const restarted = await bed.restartChain({ stateInterval: 3600 });
+    expect(restarted.status).toBe('reused');
+    const second = await bed.grant(patient, bed.newKey().address);
+    await until('the grant made after the restart', () => indexed(second));
+
+    // kill -9: anvil comes back from its last dump, without `second`'s block; the indexer rolls it back.
+    await bed.killChain();
+    await bed.restartChain();
+    expect(bed.chain.status).toBe('reused');
+    const third = await bed.grant(bed.newKey(), bed.newKey().address);
+    await until('the grant made after the kill', () => indexed(third));
+    await until('the lost grant to be rolled back', async () => !(await indexed(second)));
+    expect(await indexed(first)).toBe(true);
+    await indexer.stop();
+    expect(indexer.running).toBe(false);
+    await expectEventsMatchChain();
+  });
+
+  it('detects a reset chain (new anvil, same data folder) and replays from the new deploy block', async () => {
+    const indexer = bed.indexer();
+    await bed.grant(bed.newKey(), bed.newKey().address);
+    await indexer.syncOnce();
+    expect((await grantIds()).length).toBeGreaterThan(0);
+
+    const chain = await bed.restartChain({ wipe: true });
+    expect(chain.reset).toBe(true);
+    // The old indexer's deployment does not exist on this chain: it says so instead of indexing nonsense.
+    await expect(indexer.syncOnce()).rejects.toBeInstanceOf(IndexerChainMismatchError);
+
+    const fresh = bed.indexer({ reset: chain.reset });
+    const changes: IndexerChange[] = [];
+    fresh.subscribe((change) => {
+      changes.push(change);
+    });
+    const grantId = await bed.grant(bed.newKey(), bed.newKey().address);
+    const result = await fresh.syncOnce();
+    expect(result.reset).toBeDefined();
+    expect(changes[0]?.kind).toBe('reset');
+    expect(await grantIds()).toEqual([grantId]);
+    await expectEventsMatchChain();
+    const { rows } = await bed.sql.query<{ genesis_hash: Uint8Array }>(
+      'select genesis_hash from chain_cursor',
+    );
+    expect(rows.map((r) => bytesToHex(r.genesis_hash))).toEqual([chain.deployment.genesisHash]);
+
+    // Without the flag, the genesis hash alone gives the reset away (the node restarted after the redeploy).
+    const again = await bed.restartChain({ wipe: true });
+    const third = bed.indexer();
+    const after = await bed.grant(bed.newKey(), bed.newKey().address);
+    expect((await third.syncOnce()).reset).toMatch(/genesis hash/);
+    expect(await grantIds()).toEqual([after]);
+    expect(again.reset).toBe(true);
+  });
+});
