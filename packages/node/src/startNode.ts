@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { consentRegistryAbi, ethereumDidRegistryAbi, recordRegistryAbi } from '@carekey/sdk/chain';
 import { ApiListenError } from './api/ApiListenError.ts';
 import type { ApiServices } from './api/ApiServices.ts';
 import type { OpenApiDocument } from './api/buildOpenApiDocument.ts';
@@ -13,6 +14,7 @@ import { type Chain, type StartChainParameters, startChain } from './chain/start
 import { migrate } from './db/migrate.ts';
 import { openSql } from './db/openSql.ts';
 import type { Sql } from './db/Sql.ts';
+import { createOutboxWorker, type OutboxWorker } from './outbox/createOutboxWorker.ts';
 import { createVaultChain } from './vault/createVaultChain.ts';
 import type { Vault } from './vault/Vault.ts';
 
@@ -40,6 +42,8 @@ export type StartNodeParameters = {
   chain?: StartNodeChainParameters | undefined;
   /** A PostgreSQL server instead of the embedded PGlite in `<dataDir>/pg`. */
   databaseUrl?: string | undefined;
+  /** Called with each error the outbox worker meets in the background (it retries them). */
+  onOutboxError?: ((error: unknown) => void) | undefined;
   /** Blocks a grant needs (its own included) before its first key release (T-5; default 1). */
   confirmations?: number | undefined;
   api?:
@@ -66,13 +70,15 @@ export type CarekeyNode = {
   chain: Chain;
   sql: Sql;
   vault: Vault;
+  /** The chain-write outbox worker (running). */
+  outbox: OutboxWorker;
   /** Where the embedded database lives, or `postgres` when a server is used. */
   database: string;
   blobs: FileBlobStore;
   audience: string;
   version: string;
   api: { url: string; openapi: OpenApiDocument };
-  /** Stops the API (in-flight requests finish), closes the database, then stops the chain (state saved). */
+  /** Stops the API (in-flight requests finish), the outbox worker, closes the database, then stops the chain (state saved). */
   stop(): Promise<void>;
 };
 
@@ -80,7 +86,7 @@ export type StartNodeReturnType = CarekeyNode;
 
 /**
  * Starts a Carekey node: the chain (embedded anvil or `rpcUrl`) with the contracts, the SQL store (PGlite in
- * `<dataDir>/pg`, migrated), the blob store in `<dataDir>/blobs`, and the HTTP API on loopback. On failure,
+ * `<dataDir>/pg`, migrated), the outbox worker relaying queued chain writes, the vault, the blob store in `<dataDir>/blobs`, and the HTTP API on loopback. On failure,
  * whatever was started is stopped again.
  *
  * @throws {ChainConfigError | ChainError | DataDirError | StorageError | MigrationError} from each part;
@@ -107,6 +113,15 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     const sql = await openSql({ dataDir, databaseUrl: parameters.databaseUrl });
     cleanups.push(() => sql.close());
     await migrate({ sql });
+    // Every relayed write goes through the durable outbox: retried, never lost, never doubled (DESIGN.md, Chain).
+    const outbox = createOutboxWorker({
+      sql,
+      client: chain.client,
+      abi: [...ethereumDidRegistryAbi, ...recordRegistryAbi, ...consentRegistryAbi],
+      onError: parameters.onOutboxError,
+    });
+    outbox.start();
+    cleanups.push(() => outbox.stop());
 
     const api = parameters.api ?? {};
     const blobs = await FileBlobStore.open({
@@ -137,6 +152,7 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       blobs,
       sql,
       vault,
+      outbox,
       audience,
       version: NODE_VERSION,
     };
@@ -164,6 +180,7 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       chain,
       sql,
       vault,
+      outbox,
       database: sql.engine === 'pglite' ? join(dataDir, 'pg') : 'postgres',
       blobs,
       audience,

@@ -2,6 +2,7 @@ import type { ChainClient } from '@carekey/sdk/chain';
 import type { FileBlobStore } from '../blobs/FileBlobStore.ts';
 import type { Deployment } from '../chain/Deployment.ts';
 import type { Sql } from '../db/Sql.ts';
+import type { OutboxWorker } from '../outbox/createOutboxWorker.ts';
 import type { Vault } from '../vault/Vault.ts';
 
 /**
@@ -20,6 +21,8 @@ export interface ApiServices {
   blobs: FileBlobStore;
   /** The node's SQL store (migrated). */
   sql: Sql;
+  /** The chain-write outbox worker: enqueue in `sql`, then `wake()` it. */
+  outbox: OutboxWorker;
   /** The key vault (records, stanzas, grants, access log) over the same SQL store, chain and blobs. */
   vault: Vault;
   /** This node's audience string: signed requests name it (`GET /v1/node`). */

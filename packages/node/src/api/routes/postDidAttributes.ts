@@ -1,14 +1,10 @@
-import {
-  ethereumDidRegistryAbi,
-  getIdentityOwner,
-  writeContractAndWait,
-  X25519_ATTRIBUTE_NAME,
-} from '@carekey/sdk/chain';
+import { ethereumDidRegistryAbi, getIdentityOwner, X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
 import { X25519Recipient } from '@carekey/sdk/crypto';
 import { Type } from '@sinclair/typebox';
 import {
   type Address,
   bytesToHex,
+  encodeFunctionData,
   getAddress,
   type Hex,
   isAddressEqual,
@@ -16,6 +12,8 @@ import {
   recoverAddress,
 } from 'viem';
 import { readContract } from 'viem/actions';
+import { enqueueOutbox } from '../../outbox/enqueueOutbox.ts';
+import { getOutboxEntry } from '../../outbox/getOutboxEntry.ts';
 import { ApiError } from '../ApiError.ts';
 import type { ApiServices } from '../ApiServices.ts';
 import { defineRoute } from '../defineRoute.ts';
@@ -36,6 +34,18 @@ export const DidAttributeRequest = Type.Object(
       pattern: '^0x[0-9a-fA-F]{130}$',
       description: "65-byte signature by the identity's owner of `didAttributeHash` (raw, no EIP-191 prefix)",
     }),
+  },
+  { additionalProperties: false },
+);
+
+/** How long `POST /v1/did/attributes` waits for the relayed transaction before answering 202. */
+export const ATTRIBUTE_WAIT_MS = 20_000;
+
+/** Answer of `POST /v1/did/attributes` while the write is still queued or unmined (202). */
+export const DidAttributePending = Type.Object(
+  {
+    status: Type.Union([Type.Literal('pending'), Type.Literal('submitted')]),
+    transactionHash: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -112,7 +122,8 @@ async function verifyAttributeSignature({
  * `POST /v1/did/attributes`: relays a `setAttributeSigned` publishing the identity's X25519 key
  * (`did/pub/X25519/enc/base64`). The owner signs `didAttributeHash` with the nonce from
  * `GET /v1/did/{address}/nonce`; the node checks the signature first (so it never pays gas for a forgery), then
- * sends the transaction from its relayer and answers once it is mined.
+ * queues the write in the durable outbox and answers 200 once it is mined (202 if that takes longer than
+ * {@link ATTRIBUTE_WAIT_MS}: the write stays queued and will be sent).
  */
 export const postDidAttributes = defineRoute({
   operationId: 'postDidAttributes',
@@ -122,27 +133,66 @@ export const postDidAttributes = defineRoute({
   tags: ['identity'],
   auth: 'signed-payload',
   body: DidAttributeRequest,
-  responses: { 200: { description: 'the attribute is on chain', schema: DidAttributeReceipt } },
+  responses: {
+    200: { description: 'the attribute is on chain', schema: DidAttributeReceipt },
+    202: {
+      description: 'queued in the outbox, not mined yet (it will be: retried, never doubled)',
+      schema: DidAttributePending,
+    },
+  },
   verifyPayload: verifyAttributeSignature,
   handler: async ({ body, identity, services }) => {
     const { sigV, sigR, sigS } = toVrs(body.signature as Hex);
-    const { hash, receipt } = await writeContractAndWait({
-      client: services.chain.client,
-      abi: ethereumDidRegistryAbi,
-      address: services.chain.deployment.contracts.didRegistry.address,
-      contractName: 'EthereumDIDRegistry',
-      functionName: 'setAttributeSigned',
-      args: [
-        identity,
-        sigV,
-        sigR,
-        sigS,
-        X25519_ATTRIBUTE_NAME,
-        attributeValue(body.recipient),
-        BigInt(body.validity),
-      ],
+    const idempotencyKey = `EthereumDIDRegistry.setAttributeSigned:${body.signature.toLowerCase()}`;
+    await enqueueOutbox({
+      sql: services.sql,
+      kind: 'EthereumDIDRegistry.setAttributeSigned',
+      idempotencyKey,
+      payload: {
+        to: services.chain.deployment.contracts.didRegistry.address,
+        data: encodeFunctionData({
+          abi: ethereumDidRegistryAbi,
+          functionName: 'setAttributeSigned',
+          args: [
+            identity,
+            sigV,
+            sigR,
+            sigS,
+            X25519_ATTRIBUTE_NAME,
+            attributeValue(body.recipient),
+            BigInt(body.validity),
+          ],
+        }),
+      },
     });
-    return { status: 200, body: { transactionHash: hash, blockNumber: receipt.blockNumber.toString() } };
+    services.outbox.wake();
+    const deadline = Date.now() + ATTRIBUTE_WAIT_MS;
+    for (;;) {
+      const entry = await getOutboxEntry({ sql: services.sql, idempotencyKey });
+      if (entry?.status === 'confirmed' && entry.txHash !== undefined && entry.blockNumber !== undefined) {
+        return {
+          status: 200,
+          body: { transactionHash: entry.txHash, blockNumber: entry.blockNumber.toString() },
+        };
+      }
+      if (entry?.status === 'failed') {
+        throw new ApiError({
+          status: 400,
+          code: 'chain-refused',
+          detail: 'the DID registry refused the attribute',
+        });
+      }
+      if (entry === undefined || Date.now() > deadline) {
+        return {
+          status: 202,
+          body: {
+            status: entry?.status === 'submitted' ? 'submitted' : 'pending',
+            ...(entry?.txHash !== undefined ? { transactionHash: entry.txHash } : {}),
+          },
+        };
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
   },
 });
 
