@@ -216,7 +216,7 @@ function checkReference(
       severity: 'error',
       code: 'not-found',
       details: {
-        text: `broken reference ${JSON.stringify(reference)}: no entry of the Bundle has this fullUrl`,
+        text: `broken reference ${JSON.stringify(reference)}: no Bundle entry of this input has this fullUrl`,
       },
       expression: [`${path}.reference`],
     });
