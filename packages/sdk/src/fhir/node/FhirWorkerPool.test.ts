@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { FhirParseError, FhirValidationError } from '../../errors/fhir.ts';
+import { FhirWorkerPool } from './FhirWorkerPool.ts';
+
+describe('FhirWorkerPool', () => {
+  it('validates in a worker, rebuilds error classes with their details, and refuses work once closed', async () => {
+    const pool = new FhirWorkerPool({ threads: 1 });
+    try {
+      const { records } = await pool.split('{"resourceType":"Basic","id":"b1","code":{"text":"note"}}');
+      expect(records).toMatchObject([
+        {
+          resourceType: 'Basic',
+          id: 'b1',
+          category: 'Basic',
+          canonicalJson: '{"code":{"text":"note"},"id":"b1","resourceType":"Basic"}',
+        },
+      ]);
+      expect(records[0]?.resource).toEqual({ resourceType: 'Basic', id: 'b1', code: { text: 'note' } });
+
+      const parse = await pool.split('{"a":{"__proto__":1}}').catch((e: unknown) => e);
+      expect(parse).toBeInstanceOf(FhirParseError);
+      expect(parse).toMatchObject({ reason: 'forbidden-key', path: '$.a.__proto__', offset: 6 });
+
+      const invalid = await pool
+        .split('{"resourceType":"Observation","id":"o"}', { maxIssues: 1 })
+        .catch((e: unknown) => e);
+      expect(invalid).toBeInstanceOf(FhirValidationError);
+      expect((invalid as FhirValidationError).outcome.issue).toHaveLength(1);
+
+      const tooBig = await pool.split('{"resourceType":"Basic"}', { maxBytes: 10 }).catch((e: unknown) => e);
+      expect(tooBig).toMatchObject({ name: 'FhirParseError', reason: 'too-large' });
+    } finally {
+      await pool.close();
+    }
+    await expect(pool.split('{"resourceType":"Basic"}')).rejects.toThrow(/closed/);
+  });
+});
