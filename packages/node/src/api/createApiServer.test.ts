@@ -174,11 +174,28 @@ describe('the node API over real HTTP', () => {
     const authenticated = operations.filter(({ op }) => op['x-carekey-auth'] === 'node-request');
     expect(authenticated.length).toBeGreaterThanOrEqual(3);
     for (const { path, method } of authenticated) {
-      const concrete = path.replace('{cid}', cid).replace('{address}', patient.address);
+      const concrete = path.replace(/\{(\w+)\}/g, (_, name: string) =>
+        name === 'cid' ? cid : name === 'address' ? patient.address : `0x${'ab'.repeat(32)}`,
+      );
       for (const headers of [{}, { 'carekey-auth': '%%%' }, { 'carekey-auth': 'e30' }]) {
         const r = await call({ method, path: concrete, headers });
         expect(r.status, `${method} ${path}`).toBe(401);
         expect((r.json as { code: string }).code).toMatch(/^(missing-auth|malformed)$/);
+      }
+    }
+  });
+
+  it('R-1 every signed-payload route refuses an empty or unsigned body (4xx, never 2xx)', async () => {
+    const operations = Object.entries(node.api.openapi.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ path, method: method.toUpperCase(), op })),
+    );
+    const signedPayload = operations.filter(({ op }) => op['x-carekey-auth'] === 'signed-payload');
+    expect(signedPayload.length).toBeGreaterThanOrEqual(1);
+    for (const { path, method } of signedPayload) {
+      const concrete = path.replace(/\{(\w+)\}/g, () => `0x${'ab'.repeat(32)}`);
+      for (const body of ['{}', JSON.stringify({ signature: `0x${'11'.repeat(65)}` })]) {
+        const r = await call({ method, path: concrete, body, headers: json });
+        expect([400, 401, 403, 404], `${method} ${path}`).toContain(r.status);
       }
     }
   });
