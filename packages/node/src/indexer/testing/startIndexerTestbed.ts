@@ -2,8 +2,8 @@
  * Test fixture for the indexer: a real anvil (automine, temp data folder) with the Carekey contracts, a migrated
  * PGlite store and helpers that create every indexed event through the SDK's chain actions. No mocks.
  */
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -31,13 +31,28 @@ import { withIndexerMigrations } from '../indexerMigrations.ts';
 
 let template: Promise<Blob> | undefined;
 
-/** A migrated PGlite store (node + indexer migrations), cloned from a template made once per test file. */
+/**
+ * A migrated PGlite store (node + indexer migrations). PGlite's initdb takes seconds (tens on a loaded machine), so
+ * the migrated database is made once and kept as a tarball in the temp folder, keyed by the migrations' checksums:
+ * every test file and run after the first clones it.
+ */
 export async function openIndexerSql(): Promise<Sql> {
   template ??= (async () => {
+    const migrations = withIndexerMigrations();
+    const key = createHash('sha256')
+      .update(migrations.map((m) => `${m.version}:${m.checksum}`).join(','))
+      .digest('hex')
+      .slice(0, 16);
+    const path = join(tmpdir(), `carekey-indexer-template-${key}.tar.gz`);
+    if (existsSync(path)) return new Blob([readFileSync(path)]);
     const sql = await createPgliteSql();
     try {
-      await migrate({ sql, migrations: withIndexerMigrations() });
-      return await dumpPgliteSql(sql);
+      await migrate({ sql, migrations });
+      const dump = await dumpPgliteSql(sql);
+      const temp = `${path}.${process.pid}.tmp`;
+      writeFileSync(temp, Buffer.from(await dump.arrayBuffer()));
+      renameSync(temp, path);
+      return dump;
     } finally {
       await sql.close();
     }
