@@ -45,6 +45,20 @@ describe('validateFhir', () => {
     expect(resources[0]?.resource.id).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('takes a missing id from a PUT request url, else from the urn:uuid fullUrl', async () => {
+    const { resources } = await validateFhir({
+      input: bundle('transaction', [
+        { resource: { resourceType: 'Patient' }, request: { method: 'PUT', url: 'Patient/p-7' } },
+        {
+          fullUrl: 'urn:uuid:9B0C4A4E-0000-4000-8000-000000000001',
+          resource: { resourceType: 'Patient' },
+          request: { method: 'POST', url: 'Patient' },
+        },
+      ]),
+    });
+    expect(resources.map((r) => r.resource.id)).toEqual(['p-7', '9b0c4a4e-0000-4000-8000-000000000001']);
+  });
+
   it('does not modify an object given as input', async () => {
     const input = structuredClone(
       bundle('collection', [{ fullUrl: 'urn:uuid:1', resource: { resourceType: 'Patient' } }]),
@@ -256,7 +270,7 @@ describe('validateFhir', () => {
     const text = JSON.stringify(bundle('collection', entries));
     const start = performance.now();
     const { error, issues } = await refusal(text);
-    expect(performance.now() - start).toBeLessThan(5_000);
+    expect(performance.now() - start).toBeLessThan(8_000); // validating 50,000 entries would take > 20 s
     expect(issues[0]?.code).toBe('too-costly');
     expect(error.message).toContain('Bundle/b1 has 50000 entries, over the limit of 10000');
   });

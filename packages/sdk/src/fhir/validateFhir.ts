@@ -59,7 +59,8 @@ type ErrorIssue = OperationOutcomeIssue;
  * no impossible date, no code outside a required binding (where the R4 value set is enumerable), a document
  * Bundle starts with a Composition, at most `maxEntries` entries.
  *
- * Resources without an id get one: the UUID of their `urn:uuid:` fullUrl, else a fresh random UUID. References
+ * Resources without an id get one: the id of a PUT request's url, else the UUID of their `urn:uuid:` fullUrl,
+ * else a fresh random UUID. References
  * to an entry's fullUrl are rewritten to `ResourceType/id` before validation.
  *
  * @returns the validated resources; nothing is returned unless the whole input is valid.
@@ -303,9 +304,18 @@ function validateBundle(bundle: JsonObject, options: BundleOptions): ValidateFhi
     }
     const fullUrl = entry.fullUrl;
     if (resource.id === undefined) {
+      // A transaction's PUT names the id (`request.url` = `Patient/123`); else the fullUrl's UUID keeps
+      // re-imports stable; else a fresh one.
+      const request = isObject(entry.request) ? entry.request : undefined;
+      const put =
+        request?.method === 'PUT' &&
+        typeof request.url === 'string' &&
+        request.url.startsWith(`${resourceType}/`)
+          ? /^[A-Za-z0-9\-.]{1,64}$/.exec(request.url.slice(resourceType.length + 1))?.[0]
+          : undefined;
       const uuid =
         typeof fullUrl === 'string' ? /^urn:uuid:([0-9a-fA-F-]{36})$/.exec(fullUrl)?.[1] : undefined;
-      resource.id = uuid?.toLowerCase() ?? crypto.randomUUID();
+      resource.id = put ?? uuid?.toLowerCase() ?? crypto.randomUUID();
     }
     const id = resource.id;
     if (typeof id !== 'string') return; // Medplum reports the wrong type
