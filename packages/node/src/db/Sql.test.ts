@@ -1,7 +1,9 @@
 import { QueryError, StorageError, StoreClosedError } from '@carekey/sdk/errors';
-import { afterAll, describe, expect, it } from 'vitest';
-import { openTestSql, SQL_ENGINES, stopTestPostgresServer } from './testing/sqlEngines.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openTestSql, pgliteTemplate, SQL_ENGINES, stopTestPostgresServer } from './testing/sqlEngines.ts';
 
+// Compiling PGlite and running initdb takes seconds: do it once, in a hook, not in the first test.
+beforeAll(() => pgliteTemplate(false), 180_000);
 afterAll(stopTestPostgresServer);
 
 describe.each(SQL_ENGINES)('Sql on %s', (engine) => {

@@ -2,18 +2,21 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MigrationError } from '@carekey/sdk/errors';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresSql } from './createPostgresSql.ts';
 import { loadMigrations } from './loadMigrations.ts';
 import { migrate } from './migrate.ts';
 import type { Sql } from './Sql.ts';
 import {
   openTestSql,
+  pgliteTemplate,
   SQL_ENGINES,
   stopTestPostgresServer,
   testPostgresServer,
 } from './testing/sqlEngines.ts';
 
+// Compiling PGlite and running initdb takes seconds: do it once, in a hook, not in the first test.
+beforeAll(() => pgliteTemplate(false), 180_000);
 afterAll(stopTestPostgresServer);
 
 const migrationsDir = (files: Record<string, string>) => {

@@ -28,7 +28,7 @@ describe('openSql', () => {
     } finally {
       await again.close();
     }
-  });
+  }, 180_000);
 
   it('connects to a PostgreSQL server given by URL', async () => {
     const server = await testPostgresServer();

@@ -6,8 +6,10 @@ import { claimNonce } from './claimNonce.ts';
 import { loadMigrations } from './loadMigrations.ts';
 import { migrate } from './migrate.ts';
 import type { Sql } from './Sql.ts';
-import { openTestSql, SQL_ENGINES, stopTestPostgresServer } from './testing/sqlEngines.ts';
+import { openTestSql, pgliteTemplate, SQL_ENGINES, stopTestPostgresServer } from './testing/sqlEngines.ts';
 
+// Compiling PGlite and running initdb takes seconds: do it once, in a hook, not in the first test.
+beforeAll(() => pgliteTemplate(false), 180_000);
 afterAll(stopTestPostgresServer);
 
 const bytes = (n: number) => new Uint8Array(randomBytes(n));

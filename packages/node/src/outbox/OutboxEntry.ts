@@ -1,4 +1,4 @@
-import type { Address, Hex } from 'viem';
+import { type Address, getAddress, type Hex } from 'viem';
 
 /**
  * Where an outbox entry is:
@@ -73,7 +73,7 @@ export function toOutboxEntry(row: OutboxRow): OutboxEntry {
     payload: { to: row.payload.to, data: row.payload.data, value: BigInt(row.payload.value) },
     status: row.status,
     attempts: row.attempts,
-    sender: row.sender ? (hex(row.sender) as Address) : undefined,
+    sender: row.sender ? getAddress(hex(row.sender)) : undefined,
     nonce: row.nonce ?? undefined,
     txHash: row.tx_hash ? hex(row.tx_hash) : undefined,
     blockNumber: row.block_number ?? undefined,

@@ -30,6 +30,7 @@ import {
 } from '../db/testing/sqlEngines.ts';
 import { createOutboxWorker, type OutboxWorker } from './createOutboxWorker.ts';
 import { enqueueOutbox } from './enqueueOutbox.ts';
+import { getOutboxEntry } from './getOutboxEntry.ts';
 import { type CompiledContract, compileCounter } from './testing/counterContract.ts';
 import type { OutboxWorkerProcessInput } from './testing/outboxWorkerProcess.ts';
 
@@ -42,9 +43,10 @@ const RELAYERS: Record<SqlEngine, Hex> = {
 const WORKER_PROCESS = fileURLToPath(new URL('./testing/outboxWorkerProcess.ts', import.meta.url));
 
 let counter: CompiledContract;
-beforeAll(() => {
+beforeAll(async () => {
   counter = compileCounter();
-});
+  await pgliteTemplate(true);
+}, 180_000);
 afterAll(stopTestPostgresServer);
 
 type Store = { sql: Sql; dataDir: string; databaseUrl: string | undefined };
@@ -283,6 +285,51 @@ describe.each(SQL_ENGINES)('outbox on %s (automining anvil)', (engine) => {
     }
   });
 
+  it('runs in the background: a woken worker sends a new entry, stop() ends the loop', async () => {
+    const { sql } = await openStore(engine);
+    const errors: unknown[] = [];
+    const worker = createOutboxWorker({
+      sql,
+      client: relayer(),
+      abi: counter.abi,
+      pollIntervalMs: 60_000, // only wake() can make it look again quickly
+      onError: (error) => errors.push(error),
+    });
+    try {
+      worker.start();
+      worker.start(); // idempotent
+      await new Promise((r) => setTimeout(r, 200));
+      const label = `${engine}-background`;
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: label,
+        payload: bump(address, label),
+      });
+      worker.wake();
+      const deadline = Date.now() + 30_000;
+      while ((await getOutboxEntry({ sql, idempotencyKey: label }))?.status !== 'confirmed') {
+        if (Date.now() > deadline) throw new Error(`not confirmed: ${(await statuses(sql)).join(', ')}`);
+        worker.wake();
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(await hits(reader, address, label)).toBe(1n);
+      const entry = await getOutboxEntry({ sql, idempotencyKey: label });
+      expect(entry).toMatchObject({
+        kind: 'Counter.bump',
+        status: 'confirmed',
+        sender: worker.sender,
+        attempts: 1,
+      });
+      expect(entry?.txHash).toMatch(/^0x[0-9a-f]{64}$/);
+      expect(await getOutboxEntry({ sql, idempotencyKey: 'never-enqueued' })).toBeUndefined();
+      expect(errors).toEqual([]);
+    } finally {
+      await worker.stop();
+      await sql.close();
+    }
+  });
+
   for (const killAt of ['afterRecord', 'afterBroadcast'] as const) {
     it(`F-2 never doubles a write when the worker process is killed -9 ${killAt === 'afterRecord' ? 'after recording, before broadcasting' : 'after broadcasting, before confirming'}`, async () => {
       const store = await openStore(engine);
@@ -381,5 +428,5 @@ describe('outbox across a chain node restart', () => {
       await sql.close();
       await anvil.stop();
     }
-  });
+  }, 120_000);
 });
