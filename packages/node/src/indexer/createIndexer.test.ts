@@ -2,17 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
 import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SQL_ENGINES, stopTestPostgresServer } from '../db/testing/sqlEngines.ts';
 import type { IndexerChange } from './createIndexer.ts';
 import { readIndexedGrant } from './readIndexedGrant.ts';
 import { type IndexerTestbed, startIndexerTestbed } from './testing/startIndexerTestbed.ts';
 
 let bed: IndexerTestbed;
-beforeAll(async () => {
-  bed = await startIndexerTestbed();
-});
-afterAll(async () => {
-  await bed?.stop();
-});
+afterAll(stopTestPostgresServer);
 
 const hex = (b: Uint8Array) => bytesToHex(b);
 const lower = (a: Address) => a.toLowerCase();
@@ -44,7 +40,14 @@ async function recordState(recordId: Hex): Promise<string | undefined> {
   return rows[0]?.state;
 }
 
-describe('createIndexer', () => {
+describe.each(SQL_ENGINES)('createIndexer on %s', (engine) => {
+  beforeAll(async () => {
+    bed = await startIndexerTestbed({ engine });
+  });
+  afterAll(async () => {
+    await bed?.stop();
+  });
+
   it('projects grants, revocations (T-4), access requests, DID keys and owners, batches and shreds into SQL', async () => {
     const patient = bed.newKey();
     const grantee = bed.newKey();

@@ -25,7 +25,8 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { type Chain, startChain } from '../../chain/startChain.ts';
 import { createPgliteSql, dumpPgliteSql } from '../../db/createPgliteSql.ts';
 import { migrate } from '../../db/migrate.ts';
-import type { Sql } from '../../db/Sql.ts';
+import type { Sql, SqlEngine } from '../../db/Sql.ts';
+import { openTestSql } from '../../db/testing/sqlEngines.ts';
 import { type CreateIndexerParameters, createIndexer, type Indexer } from '../createIndexer.ts';
 import { withIndexerMigrations } from '../indexerMigrations.ts';
 
@@ -97,12 +98,23 @@ export type IndexerTestbed = {
   stop(): Promise<void>;
 };
 
-export async function startIndexerTestbed(): Promise<IndexerTestbed> {
+export type StartIndexerTestbedOptions = {
+  /** `pglite` (default) or `postgres` (a new database on the test file's server; stop it with `stopTestPostgresServer`). */
+  engine?: SqlEngine | undefined;
+};
+
+export async function startIndexerTestbed(options: StartIndexerTestbedOptions = {}): Promise<IndexerTestbed> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carekey-indexer-'));
   let chain = await startChain({ dataDir, port: 0, blockTime: 0, shredDelay: 0 });
   const port = chain.anvil?.port ?? 0;
   const rpcUrl = `http://127.0.0.1:${port}`;
-  const sql = await openIndexerSql();
+  let sql: Sql;
+  if (options.engine === 'postgres') {
+    sql = await openTestSql('postgres');
+    await migrate({ sql, migrations: withIndexerMigrations() });
+  } else {
+    sql = await openIndexerSql();
+  }
   const contracts = () => {
     const c = chain.deployment.contracts;
     return {
