@@ -1,15 +1,19 @@
 import { randomBytes } from 'node:crypto';
 import { type Address, bytesToHex, type Hex } from 'viem';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from '../db/Sql.ts';
 import { openTestSql } from '../db/testing/sqlEngines.ts';
 import { createMemoryNonceStore } from './createMemoryNonceStore.ts';
 import { createSqlNonceStore } from './createSqlNonceStore.ts';
 import type { NonceStore } from './NonceStore.ts';
 
-const opened: Sql[] = [];
+let sql: Sql | undefined;
+// PGlite's initdb takes seconds (tens on a loaded machine): once per file, outside the tests' own timeout.
+beforeAll(async () => {
+  sql = await openTestSql('pglite', { migrated: true });
+}, 300_000);
 afterAll(async () => {
-  for (const sql of opened) await sql.close();
+  await sql?.close();
 });
 
 const address = (): Address => bytesToHex(randomBytes(20)) as Address;
@@ -17,14 +21,7 @@ const nonce = (): Hex => bytesToHex(randomBytes(32));
 const soon = () => BigInt(Math.floor(Date.now() / 1000) + 120);
 
 const stores: [string, () => Promise<NonceStore>][] = [
-  [
-    'sql (PGlite)',
-    async () => {
-      const sql = await openTestSql('pglite', { migrated: true });
-      opened.push(sql);
-      return createSqlNonceStore({ sql, pruneEvery: 3 });
-    },
-  ],
+  ['sql (PGlite)', async () => createSqlNonceStore({ sql: sql as Sql, pruneEvery: 3 })],
   ['memory', async () => createMemoryNonceStore()],
 ];
 
