@@ -38,12 +38,13 @@ async function forgetOne(session: Session, record: LocalRecord, cancel: boolean)
     identity: session.keys.address,
   });
   const patient = session.keys.address;
-  const answer = (await session.node.shredRecord(
+  const answer = await session.node.shredRecord(
     record.recordId,
     cancel
       ? {
           action: 'cancel',
           patient,
+          recordId: record.recordId,
           request: await signShred(
             session,
             record.recordId,
@@ -55,6 +56,7 @@ async function forgetOne(session: Session, record: LocalRecord, cancel: boolean)
       : {
           action: 'request',
           patient,
+          recordId: record.recordId,
           request: await signShred(
             session,
             record.recordId,
@@ -70,8 +72,9 @@ async function forgetOne(session: Session, record: LocalRecord, cancel: boolean)
             context.deadline,
           ),
         },
-  )) as { state?: string };
-  return answer.state ?? (cancel ? 'active' : 'pending_shred');
+  );
+  await context.commit(cancel ? 1 : 2);
+  return answer.state;
 }
 
 /** `carekey forget <record>|--all [--cancel]`: crypto-shred records (two-phase), or cancel within the window. */

@@ -9,26 +9,26 @@ export async function grantsToMe(session: Session): Promise<GrantRow[]> {
   return grants.filter((g) => isAddressEqual(g.grantee, session.keys.address));
 }
 
-/** The grant to read a shared record under: the one active grant to me that lists it (or the only active one). */
+/**
+ * The grant to read a shared record under: the active grant to me that covers it (`GET /v1/shared`). When none
+ * does, says why in plain words: a grant to me was revoked or expired, or nothing was ever shared.
+ */
 export async function findGrantFor(session: Session, recordId: Hex): Promise<Hex> {
+  const { records } = await session.node.listShared();
+  const covering = records.find((r) => r.recordId.toLowerCase() === recordId);
+  if (covering !== undefined) return covering.grantId;
   const mine = await grantsToMe(session);
+  const lapsed = mine.filter((g) => g.state !== 'active');
   const active = mine.filter((g) => g.state === 'active');
-  const listing = active.filter(
-    (g) =>
-      Array.isArray(g.recordIds) && (g.recordIds as string[]).some((id) => id.toLowerCase() === recordId),
-  );
-  const chosen = listing[0] ?? (active.length === 1 ? active[0] : undefined);
-  if (chosen === undefined) {
-    const lapsed = mine.find(
-      (g) =>
-        Array.isArray(g.recordIds) && (g.recordIds as string[]).some((id) => id.toLowerCase() === recordId),
-    );
-    if (lapsed !== undefined) throw new CliError(refusalInPlainWords(lapsed));
-    throw new CliError(`no active grant to you covers record ${recordId}`, {
-      hint: 'ask the patient to share it (`carekey share`), or name the grant with --grant',
-    });
+  if (active.length === 0 && lapsed.length > 0) {
+    throw new CliError(refusalInPlainWords(lapsed[lapsed.length - 1] as GrantRow));
   }
-  return chosen.grantId;
+  throw new CliError(`no active grant to you covers record ${recordId}`, {
+    hint:
+      lapsed.length > 0
+        ? `your grants from this patient were ${[...new Set(lapsed.map((g) => g.state))].join(' or ')}`
+        : 'ask the patient to share it (`carekey share`)',
+  });
 }
 
 /** Why a grant no longer opens anything, in plain words. */
@@ -36,9 +36,7 @@ export function refusalInPlainWords(grant: GrantRow): string {
   if (grant.state === 'revoked')
     return `the patient revoked grant ${grant.grantId}: it no longer gives access`;
   if (grant.state === 'expired') {
-    return `grant ${grant.grantId} expired${grant.expiresAt ? ` at ${new Date(Number(grant.expiresAt) * 1000).toISOString()}` : ''}: it no longer gives access`;
+    return `grant ${grant.grantId} expired at ${new Date(Number(grant.expiresAt) * 1000).toISOString()}: it no longer gives access`;
   }
-  if (grant.state === 'pending')
-    return `grant ${grant.grantId} is not yet confirmed on the ledger; try again shortly`;
   return `grant ${grant.grantId} is ${grant.state}: it gives no access`;
 }

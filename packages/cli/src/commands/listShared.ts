@@ -1,25 +1,17 @@
 import type { Address, Hex } from 'viem';
-import { grantsToMe } from './grantsOf.ts';
 import type { Session } from './openSession.ts';
 
-/** One grant to me, as `ls --shared-with-me` shows it. */
-export type SharedWithMe = {
-  grantId: Hex;
-  patient: Address;
-  state: string;
-  purpose: string | undefined;
-  expiresAt: string;
-  recordIds: Hex[];
-};
+/** Records shared with me, grouped by grant, as `ls --shared-with-me` shows them. */
+export type SharedWithMe = { grantId: Hex; patient: Address; recordIds: Hex[] };
 
-/** Grants to me with the records each lets me read (from the node). */
+/** Records covered by active grants to me (`GET /v1/shared`), grouped by grant. */
 export async function listShared(session: Session): Promise<SharedWithMe[]> {
-  return (await grantsToMe(session)).map((g) => ({
-    grantId: g.grantId,
-    patient: g.patient,
-    state: g.state,
-    purpose: typeof g.purpose === 'string' ? g.purpose : undefined,
-    expiresAt: g.expiresAt,
-    recordIds: Array.isArray(g.recordIds) ? (g.recordIds as Hex[]) : [],
-  }));
+  const { records } = await session.node.listShared();
+  const byGrant = new Map<string, SharedWithMe>();
+  for (const r of records) {
+    const entry = byGrant.get(r.grantId) ?? { grantId: r.grantId, patient: r.patient, recordIds: [] };
+    entry.recordIds.push(r.recordId);
+    byGrant.set(r.grantId, entry);
+  }
+  return [...byGrant.values()];
 }

@@ -26,9 +26,8 @@ export function registerLs(program: Command): void {
           shared.length === 0
             ? 'Nothing is shared with you.'
             : shared
-                .map(
-                  (g) =>
-                    `${g.grantId.slice(0, 18)}  from ${g.patient}  ${g.state}  ${g.recordIds.length} records`,
+                .map((g) =>
+                  [`grant ${g.grantId} from ${g.patient}:`, ...g.recordIds.map((id) => `  ${id}`)].join('\n'),
                 )
                 .join('\n'),
         );

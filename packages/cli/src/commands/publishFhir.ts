@@ -175,6 +175,7 @@ export async function publishFhir(parameters: PublishFhirParameters): Promise<Pu
         signature,
       },
     });
+    await context.commit();
     batches.push({ root: tree.root, count: batch.length });
     const addedAt = new Date().toISOString();
     for (const p of batch) {

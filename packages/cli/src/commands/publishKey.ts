@@ -28,7 +28,9 @@ export async function publishKey(
     const current = await node.getDid(account.address).catch(() => undefined);
     let transactionHash = 'already published';
     if (current?.recipient !== recipient) {
-      transactionHash = (await node.publishEncryptionKey({ recipient })).transactionHash;
+      const receipt = await node.publishEncryptionKey({ recipient });
+      // 202: queued in the node's outbox, mined shortly
+      transactionHash = receipt.transactionHash ?? `queued (${receipt.status ?? 'pending'})`;
     }
     const known = await readNodeFacts(home);
     await saveNodeFacts(home, {

@@ -119,6 +119,7 @@ export function registerRequests(program: Command): void {
         deadline: context.deadline.toString(),
         signature,
       });
+      await context.commit();
       output(options, { requestId, denied: true, node: answer }, () => `Denied ${requestId}.`);
     });
 }

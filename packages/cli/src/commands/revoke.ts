@@ -52,10 +52,12 @@ export function registerRevoke(program: Command): void {
         }),
       );
       const answer = await node.revokeGrant(grantId as Hex, {
+        grantId: grantId as Hex,
         nonce: context.nonce.toString(),
         deadline: context.deadline.toString(),
         signature,
       });
+      await context.commit();
       const at = new Date().toISOString().slice(11, 16);
       output(options, { grantId, grantee: grant.grantee, revoked: true, node: answer }, () =>
         [

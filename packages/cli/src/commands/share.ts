@@ -33,7 +33,8 @@ export type ShareOptions = {
 
 export type ShareResult = {
   grantee: string;
-  grantId: Hex | null;
+  /** EIP-712 digest of the signed grant (the grant id appears in `carekey grants` once it is on the ledger). */
+  grantDigest: Hex;
   scope: 'all' | 'categories' | 'records';
   categories: string[];
   recordIds: Hex[];
@@ -150,9 +151,10 @@ export async function share(session: Session, options: ShareOptions): Promise<Sh
     ...(scope === 'records' ? { scopeRecordIds: recordIds } : {}),
     stanzas,
   });
+  await context.commit();
   return {
     grantee,
-    grantId: (answer.grantId as Hex | undefined) ?? null,
+    grantDigest: answer.grantDigest,
     scope,
     categories,
     recordIds: stanzas.map((s) => s.recordId),
@@ -184,7 +186,7 @@ export function registerShare(program: Command): void {
       output(options, result, () =>
         [
           `Shared ${result.scope === 'all' ? 'all your records' : `${result.recordIds.length} records`} with ${result.grantee}`,
-          `  grant    ${result.grantId ?? '(id once on the ledger: see `carekey grants`)'}`,
+          `  grant    signed (${result.grantDigest.slice(0, 18)}…); its id shows in \`carekey grants\` once on the ledger`,
           `  purpose  ${result.purpose}`,
           `  until    ${result.expiresAt}`,
           `  They can open ${result.scope === 'categories' ? `your ${result.categories.join(', ')} records` : result.scope === 'all' ? 'every record you have, and records added before the grant ends' : 'exactly these records'}, nothing else. Revoke any time: carekey revoke <grant>.`,

@@ -25,11 +25,15 @@ import type {
   DidDescription,
   DidNonce,
   GrantList,
+  GrantReceipt,
   NodeDescription,
   PublishRecordsBody,
   RecordList,
   ReleasedKeys,
   RevokeGrantBody,
+  RevokeReceipt,
+  SharedList,
+  ShredReceipt,
   ShredRecordBody,
   TagRecordsBody,
   TxReceipt,
@@ -243,12 +247,12 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
     },
 
     /** `POST /v1/records/{id}/shred`: requests (or cancels) forgetting a record. */
-    shredRecord(recordId: Hex, body: ShredRecordBody): Promise<unknown> {
+    shredRecord(recordId: Hex, body: ShredRecordBody): Promise<ShredReceipt> {
       return json({ method: 'POST', path: `/v1/records/${recordId}/shred`, json: body, signed: true });
     },
 
     /** `POST /v1/grants`: relays a signed grant and stores the grantee's stanzas. */
-    createGrant(body: CreateGrantBody): Promise<{ grantId: Hex } & Record<string, unknown>> {
+    createGrant(body: CreateGrantBody): Promise<GrantReceipt> {
       return json({ method: 'POST', path: '/v1/grants', json: body, signed: true });
     },
 
@@ -258,8 +262,13 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
     },
 
     /** `POST /v1/grants/{id}/revoke`: relays a signed revocation. */
-    revokeGrant(grantId: Hex, body: RevokeGrantBody): Promise<unknown> {
+    revokeGrant(grantId: Hex, body: RevokeGrantBody): Promise<RevokeReceipt> {
       return json({ method: 'POST', path: `/v1/grants/${grantId}/revoke`, json: body, signed: true });
+    },
+
+    /** `GET /v1/shared`: records shared with the signer (as grantee) and the grant to read each under. */
+    listShared(): Promise<SharedList> {
+      return json({ method: 'GET', path: '/v1/shared', signed: true });
     },
 
     /** `POST /v1/keys/release`: signs a `KeyRequest` and asks the vault for the caller's stanzas. */

@@ -25,8 +25,8 @@ export type DidNonce = {
   attributeName: Hex;
 };
 
-/** A mined relayed transaction. */
-export type TxReceipt = { transactionHash: Hex; blockNumber: string };
+/** A relayed transaction: mined (200), or still queued in the node's outbox (202, `status`). */
+export type TxReceipt = { transactionHash?: Hex; blockNumber?: string; status?: 'pending' | 'submitted' };
 
 /** `PUT /v1/blobs/{cid}`. */
 export type BlobReceipt = { cid: string; size: number };
@@ -72,8 +72,11 @@ export type TagRecordsBody = { tags: { recordId: Hex; categoryTag: Hex }[] };
 
 /** `POST /v1/records/{id}/shred`: a request (with its pre-signed finalisation, next nonce) or a cancellation. */
 export type ShredRecordBody =
-  | { action: 'request'; patient: Address; request: SignedPart; finalize: SignedPart }
-  | { action: 'cancel'; patient: Address; request: SignedPart };
+  | { action: 'request'; patient: Address; recordId: Hex; request: SignedPart; finalize: SignedPart }
+  | { action: 'cancel'; patient: Address; recordId: Hex; request: SignedPart };
+
+/** Answer of `POST /v1/records/{id}/shred`. */
+export type ShredReceipt = { state: 'active' | 'pending_shred' | 'shredded'; executableAt?: string };
 
 /** A patient-signed `Grant` (ConsentRegistry EIP-712), integers as decimal strings. */
 export type SignedGrantBody = {
@@ -114,7 +117,18 @@ export type GrantList = { grants: GrantRow[] } & Record<string, unknown>;
 export type SignedPart = { nonce: string; deadline: string; signature: Hex };
 
 /** `POST /v1/grants/{id}/revoke`: the patient's signed `Revoke`. */
-export type RevokeGrantBody = SignedPart;
+export type RevokeGrantBody = SignedPart & { grantId: Hex };
+
+/** Answer of `POST /v1/grants/{id}/revoke`. */
+export type RevokeReceipt = { revokeDigest: Hex; deletedRecordIds: Hex[] };
+
+/** Answer of `POST /v1/grants`: the grant's EIP-712 digest and the records whose stanza was stored. */
+export type GrantReceipt = { grantDigest: Hex; recordIds: Hex[] };
+
+/** `GET /v1/shared`: records covered by active grants to the signer, with the grant to name. */
+export type SharedList = {
+  records: { grantId: Hex; patient: Address; recordId: Hex; blobId: string; categoryTag: Hex }[];
+};
 
 /** `POST /v1/keys/release` answer. */
 export type ReleasedKeys = {
