@@ -26,26 +26,59 @@ export async function* readPieces(file: FileHandle, size = READ_SIZE): AsyncGene
   }
 }
 
-/** Collects output parts and writes them with one `writev`, at most one write in flight. */
+/**
+ * Copies output parts into one of two reused buffers and writes the batch
+ * with one `writev` while the other buffer fills (at most one write in
+ * flight), so at most two buffers of output are held whatever the file size.
+ * (In a plain read/write loop here, writing from reused buffers took about a
+ * third of the system time of writing freshly allocated ones.) A part that
+ * does not fit is written as it is (parts are fresh arrays the sink may keep).
+ */
 export class BatchWriter {
   readonly #file: FileHandle;
-  #parts: Uint8Array[] = [];
+  readonly #buffers: [Buffer, Buffer];
+  #current = 0;
+  #filled = 0;
+  #segmentStart = 0;
+  #segments: Uint8Array[] = [];
   #inFlight: Promise<unknown> = Promise.resolve();
-  readonly sink = (part: Uint8Array): void => {
-    this.#parts.push(part);
-  };
 
-  constructor(file: FileHandle) {
+  constructor(file: FileHandle, size = READ_SIZE + 2 * 65536) {
     this.#file = file;
+    this.#buffers = [Buffer.allocUnsafe(size), Buffer.allocUnsafe(size)];
   }
 
-  /** Starts writing what was collected (after the previous write completes). */
+  #closeSegment(): void {
+    if (this.#filled > this.#segmentStart) {
+      this.#segments.push(
+        (this.#buffers[this.#current] as Buffer).subarray(this.#segmentStart, this.#filled),
+      );
+    }
+    this.#segmentStart = this.#filled;
+  }
+
+  readonly sink = (part: Uint8Array): void => {
+    const buffer = this.#buffers[this.#current] as Buffer;
+    if (part.length <= buffer.length - this.#filled) {
+      buffer.set(part, this.#filled);
+      this.#filled += part.length;
+    } else {
+      this.#closeSegment();
+      this.#segments.push(part);
+    }
+  };
+
+  /** Starts writing what was collected, once the previous write has completed. */
   async flush(): Promise<void> {
-    if (this.#parts.length === 0) return;
-    const parts = this.#parts;
-    this.#parts = [];
-    await this.#inFlight;
-    this.#inFlight = writeAll(this.#file, parts);
+    this.#closeSegment();
+    const segments = this.#segments;
+    if (segments.length === 0) return;
+    this.#segments = [];
+    await this.#inFlight; // the other buffer is free from here on
+    this.#inFlight = writeAll(this.#file, segments);
+    this.#current ^= 1;
+    this.#filled = 0;
+    this.#segmentStart = 0;
   }
 
   /** Waits for every write. */
