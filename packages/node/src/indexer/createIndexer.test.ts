@@ -4,6 +4,7 @@ import { type Address, bytesToHex, type Hex, hexToBytes } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SQL_ENGINES, stopTestPostgresServer } from '../db/testing/sqlEngines.ts';
 import type { IndexerChange } from './createIndexer.ts';
+import { readIndexedEncryptionKey } from './readIndexedEncryptionKey.ts';
 import { readIndexedGrant } from './readIndexedGrant.ts';
 import { type IndexerTestbed, startIndexerTestbed } from './testing/startIndexerTestbed.ts';
 
@@ -143,6 +144,25 @@ describe.each(SQL_ENGINES)('createIndexer on %s', (engine) => {
     expect(hex(keys[0]?.identity ?? new Uint8Array())).toBe(lower(grantee.address));
     expect(Buffer.from(keys[0]?.value ?? new Uint8Array()).equals(key)).toBe(true);
     expect(BigInt(keys[0]?.valid_to ?? '0')).toBeGreaterThan(head.timestamp);
+    expect(
+      Buffer.from(
+        (await readIndexedEncryptionKey({
+          sql: bed.sql,
+          identity: grantee.address,
+          chainTime: head.timestamp,
+        })) ?? new Uint8Array(),
+      ).equals(key),
+    ).toBe(true);
+    expect(
+      await readIndexedEncryptionKey({
+        sql: bed.sql,
+        identity: grantee.address,
+        chainTime: BigInt(keys[0]?.valid_to ?? '0'),
+      }),
+    ).toBeUndefined();
+    expect(
+      await readIndexedEncryptionKey({ sql: bed.sql, identity: patient.address, chainTime: head.timestamp }),
+    ).toBeUndefined();
     const { rows: owners } = await bed.sql.query<{ identity: Uint8Array; owner: Uint8Array }>(
       'select identity, owner from did_owners',
     );

@@ -16,6 +16,11 @@ export {
 } from './IndexedEvent.ts';
 export { INDEXER_MIGRATION, withIndexerMigrations } from './indexerMigrations.ts';
 export {
+  type ReadIndexedEncryptionKeyParameters,
+  type ReadIndexedEncryptionKeyReturnType,
+  readIndexedEncryptionKey,
+} from './readIndexedEncryptionKey.ts';
+export {
   grantStateAt,
   type IndexedGrant,
   type IndexedGrantState,
