@@ -10,9 +10,8 @@ function reorder(value: unknown, seed: number): unknown {
   const shuffled = entries
     .map(([k, v], i) => ({ k, v, w: Math.sin(seed * 997 + i * 131) }))
     .sort((a, b) => a.w - b.w);
-  const out: Record<string, unknown> = {};
-  for (const { k, v } of shuffled) out[k] = reorder(v, seed + 7);
-  return out;
+  // fromEntries defines own properties, even "__proto__" (which fast-check generates on purpose).
+  return Object.fromEntries(shuffled.map(({ k, v }) => [k, reorder(v, seed + 7)]));
 }
 
 /** Every path to a leaf of a JSON value. */
@@ -32,7 +31,13 @@ function setAt(value: unknown, at: (string | number)[], leaf: unknown): unknown 
   const copy = structuredClone(value) as Record<string | number, unknown>;
   let node = copy;
   for (const key of at.slice(0, -1)) node = node[key] as Record<string | number, unknown>;
-  node[at[at.length - 1] as string | number] = leaf;
+  // defineProperty, not assignment: assigning "__proto__" would change the prototype, not the value.
+  Object.defineProperty(node, at[at.length - 1] as string | number, {
+    value: leaf,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
   return copy;
 }
 
