@@ -3,11 +3,20 @@
  * policy, handler) and add it to this list. `GET /openapi.json` is added by the server.
  */
 import type { AnyRoute } from '../defineRoute.ts';
+import { getAudit } from './getAudit.ts';
 import { getBlob } from './getBlob.ts';
 import { getDid } from './getDid.ts';
 import { getDidNonce } from './getDidNonce.ts';
+import { getGrants } from './getGrants.ts';
 import { getNode } from './getNode.ts';
+import { getRecords } from './getRecords.ts';
+import { getShared } from './getShared.ts';
 import { postDidAttributes } from './postDidAttributes.ts';
+import { postGrantRevoke } from './postGrantRevoke.ts';
+import { postGrants } from './postGrants.ts';
+import { postKeysRelease } from './postKeysRelease.ts';
+import { postRecordShred } from './postRecordShred.ts';
+import { postRecords } from './postRecords.ts';
 import { putBlob } from './putBlob.ts';
 
 /** Every route of the node API except `GET /openapi.json`. */
@@ -18,4 +27,14 @@ export const routes: readonly AnyRoute[] = [
   postDidAttributes,
   putBlob,
   getBlob,
+  // The vault (docs/vault.md).
+  postRecords,
+  getRecords,
+  postRecordShred,
+  postGrants,
+  getGrants,
+  postGrantRevoke,
+  postKeysRelease,
+  getAudit,
+  getShared,
 ];

@@ -36,6 +36,8 @@ import {
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { FileBlobStore } from '../../blobs/FileBlobStore.ts';
 import { type Chain, startChain } from '../../chain/startChain.ts';
+import { createPgliteSql } from '../../db/createPgliteSql.ts';
+import { migrate } from '../../db/migrate.ts';
 import type { Sql } from '../../db/Sql.ts';
 import { openTestSql } from '../../db/testing/sqlEngines.ts';
 import { createVaultChain } from '../createVaultChain.ts';
@@ -102,12 +104,22 @@ export const TEST_AUDIENCE = 'carekey-vault-test';
 export const randomTag = (): Hex => bytesToHex(randomBytes(32));
 
 export async function startVaultTestbed(
-  options: { confirmations?: number; shredDelay?: number } = {},
+  options: {
+    confirmations?: number;
+    shredDelay?: number;
+    /** Keep the SQL store on disk in this folder (crash tests hand it to a child process); default in memory. */
+    sqlDir?: string;
+  } = {},
 ): Promise<VaultTestbed> {
   const dataDir = mkdtempSync(join(tmpdir(), 'carekey-vault-'));
   const shredDelay = options.shredDelay ?? 0;
   const chain = await startChain({ dataDir, port: 0, blockTime: 0, shredDelay });
-  const sql = await openTestSql('pglite', { migrated: true });
+  let sql: Sql;
+  if (options.sqlDir === undefined) sql = await openTestSql('pglite', { migrated: true });
+  else {
+    sql = await createPgliteSql({ dataDir: options.sqlDir });
+    await migrate({ sql });
+  }
   const blobs = await FileBlobStore.open({ dir: join(dataDir, 'blobs') });
   const { contracts } = chain.deployment;
   const vault: Vault = {

@@ -1,0 +1,58 @@
+import { Type } from '@sinclair/typebox';
+import { listGrants } from '../../vault/listGrants.ts';
+import { defineRoute } from '../defineRoute.ts';
+import { vaultCall } from './vaultCall.ts';
+
+/** Answer of `GET /v1/grants`. */
+export const GrantList = Type.Object(
+  {
+    block: Type.String(),
+    grants: Type.Array(
+      Type.Object({
+        grantId: Type.String(),
+        role: Type.String(),
+        state: Type.String(),
+        patient: Type.String(),
+        grantee: Type.String(),
+        scopeKind: Type.Integer(),
+        scopeData: Type.Array(Type.String()),
+        purpose: Type.String(),
+        createdAt: Type.String(),
+        expiresAt: Type.String(),
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** `GET /v1/grants`: grants where the signer is the patient or the grantee, with their state at the head. */
+export const getGrants = defineRoute({
+  operationId: 'getGrants',
+  method: 'GET',
+  path: '/v1/grants',
+  summary: 'List grants where I am patient or grantee',
+  tags: ['vault'],
+  auth: 'node-request',
+  responses: { 200: { description: 'the grants, as of `block`', schema: GrantList } },
+  handler: async ({ identity, services }) => {
+    const { head, grants } = await vaultCall(() => listGrants({ vault: services.vault, identity }));
+    return {
+      status: 200,
+      body: {
+        block: String(head.number),
+        grants: grants.map((g) => ({
+          grantId: g.grantId,
+          role: g.role,
+          state: g.state,
+          patient: g.patient,
+          grantee: g.grantee,
+          scopeKind: g.scopeKind,
+          scopeData: [...g.scopeData],
+          purpose: g.purpose,
+          createdAt: String(g.createdAt),
+          expiresAt: String(g.expiresAt),
+        })),
+      },
+    };
+  },
+});
