@@ -2,8 +2,10 @@
  * The indexer against a chain that misbehaves: reorgs (F-5, T-5), an RPC outage and a killed anvil (F-4), a reset
  * chain. Real anvil (snapshot/revert for reorgs, stop/kill/restart on the same port) and PGlite; no mocks.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { IndexerChainMismatchError } from '@carekey/sdk/errors';
-import { bytesToHex, type Hex, hexToBytes } from 'viem';
+import { bytesToHex, type Hex, hexToBytes, hexToNumber } from 'viem';
 import { getLogs } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndexerChange } from './createIndexer.ts';
@@ -48,6 +50,60 @@ const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 15
     await new Promise((r) => setTimeout(r, 50));
   }
 };
+
+/**
+ * A real JSON-RPC proxy in front of anvil that refuses `eth_getLogs` over more than `maxSpan` blocks, as hosted
+ * providers do (e.g. "query exceeds max block range"). Everything else is forwarded as is.
+ */
+async function startCappedRpc(
+  upstream: string,
+  maxSpan: number,
+): Promise<{ url: string; refused: () => number; close(): Promise<void> }> {
+  let refused = 0;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const call = JSON.parse(body) as {
+        id: number;
+        method: string;
+        params?: [{ fromBlock: Hex; toBlock: Hex }];
+      };
+      const filter = call.params?.[0];
+      if (
+        call.method === 'eth_getLogs' &&
+        filter &&
+        hexToNumber(filter.toBlock) - hexToNumber(filter.fromBlock) + 1 > maxSpan
+      ) {
+        refused++;
+        res.setHeader('content-type', 'application/json');
+        res.end(
+          JSON.stringify({
+            jsonrpc: '2.0',
+            id: call.id,
+            error: { code: -32005, message: `query exceeds max block range ${maxSpan}` },
+          }),
+        );
+        return;
+      }
+      const answer = await fetch(upstream, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+      res.setHeader('content-type', 'application/json');
+      res.end(await answer.text());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    refused: () => refused,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
 
 describe('indexer on a misbehaving chain', () => {
   it('detects a reorg, rolls back the replaced blocks and follows the new chain; a seen revocation stays (F-5, T-5)', async () => {
@@ -122,6 +178,25 @@ describe('indexer on a misbehaving chain', () => {
     await indexer.syncOnce();
     expect(await grantIds()).toContain(next);
     await expectEventsMatchChain();
+  });
+
+  it('halves a block range the provider refuses and still reads every event', async () => {
+    const capped = await startCappedRpc(bed.rpcUrl, 3);
+    try {
+      const indexer = bed.indexer({ rpcUrl: capped.url, maxBlockRange: 64 });
+      await indexer.syncOnce();
+      const patient = bed.newKey();
+      for (let i = 0; i < 4; i++) {
+        await bed.grant(patient, bed.newKey().address);
+        await bed.mine(2);
+      }
+      const result = await indexer.syncOnce();
+      expect(result.events).toBe(4);
+      expect(capped.refused()).toBeGreaterThan(0);
+      await expectEventsMatchChain();
+    } finally {
+      await capped.close();
+    }
   });
 
   it('keeps polling through an RPC outage and catches up after anvil restarts, even killed with lost blocks (F-4)', async () => {

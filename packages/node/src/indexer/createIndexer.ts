@@ -46,7 +46,7 @@ export type CreateIndexerParameters = {
   confirmations?: number | undefined;
   /** Milliseconds between polls of the loop (default 1000, the embedded chain's block time). */
   pollInterval?: number | undefined;
-  /** Most blocks per `eth_getLogs` call and per transaction (default 2000). */
+  /** Most blocks per `eth_getLogs` call and per transaction (default 2000); halved while the provider refuses. */
   maxBlockRange?: number | undefined;
   /** Range-end block hashes kept below the cursor to find a reorg's fork point (default 256 blocks). */
   reorgWindow?: number | undefined;
@@ -295,17 +295,27 @@ export function createIndexer(parameters: CreateIndexerParameters): CreateIndexe
 
     let lastBlock = cursor.lastBlock;
     let lastHash = cursor.lastBlockHash;
+    // Providers cap eth_getLogs (block span or result count): a refused range is halved and retried, then the
+    // span grows back towards maxBlockRange.
+    let range = maxBlockRange;
     while (lastBlock < head) {
       const from = lastBlock + 1n;
-      const to = from + maxBlockRange - 1n < head ? from + maxBlockRange - 1n : head;
+      const to = from + range - 1n < head ? from + range - 1n : head;
       const first = await header(from);
       if (!first || first.parentHash !== lastHash)
         throw new IndexerReorgRaceError(`block ${from} does not follow the indexed block ${lastBlock}`);
       const end = to === from ? first : await header(to);
       if (!end) throw new IndexerReorgRaceError(`block ${to} disappeared`);
-      const logs: Log[] = await rpc(`eth_getLogs(${from}..${to})`, () =>
-        getLogs(client, { address: addresses, fromBlock: from, toBlock: to }),
-      );
+      let logs: Log[];
+      try {
+        logs = await rpc(`eth_getLogs(${from}..${to})`, () =>
+          getLogs(client, { address: addresses, fromBlock: from, toBlock: to }),
+        );
+      } catch (error) {
+        if (to === from) throw error;
+        range = (to - from + 1n) / 2n;
+        continue;
+      }
       // The hash of `to` commits to every block below it: unchanged after getLogs means the logs are its chain's.
       const endAgain = await header(to);
       if (endAgain?.hash !== end.hash)
@@ -344,6 +354,7 @@ export function createIndexer(parameters: CreateIndexerParameters): CreateIndexe
       lastBlock = end.number;
       lastHash = end.hash;
       result.lastBlock = lastBlock;
+      range = range * 2n < maxBlockRange ? range * 2n : maxBlockRange;
     }
     return result;
   };

@@ -70,7 +70,11 @@ export type IndexerTestbed = {
   relayer(): ChainClient;
   contracts(): { didRegistry: Address; recordRegistry: Address; consentRegistry: Address };
   /** An indexer on the testbed's store and chain (a fresh client on the fixed port). */
-  indexer(options?: Partial<Omit<CreateIndexerParameters, 'sql' | 'client' | 'deployment'>>): Indexer;
+  indexer(
+    options?: Partial<Omit<CreateIndexerParameters, 'sql' | 'client' | 'deployment'>> & { rpcUrl?: string },
+  ): Indexer;
+  /** The anvil RPC URL (fixed across restarts). */
+  rpcUrl: string;
   newKey(): LocalAccount;
   grant(
     patient: LocalAccount,
@@ -135,10 +139,11 @@ export async function startIndexerTestbed(options: StartIndexerTestbedOptions = 
     port,
     relayer: () => chain.client,
     contracts,
-    indexer: (options = {}) => {
+    rpcUrl,
+    indexer: ({ rpcUrl: url, ...options } = {}) => {
       const indexer = createIndexer({
         sql,
-        client: createPublicClient({ transport: http(rpcUrl, { retryCount: 0 }) }),
+        client: createPublicClient({ transport: http(url ?? rpcUrl, { retryCount: 0 }) }),
         deployment: chain.deployment,
         ...options,
       });
