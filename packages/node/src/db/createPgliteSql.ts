@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { StorageError, StoreClosedError } from '@carekey/sdk/errors';
 import { PGlite, types } from '@electric-sql/pglite';
 import type { QueryReturnType, Sql, SqlExecutor, SqlRow, TransactionOptions } from './Sql.ts';
@@ -25,10 +26,11 @@ export type CreatePgliteSqlReturnType = Sql;
  * that a node uses when no `--database-url` is given.
  *
  * PGlite is one connection: statements and transactions run one at a time, in
- * order, so every transaction is serializable. Only one process may open a
- * data folder at a time.
+ * order, so every transaction is serializable. One store at a time may open a
+ * data folder: `<dataDir>.lock` names its process, and a second open is refused
+ * (a lock left by a killed process is taken over).
  *
- * @throws {StorageError} the folder cannot be created or holds no usable database.
+ * @throws {StorageError} the folder cannot be created, is already open, or holds no usable database.
  * @example
  * const sql = await createPgliteSql({ dataDir: join(dataDir, 'pg') });
  * await migrate({ sql });
@@ -37,6 +39,7 @@ export async function createPgliteSql(
   parameters: CreatePgliteSqlParameters = {},
 ): Promise<CreatePgliteSqlReturnType> {
   const { dataDir } = parameters;
+  const unlock = dataDir !== undefined ? lockDataDir(dataDir) : () => {};
   let db: PGlite;
   try {
     if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
@@ -47,6 +50,7 @@ export async function createPgliteSql(
       parsers: { [types.INT8]: (value: string) => BigInt(value) },
     });
   } catch (cause) {
+    unlock();
     throw new StorageError(
       `cannot open the embedded database${dataDir !== undefined ? ` in '${dataDir}'` : ''}: ${(cause as Error).message ?? String(cause)}`,
       {
@@ -114,7 +118,11 @@ export async function createPgliteSql(
       if (closed) return;
       closed = true;
       dumps.delete(sql);
-      await db.close();
+      try {
+        await db.close();
+      } finally {
+        unlock();
+      }
     },
   };
   dumps.set(sql, () => db.dumpDataDir('none'));
@@ -136,4 +144,49 @@ export async function dumpPgliteSql(sql: Sql): Promise<Blob> {
       hint: 'back up a PostgreSQL server with pg_dump',
     });
   return dump();
+}
+
+/**
+ * Two PGlite instances on one folder (two nodes, or one node opening it twice)
+ * would corrupt it: `<dataDir>.lock` holds the owner's pid. A lock whose process
+ * is gone (a killed node) is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+      const fd = openSync(path, 'wx');
+      writeSync(fd, String(process.pid));
+      closeSync(fd);
+      let released = false;
+      return () => {
+        if (released) return;
+        released = true;
+        rmSync(path, { force: true });
+      };
+    } catch (cause) {
+      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
+        throw new StorageError(`cannot lock the embedded database folder '${dataDir}'`, {
+          cause,
+          hint: 'check that the data folder is writable (CAREKEY_DATA / --data)',
+        });
+      const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
+      if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner))
+        throw new StorageError(`the embedded database in '${dataDir}' is already open (process ${owner})`, {
+          hint: 'stop the other Carekey node using this data folder, or give this one another CAREKEY_DATA / --data',
+          details: { dataDir, pid: owner },
+        });
+      rmSync(path, { force: true }); // its owner is gone
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -1,4 +1,5 @@
-import { mkdtempSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseConnectionError, InvalidDatabaseUrlError } from '@carekey/sdk/errors';
@@ -19,7 +20,14 @@ describe('openSql', () => {
       `insert into chain_cursor (chain_id, genesis_hash, last_block, last_block_hash) values (31337, $1, 5, $1)`,
       [new Uint8Array(32).fill(7)],
     );
+    // One store per folder: a second open is refused while the first is open.
+    await expect(openSql({ dataDir })).rejects.toThrow(
+      new RegExp(`already open \\(process ${process.pid}\\).*another CAREKEY_DATA`),
+    );
     await first.close();
+    // A lock left by a killed node (its process is gone) is taken over.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid as number;
+    writeFileSync(join(dataDir, 'pg.lock'), String(dead));
     const again = await openSql({ dataDir });
     try {
       expect((await migrate({ sql: again })).applied).toEqual([]);
@@ -28,6 +36,7 @@ describe('openSql', () => {
     } finally {
       await again.close();
     }
+    expect(existsSync(join(dataDir, 'pg.lock'))).toBe(false);
   }, 180_000);
 
   it('connects to a PostgreSQL server given by URL', async () => {
