@@ -28,7 +28,8 @@ async function main(): Promise<void> {
       port,
       corsOrigins,
       log: (entry) => {
-        if (process.env.CAREKEY_LOG_REQUESTS === '1') process.stderr.write(`${JSON.stringify(entry)}\n`);
+        // One line per request on stderr (method, route pattern, status, ms: no ids, T-10); CAREKEY_LOG_REQUESTS=0 silences it.
+        if (process.env.CAREKEY_LOG_REQUESTS !== '0') process.stderr.write(`${JSON.stringify(entry)}\n`);
       },
     },
   });
