@@ -98,7 +98,7 @@ describe('A-1 T-13 age test kit (C2SP CCTV), every vector', () => {
         expect(result.payload, vector.name).toBe(vector.payload);
       }
     }
-  });
+  }, 300_000);
 
   afterAll(() => {
     console.log(

@@ -71,7 +71,7 @@ describe('round trips', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 300_000);
 
   it('the noble and node backends produce and read the same payloads, fed in random pieces', async () => {
     await fc.assert(
@@ -92,7 +92,7 @@ describe('round trips', () => {
       }),
       { numRuns: 150 },
     );
-  });
+  }, 300_000);
 });
 
 describe('T-13 tampering is refused', () => {
@@ -125,7 +125,7 @@ describe('T-13 tampering is refused', () => {
       expect(released.equals(Buffer.from(plaintext.subarray(0, released.length)))).toBe(true);
     }
     expect(positions.size).toBeGreaterThan(1500);
-  });
+  }, 300_000);
 
   it('F-14 T-13 refuses any flipped bit, truncation, appended bytes or reordered chunks (1000 runs)', async () => {
     const mutation = fc.oneof(
@@ -167,7 +167,7 @@ describe('T-13 tampering is refused', () => {
       }),
       { numRuns: 1000 },
     );
-  });
+  }, 300_000);
 });
 
 describe('long payloads', () => {
@@ -216,7 +216,7 @@ describe('T-14 fresh keys and nonces', () => {
       payloads.add(createHash('sha256').update(payload).digest('hex'));
     }
     expect([keys.size, nonces.size, payloads.size]).toEqual([n, n, n]);
-  });
+  }, 300_000);
 
   it('T-14 1000 full encryptions to the same recipient: fresh ephemeral shares, stanzas, MACs and nonces', async () => {
     const plaintext = new Uint8Array(10);
@@ -236,5 +236,5 @@ describe('T-14 fresh keys and nonces', () => {
       seen.nonces.add(Buffer.from(file.subarray(header.length, header.length + 16)).toString('hex'));
     }
     expect(Object.values(seen).map((s) => s.size)).toEqual([1000, 1000, 1000, 1000]);
-  });
+  }, 300_000);
 });

@@ -131,7 +131,7 @@ describe('interop with the age CLI: X25519', () => {
       });
       expect(sha(readFileSync(file('ours.out')))).toBe(sha(plaintext));
     }
-  });
+  }, 300_000);
 
   it('T-11 a file reassembled from a separately stored payload and one reader stanza decrypts with age', async () => {
     const plaintext = randomBytes(150_000);
@@ -166,7 +166,7 @@ describe('interop with the age CLI: scrypt passphrase', () => {
     writeFileSync(file('scrypt.age'), ours);
     ageWithTty(['-d', '-o', file('scrypt.out'), file('scrypt.age')], `${passphrase}\n`);
     expect(sha(readFileSync(file('scrypt.out')))).toBe(sha(plaintext));
-  });
+  }, 300_000);
 
   it('age encrypts with a passphrase (work factor 18), carekey decrypts; a wrong passphrase is "no identity matched"', async () => {
     const plaintext = randomBytes(70_000);
@@ -180,5 +180,5 @@ describe('interop with the age CLI: scrypt passphrase', () => {
     await expect(decrypt({ identities: [new ScryptIdentity('wrong')], ciphertext, backend })).rejects.toThrow(
       'no identity matched',
     );
-  });
+  }, 300_000);
 });
