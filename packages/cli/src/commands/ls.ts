@@ -16,8 +16,9 @@ export function registerLs(program: Command): void {
     .description('list your records (or, with --shared-with-me, the records others shared with you)')
     .option('--shared-with-me', 'list records shared with you by others')
     .option('--type <resourceType>', 'only this FHIR resource type')
+    .option('--offline', 'do not contact the node: list what this wallet folder holds')
     .option('--json', 'print JSON')
-    .action(async (options: { sharedWithMe?: boolean; type?: string; json?: boolean }) => {
+    .action(async (options: { sharedWithMe?: boolean; type?: string; offline?: boolean; json?: boolean }) => {
       const session = await openSession();
       if (options.sharedWithMe) {
         const { listShared } = await import('./listShared.ts');
@@ -33,12 +34,30 @@ export function registerLs(program: Command): void {
         );
         return;
       }
+      // Sync with the node when it is reachable; the owner's list never depends on it (EHDS Art. 3).
+      let sync: { added: number; updated: number } | null = null;
+      if (!options.offline) {
+        const { NodeUnreachableError } = await import('@carekey/sdk/client');
+        const { syncRecords } = await import('./syncRecords.ts');
+        try {
+          sync = await syncRecords(session);
+        } catch (error) {
+          if (!(error instanceof NodeUnreachableError)) throw error;
+        }
+      }
       const all = (await session.store.list(session.keys.identity)).filter(
         (r) => r.patient.toLowerCase() === session.keys.address.toLowerCase(),
       );
       const records = all.filter((r) => options.type === undefined || r.resourceType === options.type);
-      output(options, { records }, () =>
-        records.length === 0 ? 'No records yet: `carekey import <file>`.' : records.map(line).join('\n'),
+      output(options, { records, synced: sync }, () =>
+        [
+          ...(sync === null
+            ? ['(offline: the node was not contacted)']
+            : sync.added > 0
+              ? [`${sync.added} new record(s) from providers`]
+              : []),
+          records.length === 0 ? 'No records yet: `carekey import <file>`.' : records.map(line).join('\n'),
+        ].join('\n'),
       );
     });
 }
