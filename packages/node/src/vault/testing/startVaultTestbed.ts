@@ -41,7 +41,7 @@ import { migrate } from '../../db/migrate.ts';
 import type { Sql } from '../../db/Sql.ts';
 import { openTestSql } from '../../db/testing/sqlEngines.ts';
 import { createVaultChain } from '../createVaultChain.ts';
-import { publishRecords } from '../publishRecords.ts';
+import { type PublishRecordsParameters, publishRecords } from '../publishRecords.ts';
 import { submitGrant } from '../submitGrant.ts';
 import type { Vault } from '../Vault.ts';
 import { drainOutbox } from './drainOutbox.ts';
@@ -66,6 +66,13 @@ export type VaultTestbed = {
   relayer: ChainClient;
   dataDir: string;
   newIdentity(): TestIdentity;
+  /** Encrypts and uploads records of `patient` and signs their batch (by `signer`, default the publisher); stores nothing in the vault. */
+  preparePublish(options: {
+    patient: TestIdentity;
+    publisher?: TestIdentity;
+    signer?: TestIdentity;
+    tags: readonly Hex[];
+  }): Promise<{ records: TestRecord[]; parameters: PublishRecordsParameters }>;
   /** Publishes records of `patient` (signed by `publisher`, default the patient) and relays the batch. */
   publish(options: {
     patient: TestIdentity;
@@ -146,6 +153,67 @@ export async function startVaultTestbed(
     await drainOutbox(sql, relayer);
   };
 
+  const preparePublish: VaultTestbed['preparePublish'] = async ({
+    patient,
+    publisher = patient,
+    tags,
+    signer = publisher,
+  }) => {
+    const made: TestRecord[] = [];
+    const inputs = [];
+    for (const categoryTag of tags) {
+      const plaintext = new Uint8Array(randomBytes(100 + made.length));
+      const { fileKey, payload } = encryptPayload({ plaintext });
+      const stored = await blobs.put({ source: payload });
+      const salt = bytesToHex(randomBytes(32));
+      const recordId = bytesToHex(randomBytes(32));
+      const readers = [patient, ...(publisher === patient ? [] : [publisher])];
+      const stanzas = [];
+      for (const reader of readers) {
+        stanzas.push({
+          reader: reader.address,
+          stanza: encodeStanza(await wrapFileKey({ fileKey, recipient: reader.x25519.recipient })),
+        });
+      }
+      made.push({ recordId, blobId: stored.id, categoryTag, fileKey, plaintext, salt });
+      inputs.push({ recordId, blobId: stored.id, categoryTag, salt, stanzas });
+    }
+    const tree = buildRecordTree(
+      made.map((r) => ({
+        recordId: r.recordId,
+        blobId: bytesToHex(parseBlobId(r.blobId).digest),
+        categoryTag: r.categoryTag,
+        patientCommitment: keccak256(
+          encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient.address, r.salt]),
+        ),
+      })),
+    );
+    const { nonce, deadline } = await getSignatureContext({
+      client: relayer,
+      contract: 'RecordRegistry',
+      address: contracts.recordRegistry.address,
+      identity: publisher.address,
+    });
+    const message = { publisher: publisher.address, root: tree.root, count: made.length, nonce, deadline };
+    const signature = await signer.account.signTypedData(
+      toPublishTypedData({
+        chainId: chain.chainId,
+        verifyingContract: contracts.recordRegistry.address,
+        message,
+      }),
+    );
+    return {
+      records: made,
+      parameters: {
+        vault,
+        publisher: publisher.address,
+        patient: patient.address,
+        records: inputs,
+        publish: { root: tree.root, count: made.length, nonce, deadline, signature },
+      },
+    };
+  };
+
   return {
     vault,
     chain,
@@ -156,59 +224,12 @@ export async function startVaultTestbed(
       const account = privateKeyToAccount(generatePrivateKey());
       return { account, address: account.address, x25519: X25519Identity.generate() };
     },
-    publish: async ({ patient, publisher = patient, tags }) => {
-      const made: TestRecord[] = [];
-      const inputs = [];
-      for (const categoryTag of tags) {
-        const plaintext = new Uint8Array(randomBytes(100 + made.length));
-        const { fileKey, payload } = encryptPayload({ plaintext });
-        const stored = await blobs.put({ source: payload });
-        const salt = bytesToHex(randomBytes(32));
-        const recordId = bytesToHex(randomBytes(32));
-        const readers = [patient, ...(publisher === patient ? [] : [publisher])];
-        const stanzas = [];
-        for (const reader of readers) {
-          stanzas.push({
-            reader: reader.address,
-            stanza: encodeStanza(await wrapFileKey({ fileKey, recipient: reader.x25519.recipient })),
-          });
-        }
-        made.push({ recordId, blobId: stored.id, categoryTag, fileKey, plaintext, salt });
-        inputs.push({ recordId, blobId: stored.id, categoryTag, salt, stanzas });
-      }
-      const tree = buildRecordTree(
-        made.map((r) => ({
-          recordId: r.recordId,
-          blobId: bytesToHex(parseBlobId(r.blobId).digest),
-          categoryTag: r.categoryTag,
-          patientCommitment: keccak256(
-            encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient.address, r.salt]),
-          ),
-        })),
-      );
-      const { nonce, deadline } = await getSignatureContext({
-        client: relayer,
-        contract: 'RecordRegistry',
-        address: contracts.recordRegistry.address,
-        identity: publisher.address,
-      });
-      const message = { publisher: publisher.address, root: tree.root, count: made.length, nonce, deadline };
-      const signature = await publisher.account.signTypedData(
-        toPublishTypedData({
-          chainId: chain.chainId,
-          verifyingContract: contracts.recordRegistry.address,
-          message,
-        }),
-      );
-      await publishRecords({
-        vault,
-        publisher: publisher.address,
-        patient: patient.address,
-        records: inputs,
-        publish: { root: tree.root, count: made.length, nonce, deadline, signature },
-      });
+    preparePublish,
+    publish: async (options) => {
+      const { records, parameters } = await preparePublish(options);
+      await publishRecords(parameters);
       await drain();
-      return made;
+      return records;
     },
     grant: async ({
       patient,
