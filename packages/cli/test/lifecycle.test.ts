@@ -6,8 +6,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carekey, jsonOf } from './support/carekeyBin.ts';
 import { startTestNode, type TestNode } from './support/startTestNode.ts';
 
-const SYNTHEA =
-  '/work/shared/data/synthea/bundles/Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json';
+// shared/ lies beside the repository (locally and in CI).
+const SYNTHEA = join(
+  import.meta.dirname,
+  '../../../../shared/data/synthea/bundles/Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json',
+);
 const PASS = 'a long passphrase';
 const root = mkdtempSync(join(tmpdir(), 'carekey-lifecycle-'));
 let node: TestNode;
