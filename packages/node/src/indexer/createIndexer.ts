@@ -34,7 +34,7 @@ export type IndexerChange =
 export type IndexerListener = (change: IndexerChange, tx: SqlExecutor) => void | Promise<void>;
 
 export type CreateIndexerParameters = {
-  /** The node's store, migrated with `withIndexerMigrations()`. */
+  /** The node's store, migrated with `migrate({ sql })` (the indexer's tables are `003_indexer.sql`). */
   sql: Sql;
   /** Any viem client that can read the chain (the node's `chain.client`). */
   client: ReadClient;

@@ -14,7 +14,6 @@ export {
   type IndexedEvent,
   type IndexedEventName,
 } from './IndexedEvent.ts';
-export { INDEXER_MIGRATION, withIndexerMigrations } from './indexerMigrations.ts';
 export {
   type ReadIndexedEncryptionKeyParameters,
   type ReadIndexedEncryptionKeyReturnType,

@@ -1,4 +1,4 @@
--- Carekey node, chain indexer (packages/node/src/indexer, docs/indexer.md).
+-- Carekey node, chain indexer (packages/node/src/indexer, docs/indexer.md). After 002_vault.sql; touches none of its tables.
 -- Every projection row carries the block it comes from, so a reorg at block F is undone with
 -- "delete/update where block >= F" (see rollbackFrom.ts). Exceptions, on purpose (asymmetric finality, T-5):
 -- seen revocations and shred tombstones are never rolled back.

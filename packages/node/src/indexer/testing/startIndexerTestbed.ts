@@ -24,22 +24,22 @@ import { type Address, createPublicClient, createTestClient, type Hex, http, typ
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { type Chain, startChain } from '../../chain/startChain.ts';
 import { createPgliteSql, dumpPgliteSql } from '../../db/createPgliteSql.ts';
+import { loadMigrations } from '../../db/loadMigrations.ts';
 import { migrate } from '../../db/migrate.ts';
 import type { Sql, SqlEngine } from '../../db/Sql.ts';
 import { openTestSql } from '../../db/testing/sqlEngines.ts';
 import { type CreateIndexerParameters, createIndexer, type Indexer } from '../createIndexer.ts';
-import { withIndexerMigrations } from '../indexerMigrations.ts';
 
 let template: Promise<Blob> | undefined;
 
 /**
- * A migrated PGlite store (node + indexer migrations). PGlite's initdb takes seconds (tens on a loaded machine), so
+ * A migrated PGlite store (the node's migrations, the indexer's tables included). PGlite's initdb takes seconds (tens on a loaded machine), so
  * the migrated database is made once and kept as a tarball in the temp folder, keyed by the migrations' checksums:
  * every test file and run after the first clones it.
  */
 export async function openIndexerSql(): Promise<Sql> {
   template ??= (async () => {
-    const migrations = withIndexerMigrations();
+    const migrations = loadMigrations();
     const key = createHash('sha256')
       .update(migrations.map((m) => `${m.version}:${m.checksum}`).join(','))
       .digest('hex')
@@ -48,7 +48,7 @@ export async function openIndexerSql(): Promise<Sql> {
     if (existsSync(path)) return new Blob([readFileSync(path)]);
     const sql = await createPgliteSql();
     try {
-      await migrate({ sql, migrations });
+      await migrate({ sql });
       const dump = await dumpPgliteSql(sql);
       const temp = `${path}.${process.pid}.tmp`;
       writeFileSync(temp, Buffer.from(await dump.arrayBuffer()));
@@ -115,7 +115,7 @@ export async function startIndexerTestbed(options: StartIndexerTestbedOptions = 
   let sql: Sql;
   if (options.engine === 'postgres') {
     sql = await openTestSql('postgres');
-    await migrate({ sql, migrations: withIndexerMigrations() });
+    await migrate({ sql });
   } else {
     sql = await openIndexerSql();
   }
