@@ -14,9 +14,27 @@ import { type Chain, type StartChainParameters, startChain } from './chain/start
 import { migrate } from './db/migrate.ts';
 import { openSql } from './db/openSql.ts';
 import type { Sql } from './db/Sql.ts';
+import { createIndexer, type Indexer } from './indexer/createIndexer.ts';
 import { createOutboxWorker, type OutboxWorker } from './outbox/createOutboxWorker.ts';
 import { createVaultChain } from './vault/createVaultChain.ts';
+import { finalizeDueShreds } from './vault/finalizeDueShreds.ts';
+import { reapplyTombstones } from './vault/reapplyTombstones.ts';
 import type { Vault } from './vault/Vault.ts';
+
+/** A background loop of the node: the chain indexer, or the finalisation of due shreds. */
+export type NodeLoop = 'indexer' | 'shreds';
+
+/** Default milliseconds between two `finalizeDueShreds` runs. */
+export const DEFAULT_SHRED_INTERVAL = 5_000;
+
+/**
+ * One stderr line for a background loop's error: the part and the error's class, never its message, which may
+ * quote record ids, addresses or SQL values (no identifiers in logs, T-10). The loop retries after it.
+ */
+function logLoopError(loop: NodeLoop, error: unknown): void {
+  const name = error instanceof Error ? error.name : typeof error;
+  process.stderr.write(`${JSON.stringify({ loop, error: name, retrying: true })}\n`);
+}
 
 /** How a node reaches its chain: embedded anvil options (port, block time…), or `{ rpcUrl, relayerKey }`. */
 export type StartNodeChainParameters = StartChainParameters extends infer each
@@ -46,6 +64,12 @@ export type StartNodeParameters = {
   onOutboxError?: ((error: unknown) => void) | undefined;
   /** Blocks a grant needs (its own included) before its first key release (T-5; default 1). */
   confirmations?: number | undefined;
+  /** Called with each error of the indexer or shred loop (both retry). Default: one stderr line, no identifiers. */
+  onLoopError?: ((loop: NodeLoop, error: unknown) => void) | undefined;
+  /** Milliseconds between two runs of `finalizeDueShreds` (default 5000). */
+  shredInterval?: number | undefined;
+  /** Milliseconds between two polls of the indexer (default 1000). */
+  indexerPollInterval?: number | undefined;
   api?:
     | {
         /** Loopback port of the API (default 8787; 0 = any free port). */
@@ -72,13 +96,18 @@ export type CarekeyNode = {
   vault: Vault;
   /** The chain-write outbox worker (running). */
   outbox: OutboxWorker;
+  /** The chain indexer (running). */
+  indexer: Indexer;
   /** Where the embedded database lives, or `postgres` when a server is used. */
   database: string;
   blobs: FileBlobStore;
   audience: string;
   version: string;
   api: { url: string; openapi: OpenApiDocument };
-  /** Stops the API (in-flight requests finish), the outbox worker, closes the database, then stops the chain (state saved). */
+  /**
+   * Stops the API (in-flight requests finish), the shred loop, the outbox worker and the indexer, closes the
+   * database, then stops the chain (state saved).
+   */
   stop(): Promise<void>;
 };
 
@@ -86,8 +115,9 @@ export type StartNodeReturnType = CarekeyNode;
 
 /**
  * Starts a Carekey node: the chain (embedded anvil or `rpcUrl`) with the contracts, the SQL store (PGlite in
- * `<dataDir>/pg`, migrated), the outbox worker relaying queued chain writes, the vault, the blob store in `<dataDir>/blobs`, and the HTTP API on loopback. On failure,
- * whatever was started is stopped again.
+ * `<dataDir>/pg`, migrated), the chain indexer, the outbox worker relaying queued chain writes, the vault (shred
+ * tombstones re-applied before the API serves, F-8; due shreds finalised every `shredInterval`), the blob store in
+ * `<dataDir>/blobs`, and the HTTP API on loopback. On failure, whatever was started is stopped again.
  *
  * @throws {ChainConfigError | ChainError | DataDirError | StorageError | MigrationError} from each part;
  *   `ApiListenError` when the API port is taken.
@@ -113,6 +143,19 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     const sql = await openSql({ dataDir, databaseUrl: parameters.databaseUrl });
     cleanups.push(() => sql.close());
     await migrate({ sql });
+    const onLoopError = parameters.onLoopError ?? logLoopError;
+    // The indexer reads the contracts' events into SQL; a reset chain (`chain.reset`) means a replay from scratch.
+    const indexer = createIndexer({
+      sql,
+      client: chain.client,
+      deployment: chain.deployment,
+      reset: chain.reset,
+      confirmations: parameters.confirmations ?? 1,
+      pollInterval: parameters.indexerPollInterval,
+      onError: (error) => onLoopError('indexer', error),
+    });
+    indexer.start();
+    cleanups.push(() => indexer.stop());
     // Every relayed write goes through the durable outbox: retried, never lost, never doubled (DESIGN.md, Chain).
     const outbox = createOutboxWorker({
       sql,
@@ -147,6 +190,16 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       confirmations: parameters.confirmations ?? 1,
       shredDelay,
     };
+    // A restored backup may hold keys of records shredded since: destroy them before serving (F-8, T-28). If the
+    // chain cannot be read, the node does not start.
+    await reapplyTombstones({ vault });
+    const shreds = startShredLoop({
+      run: () => finalizeDueShreds({ vault }),
+      interval: parameters.shredInterval ?? DEFAULT_SHRED_INTERVAL,
+      onError: (error) => onLoopError('shreds', error),
+    });
+    cleanups.push(() => shreds.stop());
+
     const services: ApiServices = {
       chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment },
       blobs,
@@ -181,6 +234,7 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       sql,
       vault,
       outbox,
+      indexer,
       database: sql.engine === 'pglite' ? join(dataDir, 'pg') : 'postgres',
       blobs,
       audience,
@@ -195,4 +249,45 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     await undo();
     throw error;
   }
+}
+
+/**
+ * Runs `run` now and then every `interval` ms until stopped; a failed run is reported and retried next time.
+ * Runs never overlap; `stop` waits for the one in progress.
+ */
+function startShredLoop(parameters: {
+  run: () => Promise<unknown>;
+  interval: number;
+  onError: (error: unknown) => void;
+}): { stop(): Promise<void> } {
+  const { run, interval, onError } = parameters;
+  let stopping = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    while (!stopping) {
+      try {
+        await run();
+      } catch (error) {
+        try {
+          onError(error);
+        } catch {
+          // A failing error reporter must not end the loop.
+        }
+      }
+      if (stopping) break;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        timer = setTimeout(resolve, interval);
+      });
+    }
+  })();
+  return {
+    async stop() {
+      stopping = true;
+      clearTimeout(timer);
+      wake?.();
+      await loop;
+    },
+  };
 }
