@@ -122,7 +122,10 @@ export function registerForget(program: Command): void {
           ? `Cancelled: ${results.length} record(s) are active again.`
           : [
               `Forgot ${results.length} record(s): ${results.filter((r) => r.state === 'shredded').length} shredded, ${results.filter((r) => r.state === 'pending_shred').length} pending (cancel with --cancel until the window ends).`,
-              'Their keys are destroyed here and on the node; copies someone already opened or downloaded, and the source institution’s own copy, are not.',
+              results.some((r) => r.state === 'pending_shred')
+                ? 'Nobody can open a pending record any more; when the window ends its keys are destroyed here and on the node.'
+                : 'Their keys are destroyed here and on the node.',
+              'Copies someone already opened or downloaded, and the source institution’s own copy, are not.',
             ].join('\n'),
       );
     });

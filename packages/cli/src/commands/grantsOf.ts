@@ -21,7 +21,15 @@ export async function findGrantFor(session: Session, recordId: Hex): Promise<Hex
   const lapsed = mine.filter((g) => g.state !== 'active');
   const active = mine.filter((g) => g.state === 'active');
   if (active.length === 0 && lapsed.length > 0) {
-    throw new CliError(refusalInPlainWords(lapsed[lapsed.length - 1] as GrantRow));
+    const last = lapsed[lapsed.length - 1] as GrantRow;
+    // Ask the vault all the same: it decides (chain state at its head) and logs the refusal, so the patient's
+    // access history shows the attempt (every refusal is logged, docs/protocol.md flow 3).
+    try {
+      await session.node.releaseKeys({ grantId: last.grantId, recordIds: [recordId] });
+    } catch {
+      throw new CliError(refusalInPlainWords(last));
+    }
+    return last.grantId;
   }
   throw new CliError(`no active grant to you covers record ${recordId}`, {
     hint:
