@@ -29,6 +29,8 @@ export interface VaultChain {
   readonly contracts: { didRegistry: Address; recordRegistry: Address; consentRegistry: Address };
   /** The latest block. */
   head(): Promise<ChainHead>;
+  /** The chain time (unix seconds) of block `blockNumber`. */
+  blockTimestamp(blockNumber: bigint): Promise<bigint>;
   /** `identityOwner(identity)` in the ERC-1056 registry at `blockNumber`. */
   identityOwner(identity: Address, blockNumber: bigint): Promise<Address>;
   /** The grant at `blockNumber`, or `undefined` if no grant had this id then. */

@@ -47,6 +47,7 @@ export function createVaultChain(parameters: CreateVaultChainParameters): Create
         const block = await getBlock(client, { blockTag: 'latest' });
         return { number: block.number, timestamp: block.timestamp };
       }),
+    blockTimestamp: (blockNumber) => read(async () => (await getBlock(client, { blockNumber })).timestamp),
     identityOwner: (identity, blockNumber) =>
       read(() =>
         readContract(client, {

@@ -18,6 +18,11 @@ export type FinalizeDueShredsReturnType = Hex[];
  * patient's pre-signed `Shred(Finalize)` and destroys the record's keys ({@link applyShred}). Run it periodically
  * (and after each request: with a delay of 0 it finalises at once).
  *
+ * With a delay > 0 the chain accepts the finalisation only from the request's block time + delay (its
+ * `executableAt`), so a shred is due only once the request's outbox entry is confirmed and the head's chain time has
+ * reached that block's time + delay: a request mined late can never make the finalisation `ShredTooEarly` after the
+ * keys are gone. With a delay of 0 the outbox's order (request before finalisation, one sender) is enough.
+ *
  * @throws {VaultChainUnavailableError} the chain cannot be read.
  * @example
  * setInterval(() => finalizeDueShreds({ vault }), 10_000);
@@ -34,14 +39,25 @@ export async function finalizeDueShreds(
     finalize_nonce: string;
     finalize_deadline: string;
     finalize_signature: Uint8Array;
+    request_digest: Uint8Array | null;
+    request_status: string | null;
+    request_block: bigint | null;
   }>(
-    `select record_id, patient, finalize_nonce::text as finalize_nonce, finalize_deadline::text as finalize_deadline,
-            finalize_signature
-     from shred_requests where executable_at <= $1 and ($2::bytea[] is null or record_id = any($2)) order by created_at`,
+    `select s.record_id, s.patient, s.finalize_nonce::text as finalize_nonce,
+            s.finalize_deadline::text as finalize_deadline, s.finalize_signature, s.request_digest,
+            o.status as request_status, o.block_number as request_block
+     from shred_requests s left join outbox o on o.idempotency_key = '0x' || encode(s.request_digest, 'hex')
+     where s.executable_at <= $1 and ($2::bytea[] is null or s.record_id = any($2)) order by s.created_at`,
     [head.timestamp, only ?? null],
   );
   const done: Hex[] = [];
   for (const row of rows) {
+    if (vault.shredDelay > 0 && row.request_digest !== null) {
+      // Not mined yet (or failed): the chain has no executableAt to go by.
+      if (row.request_status !== 'confirmed' || row.request_block === null) continue;
+      const requestedAt = await vault.chain.blockTimestamp(BigInt(row.request_block));
+      if (head.timestamp < requestedAt + BigInt(vault.shredDelay)) continue;
+    }
     const recordId = bytesToHex(row.record_id);
     const patient = bytesToHex(row.patient) as Address;
     const nonce = BigInt(row.finalize_nonce);

@@ -1,8 +1,9 @@
 import { getSignatureContext, ScopeKind, ShredAction, toShredTypedData } from '@carekey/sdk/chain';
 import { KeyReleaseRefusedError, VaultInputError } from '@carekey/sdk/errors';
-import { type Hex, hexToBytes } from 'viem';
+import { createTestClient, type Hex, hexToBytes, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteSql, dumpPgliteSql } from '../db/createPgliteSql.ts';
+import { finalizeDueShreds } from './finalizeDueShreds.ts';
 import { reapplyTombstones } from './reapplyTombstones.ts';
 import { releaseKeys } from './releaseKeys.ts';
 import { type ShredRequestInput, shredRecord } from './shredRecord.ts';
@@ -250,5 +251,49 @@ describe('shredRecord, delay 1 h: pending and cancel', () => {
       input: await signShred(t, patient, recordId, 'cancel'),
     }).catch((e: unknown) => e);
     expect((again as VaultInputError).code).toBe('not-pending');
+  });
+});
+
+describe('shredRecord, delay 60 s: finalised by the chain time of the mined request', () => {
+  let t: VaultTestbed;
+  beforeAll(async () => {
+    t = await startVaultTestbed({ shredDelay: 60 });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('waits for the request to be mined, then for its block time + delay, so the chain accepts the finalisation', async () => {
+    const anvil = createTestClient({ mode: 'anvil', transport: http(t.chain.rpcUrl) });
+    const later = async (seconds: number) => {
+      await anvil.increaseTime({ seconds });
+      await anvil.mine({ blocks: 1 });
+    };
+    const patient = t.newIdentity();
+    const record = nth(await t.publish({ patient, tags: [randomTag()] }), 0);
+    const { recordId } = record;
+    const pending = await shredRecord({
+      vault: t.vault,
+      input: await signShred(t, patient, recordId, 'request'),
+    });
+    expect(pending.state).toBe('pending_shred');
+
+    // The request is still in the outbox when the delay has passed by the node's clock: not due (the chain has no
+    // executableAt yet; finalising now is what made the old code fail with ShredTooEarly).
+    await later(120);
+    expect(await finalizeDueShreds({ vault: t.vault })).toEqual([]);
+    // Mined now, much later than it arrived: the chain's executableAt is this block's time + 60 s.
+    await t.drain();
+    expect(await finalizeDueShreds({ vault: t.vault })).toEqual([]);
+    const { rows } = await t.sql.query<{ state: string }>('select state from records where record_id = $1', [
+      hexToBytes(recordId),
+    ]);
+    expect(rows[0]?.state).toBe('pending_shred');
+
+    await later(61);
+    expect(await finalizeDueShreds({ vault: t.vault })).toEqual([recordId]);
+    // The finalisation is accepted by the chain (drain throws on a revert) and the chain records the shred.
+    await t.drain();
+    expect(await t.vault.chain.shreddedRecordIds()).toContain(recordId);
   });
 });

@@ -148,8 +148,9 @@ export async function shredRecord(parameters: ShredRecordParameters): Promise<Sh
       }
       await tx.query(`update records set state = 'pending_shred' where record_id = $1`, [id]);
       await tx.query(
-        `insert into shred_requests (record_id, patient, executable_at, finalize_nonce, finalize_deadline, finalize_signature)
-         values ($1, $2, $3, $4, $5, $6)`,
+        `insert into shred_requests (record_id, patient, executable_at, finalize_nonce, finalize_deadline, finalize_signature,
+                                     request_digest)
+         values ($1, $2, $3, $4, $5, $6, $7)`,
         [
           id,
           hexToBytes(patient),
@@ -157,6 +158,7 @@ export async function shredRecord(parameters: ShredRecordParameters): Promise<Sh
           input.finalize.nonce.toString(),
           input.finalize.deadline.toString(),
           hexToBytes(input.finalize.signature),
+          hexToBytes(digest),
         ],
       );
     } else {
