@@ -11,12 +11,21 @@ const tsx = join(here, '..', '..', '..', 'node_modules', '.bin', 'tsx');
 
 type Started = { child: ChildProcess; summary: Record<string, unknown> };
 
-/** Runs `tsx src/main.ts --json` (what `npm start -- --json` runs) and reads its one JSON line. */
+/**
+ * Runs `src/main.ts --json` with tsx's loader (what `npm start -- --json` runs) and reads its one JSON line.
+ * `node --import tsx` rather than the `tsx` CLI: the CLI relays Ctrl-C to its child and SIGKILLs it (exit 130) if
+ * the child does not acknowledge within 30 ms, which a node busy with its indexer and shred loop on a loaded
+ * machine may miss; a terminal's Ctrl-C reaches the node's own handler either way.
+ */
 function startNode(dataDir: string): Promise<Started> {
-  const child = spawn(tsx, [join(here, 'main.ts'), '--json', '--chain-port', '0'], {
-    env: { ...process.env, CAREKEY_DATA: dataDir, CAREKEY_SHRED_DELAY: '0', CAREKEY_PORT: '0' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(here, 'main.ts'), '--json', '--chain-port', '0'],
+    {
+      env: { ...process.env, CAREKEY_DATA: dataDir, CAREKEY_SHRED_DELAY: '0', CAREKEY_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr?.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
