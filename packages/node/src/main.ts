@@ -35,9 +35,6 @@ async function main(): Promise<void> {
   });
   const { chain } = node;
 
-  if (config.json) process.stdout.write(`${JSON.stringify(summary(node))}\n`);
-  else process.stdout.write(banner(node));
-
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {
     if (stopping) return;
@@ -52,6 +49,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // Only now say where everything is: whoever reads this line may press Ctrl-C at once, and the handlers above
+  // must already be in place (stdout on a pipe is written synchronously).
+  if (config.json) process.stdout.write(`${JSON.stringify(summary(node))}\n`);
+  else process.stdout.write(banner(node));
   // If anvil dies under us, the node cannot work: say so and exit non-zero.
   void chain.anvil?.exited.then(({ code, signal }) => {
     if (stopping) return;
