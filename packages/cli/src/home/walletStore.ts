@@ -1,6 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
 import {
   type OpenWalletParameters,
   openWallet,
@@ -11,32 +9,14 @@ import {
 } from '@carekey/sdk/wallet';
 import { CliError } from '../io/CliError.ts';
 import type { CarekeyHome } from './carekeyHome.ts';
+import { writeFileAtomic } from './writeFileAtomic.ts';
 
 /** Public facts of a wallet, kept in clear beside it so `whoami` needs no passphrase. */
 export type WalletPublic = { address: `0x${string}`; ageRecipient: string; createdAt: string };
 
-/** Writes a file atomically (temp file, fsync, rename) with owner-only permissions. */
-async function writeFileAtomic(path: string, data: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-  const handle = await open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
-}
-
 async function exists(path: string): Promise<boolean> {
   try {
-    await readFile(path);
+    await stat(path);
     return true;
   } catch {
     return false;
