@@ -1,11 +1,6 @@
 import type { Address, Hash, Hex, LocalAccount } from 'viem';
-import { readContract } from 'viem/actions';
-import { consentRegistryAbi } from '../abi/index.ts';
-import { toDenyTypedData } from '../typedData.ts';
 import type { ChainClient } from './ChainClient.ts';
-import { getSignatureContext } from './getSignatureContext.ts';
-import { toContractRevertError } from './toContractRevertError.ts';
-import { writeContractAndWait } from './writeContractAndWait.ts';
+import { relayPatientAnswer } from './relayPatientAnswer.ts';
 
 export type DenyAccessRequestParameters = {
   /** The relayer's client (pays gas). */
@@ -31,37 +26,5 @@ export async function denyAccessRequest(
   parameters: DenyAccessRequestParameters,
 ): Promise<DenyAccessRequestReturnType> {
   const { client, consentRegistry, requestId, signer } = parameters;
-  let patient: Address;
-  try {
-    ({ patient } = await readContract(client, {
-      abi: consentRegistryAbi,
-      address: consentRegistry,
-      functionName: 'getRequest',
-      args: [requestId],
-    }));
-  } catch (error) {
-    throw toContractRevertError({ call: 'ConsentRegistry.getRequest', error });
-  }
-  const { chainId, nonce, deadline } = await getSignatureContext({
-    client,
-    contract: 'ConsentRegistry',
-    address: consentRegistry,
-    identity: patient,
-  });
-  const signature = await signer.signTypedData(
-    toDenyTypedData({
-      chainId,
-      verifyingContract: consentRegistry,
-      message: { patient, requestId, nonce, deadline },
-    }),
-  );
-  const { hash, receipt } = await writeContractAndWait({
-    client,
-    abi: consentRegistryAbi,
-    address: consentRegistry,
-    contractName: 'ConsentRegistry',
-    functionName: 'denyRequestSigned',
-    args: [requestId, nonce, deadline, signature],
-  });
-  return { hash, blockNumber: receipt.blockNumber };
+  return relayPatientAnswer({ client, consentRegistry, answer: { kind: 'Deny', requestId }, signer });
 }
