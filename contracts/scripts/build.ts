@@ -26,6 +26,7 @@ export const exportedContracts = [
   },
   { source: 'src/RecordRegistry.sol', sourceUnit: 'src/RecordRegistry.sol', name: 'RecordRegistry' },
   { source: 'src/ConsentRegistry.sol', sourceUnit: 'src/ConsentRegistry.sol', name: 'ConsentRegistry' },
+  { source: 'src/TrustedIssuers.sol', sourceUnit: 'src/TrustedIssuers.sol', name: 'TrustedIssuers' },
   {
     source: 'src/bench/NaivePointerStore.sol',
     sourceUnit: 'src/bench/NaivePointerStore.sol',

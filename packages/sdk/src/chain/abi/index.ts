@@ -4,3 +4,4 @@ export { consentRegistryAbi, consentRegistryBytecode } from './consentRegistry.t
 export { ethereumDidRegistryAbi, ethereumDidRegistryBytecode } from './ethereumDidRegistry.ts';
 export { naivePointerStoreAbi, naivePointerStoreBytecode } from './naivePointerStore.ts';
 export { recordRegistryAbi, recordRegistryBytecode } from './recordRegistry.ts';
+export { trustedIssuersAbi, trustedIssuersBytecode } from './trustedIssuers.ts';
