@@ -112,3 +112,50 @@ export class FhirValidationError extends FhirError {
 export class CategoryTagError extends BaseError {
   override name = 'CategoryTagError';
 }
+
+/** Why a non-JSON input (C-CDA, DICOM, PDF) was refused before it became FHIR. */
+export type FhirImportErrorReason =
+  | 'too-large'
+  | 'not-ccda'
+  | 'unsafe-xml'
+  | 'conversion'
+  | 'not-dicom'
+  | 'not-pdf';
+
+/**
+ * A C-CDA document, DICOM file or PDF cannot be imported: not what its name says, malformed, unsafe or too large.
+ * `outcome` carries the same one-line message as an `OperationOutcome` issue.
+ */
+export class FhirImportError extends FhirError {
+  override name = 'FhirImportError';
+  readonly reason: FhirImportErrorReason;
+  constructor(
+    message: string,
+    parameters: { reason: FhirImportErrorReason; hint?: string; cause?: unknown },
+  ) {
+    super(
+      message,
+      {
+        resourceType: 'OperationOutcome',
+        issue: [
+          {
+            severity: 'error',
+            code:
+              parameters.reason === 'too-large'
+                ? 'too-costly'
+                : parameters.reason === 'unsafe-xml'
+                  ? 'security'
+                  : 'structure',
+            details: { text: message },
+          },
+        ],
+      },
+      {
+        details: { reason: parameters.reason },
+        ...(parameters.hint === undefined ? {} : { hint: parameters.hint }),
+        ...(parameters.cause === undefined ? {} : { cause: parameters.cause }),
+      },
+    );
+    this.reason = parameters.reason;
+  }
+}

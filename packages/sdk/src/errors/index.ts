@@ -24,6 +24,8 @@ export {
 export {
   CategoryTagError,
   FhirError,
+  FhirImportError,
+  type FhirImportErrorReason,
   FhirParseError,
   type FhirParseErrorReason,
   FhirValidationError,

@@ -5,6 +5,12 @@
 
 export { canonicalJson, sha256Hex, sha256HexAsync } from './canonicalJson.ts';
 export { type CategoryTagParameters, type CategoryTagReturnType, categoryTag } from './categoryTag.ts';
+export {
+  type ConvertCcdaParameters,
+  type ConvertCcdaReturnType,
+  convertCcda,
+  DEFAULT_MAX_CCDA_BYTES,
+} from './ccda.ts';
 export { clinicalDate } from './clinicalDate.ts';
 export { impossibleFhirDate } from './fhirDate.ts';
 export {
@@ -26,9 +32,11 @@ export {
 export { recordCategory } from './recordCategory.ts';
 export {
   type FhirRecord,
+  ORIGINAL_SOURCE_EXTENSION,
   type SplitIntoRecordsParameters,
   type SplitIntoRecordsReturnType,
   splitIntoRecords,
+  stampCustodian,
   toRecords,
 } from './splitIntoRecords.ts';
 export {

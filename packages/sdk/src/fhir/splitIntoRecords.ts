@@ -20,7 +20,17 @@ export type FhirRecord = {
   sha256: string;
 };
 
-export type SplitIntoRecordsParameters = ValidateFhirParameters;
+export type SplitIntoRecordsParameters = ValidateFhirParameters & {
+  /**
+   * Who publishes the records: set as `meta.source` of every resource (after validation, before hashing) — the
+   * custodian's DID, e.g. `did:ethr:0x7a69:0xAb…`. A `meta.source` already there (the system the data came from)
+   * is kept as the `ORIGINAL_SOURCE_EXTENSION` extension of `meta`. See docs/fhir.md, "Custodian and provenance".
+   */
+  custodian?: string;
+};
+
+/** Extension of `Resource.meta` keeping the `meta.source` a resource had before Carekey set its custodian. */
+export const ORIGINAL_SOURCE_EXTENSION = 'https://carekey.dev/fhir/StructureDefinition/original-source';
 
 export type SplitIntoRecordsReturnType = {
   /** One record per resource, in input order (a Bundle's entries, a document's Composition first). */
@@ -43,13 +53,27 @@ export type SplitIntoRecordsReturnType = {
 export async function splitIntoRecords(
   parameters: SplitIntoRecordsParameters,
 ): Promise<SplitIntoRecordsReturnType> {
-  return toRecords(await validateFhir(parameters));
+  return toRecords(await validateFhir(parameters), parameters.custodian);
+}
+
+/** Sets `meta.source` to the custodian, keeping a different earlier source in an extension of `meta`. */
+export function stampCustodian(resource: Resource, custodian: string): void {
+  resource.meta ??= {};
+  const meta = resource.meta;
+  if (meta.source !== undefined && meta.source !== custodian) {
+    meta.extension = [...(meta.extension ?? []), { url: ORIGINAL_SOURCE_EXTENSION, valueUri: meta.source }];
+  }
+  meta.source = custodian;
 }
 
 /** Turns validated resources into records (canonical JSON, hash, category, date). */
-export async function toRecords(validated: ValidateFhirReturnType): Promise<SplitIntoRecordsReturnType> {
+export async function toRecords(
+  validated: ValidateFhirReturnType,
+  custodian?: string,
+): Promise<SplitIntoRecordsReturnType> {
   const records: FhirRecord[] = [];
   for (const { resource } of validated.resources) {
+    if (custodian !== undefined) stampCustodian(resource, custodian);
     const json = canonicalJson(resource);
     const record: FhirRecord = {
       resource,

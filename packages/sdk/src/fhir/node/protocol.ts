@@ -1,10 +1,9 @@
 import type { OperationOutcome } from '@medplum/fhirtypes';
 import type { FhirParseErrorParameters } from '../../errors/fhir.ts';
-import type { FhirRecord } from '../splitIntoRecords.ts';
-import type { ValidateFhirParameters } from '../validateFhir.ts';
+import type { FhirRecord, SplitIntoRecordsParameters } from '../splitIntoRecords.ts';
 
-/** Options a worker applies to each input (everything of `ValidateFhirParameters` but the input itself). */
-export type WorkerOptions = Omit<ValidateFhirParameters, 'input' | 'definitions'>;
+/** Options a worker applies to each input (everything of `SplitIntoRecordsParameters` but the input itself). */
+export type WorkerOptions = Omit<SplitIntoRecordsParameters, 'input' | 'definitions'>;
 
 /** Pool → worker: one input to validate and split. */
 export type WorkerRequest = { id: number; input: Uint8Array | string; options: WorkerOptions };
