@@ -19,6 +19,20 @@ export type ChainGrant = {
   revoked: boolean;
 };
 
+/** An access request as `ConsentRegistry` stores it, read at one block. */
+export type ChainAccessRequest = {
+  requestId: Hex;
+  patient: Address;
+  requester: Address;
+  scopeKind: ScopeKind;
+  scopeData: readonly Hex[];
+  purpose: Hex;
+  expiresAt: bigint;
+  status: 'pending' | 'approved' | 'denied';
+  /** The grant that approved it (zero otherwise). */
+  grantId: Hex;
+};
+
 /**
  * What the vault reads from the chain. Every read names the block it is made at, so one decision is taken on one
  * consistent view (T-4). Implementations fail with `VaultChainUnavailableError` when the chain cannot be read: the
@@ -35,6 +49,14 @@ export interface VaultChain {
   identityOwner(identity: Address, blockNumber: bigint): Promise<Address>;
   /** The grant at `blockNumber`, or `undefined` if no grant had this id then. */
   readGrant(grantId: Hex, blockNumber: bigint): Promise<ChainGrant | undefined>;
+  /** The access request at `blockNumber`, or `undefined` if none had this id then. */
+  readRequest(requestId: Hex, blockNumber: bigint): Promise<ChainAccessRequest | undefined>;
+  /** The contract's EIP-712 `nonces(identity)` at `blockNumber`. */
+  readNonce(
+    contract: 'ConsentRegistry' | 'RecordRegistry',
+    identity: Address,
+    blockNumber: bigint,
+  ): Promise<bigint>;
   /** How many grants `patient` had created at `blockNumber` (grant ids are `keccak256(abi.encode(patient, i))`). */
   grantCount(patient: Address, blockNumber: bigint): Promise<bigint>;
   /** The identity's published X25519 key (DID attribute), or `undefined` if none is valid. */

@@ -10,7 +10,7 @@ import { VaultChainUnavailableError } from '@carekey/sdk/errors';
 import type { Address, Hex, BaseError as ViemBaseError } from 'viem';
 import { ContractFunctionRevertedError } from 'viem';
 import { getBlock, getContractEvents, readContract } from 'viem/actions';
-import type { ChainGrant, ChainHead, VaultChain } from './VaultChain.ts';
+import type { ChainAccessRequest, ChainGrant, ChainHead, VaultChain } from './VaultChain.ts';
 
 export type CreateVaultChainParameters = {
   /** Any viem client that can read the node's chain. */
@@ -79,10 +79,54 @@ export function createVaultChain(parameters: CreateVaultChainParameters): Create
           revoked: grant.revoked,
         } satisfies ChainGrant;
       } catch (error) {
-        if (isUnknownGrant(error)) return undefined;
+        if (isUnknown(error, 'ConsentRegistryUnknownGrant')) return undefined;
         throw new VaultChainUnavailableError({ cause: error });
       }
     },
+    readRequest: async (requestId, blockNumber) => {
+      try {
+        const request = await readContract(client, {
+          abi: consentRegistryAbi,
+          address: contracts.consentRegistry,
+          functionName: 'getRequest',
+          args: [requestId],
+          blockNumber,
+        });
+        return {
+          requestId,
+          patient: request.patient,
+          requester: request.requester,
+          scopeKind: request.scopeKind as ScopeKind,
+          scopeData: request.scopeData,
+          purpose: request.purpose,
+          expiresAt: request.expiresAt,
+          // RequestStatus: 0 none (unknown, reverts above), 1 pending, 2 approved, 3 denied.
+          status: request.status === 2 ? 'approved' : request.status === 3 ? 'denied' : 'pending',
+          grantId: request.grantId,
+        } satisfies ChainAccessRequest;
+      } catch (error) {
+        if (isUnknown(error, 'ConsentRegistryUnknownRequest')) return undefined;
+        throw new VaultChainUnavailableError({ cause: error });
+      }
+    },
+    readNonce: (contract, identity, blockNumber) =>
+      read(() =>
+        contract === 'ConsentRegistry'
+          ? readContract(client, {
+              abi: consentRegistryAbi,
+              address: contracts.consentRegistry,
+              functionName: 'nonces',
+              args: [identity],
+              blockNumber,
+            })
+          : readContract(client, {
+              abi: recordRegistryAbi,
+              address: contracts.recordRegistry,
+              functionName: 'nonces',
+              args: [identity],
+              blockNumber,
+            }),
+      ),
     grantCount: (patient, blockNumber) =>
       read(() =>
         readContract(client, {
@@ -109,12 +153,9 @@ export function createVaultChain(parameters: CreateVaultChainParameters): Create
   };
 }
 
-function isUnknownGrant(error: unknown): boolean {
+function isUnknown(error: unknown, errorName: string): boolean {
   const walked = (error as ViemBaseError | undefined)?.walk?.(
     (e) => e instanceof ContractFunctionRevertedError,
   );
-  return (
-    walked instanceof ContractFunctionRevertedError &&
-    walked.data?.errorName === 'ConsentRegistryUnknownGrant'
-  );
+  return walked instanceof ContractFunctionRevertedError && walked.data?.errorName === errorName;
 }

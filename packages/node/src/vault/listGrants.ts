@@ -1,4 +1,4 @@
-import { type Address, bytesToHex, getAddress, hexToBytes, isAddressEqual } from 'viem';
+import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, isAddressEqual } from 'viem';
 import { readPatientGrants } from './readPatientGrants.ts';
 import type { Vault } from './Vault.ts';
 import type { ChainGrant, ChainHead } from './VaultChain.ts';
@@ -10,9 +10,20 @@ export type ListedGrant = ChainGrant & {
   /** Whether `identity` is the grant's patient or its grantee. */
   role: 'patient' | 'grantee';
   state: 'active' | 'revoked' | 'expired';
+  /** EIP-712 digest of the signed grant, when this node relayed it and has indexed its `GrantCreated`. */
+  grantDigest?: Hex | undefined;
 };
 
-export type ListGrantsReturnType = { head: ChainHead; grants: ListedGrant[] };
+/** A grant this node relayed that the chain does not have yet (or refused). */
+export type QueuedGrant = {
+  grantDigest: Hex;
+  patient: Address;
+  grantee: Address;
+  /** `queued`: in the outbox (pending or submitted); `failed`: the contract refused it. */
+  state: 'queued' | 'failed';
+};
+
+export type ListGrantsReturnType = { head: ChainHead; grants: ListedGrant[]; queued: QueuedGrant[] };
 
 /**
  * Grants where `identity` is the patient (every grant it created, read from the chain) or the grantee (grants of
@@ -40,5 +51,37 @@ export async function listGrants(parameters: ListGrantsParameters): Promise<List
       if (isAddressEqual(g.grantee, identity)) grants.push({ ...g, role: 'grantee', state: state(g) });
     }
   }
-  return { head, grants };
+  // Relayed grants: which chain grant each signed one became (its GrantCreated, as indexed), and those not mined yet.
+  const { rows: relayed } = await vault.sql.query<{
+    grant_digest: Uint8Array;
+    patient: Uint8Array;
+    grantee: Uint8Array;
+    status: string;
+    grant_id: string | null;
+  }>(
+    `select s.grant_digest, s.patient, s.grantee, o.status,
+            (select e.args->>'grantId' from chain_events e
+              where e.tx_hash = o.tx_hash and e.name = 'GrantCreated' limit 1) as grant_id
+       from grant_submissions s
+       join outbox o on o.idempotency_key = '0x' || encode(s.grant_digest, 'hex')
+      where s.patient = $1 or s.grantee = $1`,
+    [hexToBytes(identity)],
+  );
+  const queued: QueuedGrant[] = [];
+  for (const r of relayed) {
+    const grantDigest = bytesToHex(r.grant_digest);
+    if (r.status === 'pending' || r.status === 'submitted' || r.status === 'failed') {
+      queued.push({
+        grantDigest,
+        patient: getAddress(bytesToHex(r.patient)),
+        grantee: getAddress(bytesToHex(r.grantee)),
+        state: r.status === 'failed' ? 'failed' : 'queued',
+      });
+      continue;
+    }
+    const grant =
+      r.grant_id === null ? undefined : grants.find((g) => g.grantId === r.grant_id?.toLowerCase());
+    if (grant !== undefined) grant.grantDigest = grantDigest;
+  }
+  return { head, grants, queued };
 }

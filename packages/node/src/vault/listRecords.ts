@@ -35,7 +35,7 @@ export async function listRecords(parameters: ListRecordsParameters): Promise<Li
     batch_id: bigint | null;
     created_at: Date;
   }>(
-    `select record_id, blob_id, publisher, state, category_tag, batch_root, batch_id, created_at
+    `select record_id, blob_id, publisher, state, coalesce(assigned_tag, category_tag) as category_tag, batch_root, batch_id, created_at
      from records where patient = $1 order by created_at, record_id`,
     [hexToBytes(parameters.patient)],
   );

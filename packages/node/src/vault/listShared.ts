@@ -42,7 +42,7 @@ export async function listShared(parameters: ListSharedParameters): Promise<List
       blob_id: string;
       category_tag: Uint8Array;
     }>(
-      `select r.record_id, r.blob_id, r.category_tag from records r join stanzas s using (record_id)
+      `select r.record_id, r.blob_id, coalesce(r.assigned_tag, r.category_tag) as category_tag from records r join stanzas s using (record_id)
        where r.patient = $1 and s.reader = $2 and r.state = 'active' order by r.created_at, r.record_id`,
       [hexToBytes(grant.patient), hexToBytes(grantee)],
     );

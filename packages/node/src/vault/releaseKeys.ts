@@ -131,7 +131,7 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
       if (!fresh) refusal = 'replayed';
     }
     const { rows } = await tx.query<RecordRow>(
-      `select record_id, patient, blob_id, category_tag, state, leaf, proof, batch_root, batch_id
+      `select record_id, patient, blob_id, coalesce(assigned_tag, category_tag) as category_tag, state, leaf, proof, batch_root, batch_id
        from records where record_id = any($1)`,
       [recordIds.map((id) => hexToBytes(id))],
     );

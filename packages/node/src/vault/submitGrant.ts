@@ -1,4 +1,10 @@
-import { buildRecordIdTree, consentRegistryAbi, ScopeKind, toGrantTypedData } from '@carekey/sdk/chain';
+import {
+  buildRecordIdTree,
+  consentRegistryAbi,
+  ScopeKind,
+  toGrantTypedData,
+  ZERO_BYTES32,
+} from '@carekey/sdk/chain';
 import { X25519Recipient } from '@carekey/sdk/crypto';
 import { VaultInputError } from '@carekey/sdk/errors';
 import {
@@ -170,6 +176,33 @@ export async function submitGrant(parameters: SubmitGrantParameters): Promise<Su
       { status: 403 },
     );
   }
+  if (message.requestId !== ZERO_BYTES32) {
+    // Approving an access request: refuse here what the chain would refuse after the outbox took it (flow 7).
+    const request = await vault.chain.readRequest(message.requestId, head.number);
+    if (request === undefined) {
+      throw new VaultInputError('unknown-request', `no access request ${message.requestId} on chain`, {
+        status: 404,
+      });
+    }
+    if (!isAddressEqual(request.patient, patient) || !isAddressEqual(request.requester, grantee)) {
+      throw new VaultInputError(
+        'request-mismatch',
+        'the access request is not from this grantee to this patient',
+        {
+          status: 403,
+        },
+      );
+    }
+    if (request.status !== 'pending') {
+      throw new VaultInputError(
+        'not-pending',
+        `access request ${message.requestId} is already ${request.status}`,
+        {
+          status: 409,
+        },
+      );
+    }
+  }
   const didKey = await vault.chain.encryptionKey(grantee);
   if (didKey !== undefined && bytesToHex(didKey) !== bytesToHex(recipientKey)) {
     throw new VaultInputError(
@@ -205,7 +238,10 @@ export async function submitGrant(parameters: SubmitGrantParameters): Promise<Su
       patient: Uint8Array;
       category_tag: Uint8Array;
       state: string;
-    }>('select record_id, patient, category_tag, state from records where record_id = any($1)', [ids]);
+    }>(
+      'select record_id, patient, coalesce(assigned_tag, category_tag) as category_tag, state from records where record_id = any($1)',
+      [ids],
+    );
     const byId = new Map(rows.map((r) => [bytesToHex(r.record_id), r]));
     for (const [i, s] of stanzas.entries()) {
       const row = byId.get(s.recordId);

@@ -8,10 +8,10 @@ import {
   hashTypedData,
   hexToBytes,
   isAddressEqual,
-  recoverTypedDataAddress,
 } from 'viem';
 import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
+import { checkOwnerSignature } from './checkOwnerSignature.ts';
 import { type GrantCoversReturnType, grantCovers } from './grantCovers.ts';
 import { readPatientGrants } from './readPatientGrants.ts';
 import type { Vault } from './Vault.ts';
@@ -56,23 +56,14 @@ export async function verifyRevocation(
     verifyingContract: vault.chain.contracts.consentRegistry,
     message: { patient: grant.patient, grantId, nonce: revoke.nonce, deadline: revoke.deadline },
   });
-  let signer: Address;
-  try {
-    signer = await recoverTypedDataAddress({ ...typedData, signature: revoke.signature });
-  } catch (cause) {
-    throw new VaultInputError('bad-signature', 'the Revoke signature does not verify', {
-      cause,
-      status: 403,
-    });
-  }
-  const owner = await vault.chain.identityOwner(grant.patient, head.number);
-  if (!isAddressEqual(owner, signer)) {
-    throw new VaultInputError(
-      'not-owner',
-      'the Revoke is not signed by the patient identity’s current owner',
-      { status: 403 },
-    );
-  }
+  await checkOwnerSignature({
+    vault,
+    identity: grant.patient,
+    typedData,
+    signature: revoke.signature,
+    blockNumber: head.number,
+    what: 'Revoke',
+  });
   return { patient: grant.patient, grant, head };
 }
 
@@ -134,7 +125,7 @@ export async function submitRevocation(
       coverers.push(grantCovers({ grant: other, scopeRecordIds }));
     }
     const { rows } = await tx.query<{ record_id: Uint8Array; category_tag: Uint8Array }>(
-      `select r.record_id, r.category_tag from stanzas s join records r using (record_id)
+      `select r.record_id, coalesce(r.assigned_tag, r.category_tag) as category_tag from stanzas s join records r using (record_id)
        where s.reader = $1 and r.patient = $2`,
       [hexToBytes(grant.grantee), hexToBytes(patient)],
     );

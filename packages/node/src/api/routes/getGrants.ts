@@ -19,7 +19,20 @@ export const GrantList = Type.Object(
         purpose: Type.String(),
         createdAt: Type.String(),
         expiresAt: Type.String(),
+        grantDigest: Type.Optional(Type.String()),
       }),
+    ),
+    queued: Type.Array(
+      Type.Object(
+        {
+          grantDigest: Type.String(),
+          patient: Type.String(),
+          grantee: Type.String(),
+          state: Type.String({ description: 'queued (in the outbox) or failed (refused by the chain)' }),
+        },
+        { additionalProperties: false },
+      ),
+      { description: 'grants relayed by this node the chain does not have yet' },
     ),
   },
   { additionalProperties: false },
@@ -35,7 +48,7 @@ export const getGrants = defineRoute({
   auth: 'node-request',
   responses: { 200: { description: 'the grants, as of `block`', schema: GrantList } },
   handler: async ({ identity, services }) => {
-    const { head, grants } = await vaultCall(() => listGrants({ vault: services.vault, identity }));
+    const { head, grants, queued } = await vaultCall(() => listGrants({ vault: services.vault, identity }));
     return {
       status: 200,
       body: {
@@ -51,7 +64,9 @@ export const getGrants = defineRoute({
           purpose: g.purpose,
           createdAt: String(g.createdAt),
           expiresAt: String(g.expiresAt),
+          ...(g.grantDigest === undefined ? {} : { grantDigest: g.grantDigest }),
         })),
+        queued,
       },
     };
   },

@@ -9,7 +9,9 @@ import { getDid } from './getDid.ts';
 import { getDidNonce } from './getDidNonce.ts';
 import { getGrants } from './getGrants.ts';
 import { getNode } from './getNode.ts';
+import { getNonces } from './getNonces.ts';
 import { getRecords } from './getRecords.ts';
+import { getRequests } from './getRequests.ts';
 import { getShared } from './getShared.ts';
 import { postDidAttributes } from './postDidAttributes.ts';
 import { postGrantRevoke } from './postGrantRevoke.ts';
@@ -17,6 +19,9 @@ import { postGrants } from './postGrants.ts';
 import { postKeysRelease } from './postKeysRelease.ts';
 import { postRecordShred } from './postRecordShred.ts';
 import { postRecords } from './postRecords.ts';
+import { postRecordTags } from './postRecordTags.ts';
+import { postRequestDeny } from './postRequestDeny.ts';
+import { postRequests } from './postRequests.ts';
 import { putBlob } from './putBlob.ts';
 
 /** Every route of the node API except `GET /openapi.json`. */
@@ -24,12 +29,14 @@ export const routes: readonly AnyRoute[] = [
   getNode,
   getDid,
   getDidNonce,
+  getNonces,
   postDidAttributes,
   putBlob,
   getBlob,
   // The vault (docs/vault.md).
   postRecords,
   getRecords,
+  postRecordTags,
   postRecordShred,
   postGrants,
   getGrants,
@@ -37,4 +44,8 @@ export const routes: readonly AnyRoute[] = [
   postKeysRelease,
   getAudit,
   getShared,
+  // Access requests (docs/protocol.md flow 7).
+  postRequests,
+  getRequests,
+  postRequestDeny,
 ];
