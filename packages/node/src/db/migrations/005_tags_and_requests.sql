@@ -7,7 +7,7 @@
 alter table records
   add column assigned_tag bytea check (octet_length(assigned_tag) = 32 and assigned_tag <> '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea),
   add column tag_authorization text,
-  add constraint records_assigned_tag_check check (
+  add constraint records_tag_assignment_check check (
     assigned_tag is null
     or (category_tag = '\x0000000000000000000000000000000000000000000000000000000000000000'::bytea
         and tag_authorization is not null));
