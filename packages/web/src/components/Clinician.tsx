@@ -1,0 +1,88 @@
+import { useMemo, useState } from 'react';
+import { SourceIndex } from '../lib/fhirDisplay.ts';
+import { listSharedWithMe, type PortalRecord, readShared, type SharedGroup } from '../lib/records.ts';
+import type { Session } from '../lib/session.ts';
+import { LatestLabs, RecordCard, Timeline, type TimelineItem, toTimeline } from './Records.tsx';
+import { useAction } from './Status.tsx';
+import { short } from './Unlock.tsx';
+
+/** IPS order for a clinician: problems, allergies, medications, then results. */
+const SUMMARY_ORDER = ['Conditions', 'Allergies', 'Medications', 'Immunizations'];
+
+/** Patients who shared with me; open one's records, decrypted here; their labs and trends. */
+export function Clinician({ session }: { session: Session }) {
+  const [groups, setGroups] = useState<SharedGroup[] | undefined>(undefined);
+  const [open, setOpen] = useState<{ group: SharedGroup; records: PortalRecord[] } | undefined>(undefined);
+  const action = useAction();
+  const load = () =>
+    action.run('Looking for patients who shared with you…', async () => {
+      setGroups(await listSharedWithMe(session));
+    });
+  const read = (group: SharedGroup) =>
+    action.run('Opening the shared records…', async (progress) => {
+      setOpen(undefined);
+      const records = await readShared(session, group, (done, total, text) =>
+        progress({ text, done, total }),
+      );
+      setOpen({ group, records });
+    });
+  const items = useMemo<TimelineItem[]>(() => {
+    if (open === undefined) return [];
+    const resources = open.records.flatMap((r) => (r.resource ? [r.resource] : []));
+    return toTimeline(open.records, new SourceIndex(resources));
+  }, [open]);
+  return (
+    <section aria-labelledby="clinician-title">
+      <h2 id="clinician-title">Patients who shared with me</h2>
+      <p className="muted">
+        Records are decrypted in this browser with your key; every opening is written in the patient's access
+        log.
+      </p>
+      <div className="actions">
+        <button type="button" onClick={() => void load()} disabled={action.busy !== undefined}>
+          {groups === undefined ? 'Find patients who shared with me' : 'Refresh the list'}
+        </button>
+      </div>
+      {action.view}
+      {groups !== undefined && groups.length === 0 ? (
+        <p>No patient has shared records with you (or their shares ended).</p>
+      ) : null}
+      <ul className="grants">
+        {(groups ?? []).map((g) => (
+          <li key={g.grantId} className="card">
+            <p>
+              Patient <span className="mono">{short(g.patient)}</span>: {g.recordIds.length} record
+              {g.recordIds.length === 1 ? '' : 's'} shared
+            </p>
+            <button type="button" disabled={action.busy !== undefined} onClick={() => void read(g)}>
+              Open records of {short(g.patient)}
+            </button>
+          </li>
+        ))}
+      </ul>
+      {open === undefined ? null : (
+        <div className="patient">
+          <h2>Summary of patient {short(open.group.patient)}</h2>
+          {SUMMARY_ORDER.map((kind) => {
+            const list = items.filter((i) => i.kind === kind);
+            if (list.length === 0) return null;
+            return (
+              <section key={kind} aria-label={kind}>
+                <h3>{kind}</h3>
+                <ul className="compact">
+                  {list.slice(0, 20).map((i) => (
+                    <li key={i.record.recordId}>
+                      <RecordCard item={i} />
+                    </li>
+                  ))}
+                </ul>
+              </section>
+            );
+          })}
+          <LatestLabs items={items} />
+          <Timeline items={items} heading="All shared records" />
+        </div>
+      )}
+    </section>
+  );
+}

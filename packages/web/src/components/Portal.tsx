@@ -1,0 +1,574 @@
+import type { WalletKeys } from '@carekey/sdk/wallet';
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import type { Hex } from 'viem';
+import {
+  type AccessRequest,
+  type AuditEntry,
+  deny,
+  exportBundle,
+  forget,
+  type Grant,
+  listGrants,
+  listRequests,
+  readAudit,
+  revoke,
+  share,
+} from '../lib/actions.ts';
+import { SourceIndex, titleOf } from '../lib/fhirDisplay.ts';
+import { idbGet, idbSet } from '../lib/idb.ts';
+import { type PortalRecord, syncRecords } from '../lib/records.ts';
+import { openSession, type Session } from '../lib/session.ts';
+import { formatUntil, purposeLabel } from '../lib/shareSummary.ts';
+import { markBackupVerified, revealMnemonic, type StoredWallet } from '../lib/wallet.ts';
+import { AccessLog, describeActor } from './AccessLog.tsx';
+import { LatestLabs, Timeline, toTimeline } from './Records.tsx';
+import { Requests, revokeWords, ShareForm, type ShareRequest, WhoHasAccess } from './Sharing.tsx';
+import { ErrorNote, useAction } from './Status.tsx';
+import { short } from './Unlock.tsx';
+import { VerifyWords } from './WalletSetup.tsx';
+
+const Clinician = lazy(() => import('./Clinician.tsx').then((m) => ({ default: m.Clinician })));
+
+type View = 'home' | 'records' | 'labs' | 'sharing' | 'log' | 'patients' | 'settings';
+const VIEWS: { id: View; label: string }[] = [
+  { id: 'home', label: 'Home' },
+  { id: 'records', label: 'Records' },
+  { id: 'labs', label: 'Lab results' },
+  { id: 'sharing', label: 'Sharing' },
+  { id: 'log', label: 'Access log' },
+  { id: 'patients', label: 'Patients (clinician)' },
+  { id: 'settings', label: 'Wallet' },
+];
+
+type Confirm = { title: string; text: string; label: string; act: () => Promise<void> };
+
+export function Portal({
+  keys,
+  stored,
+  onLock,
+  onStored,
+  session: given,
+}: {
+  keys: WalletKeys;
+  stored: StoredWallet;
+  onLock: () => void;
+  onStored: (stored: StoredWallet) => void;
+  session?: Session;
+}) {
+  const session = useMemo(() => given ?? openSession(keys), [given, keys]);
+  const me = keys.address;
+  const [view, setView] = useState<View>('home');
+  const [records, setRecords] = useState<PortalRecord[]>([]);
+  const [grants, setGrants] = useState<Grant[]>([]);
+  const [audit, setAudit] = useState<AuditEntry[]>([]);
+  const [requests, setRequests] = useState<AccessRequest[] | undefined>(undefined);
+  const [lastVisit, setLastVisit] = useState<string | undefined>(undefined);
+  const [keyStatus, setKeyStatus] = useState<string>('Checking that others can share with you…');
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const [confirm, setConfirm] = useState<Confirm | undefined>(undefined);
+  const [approving, setApproving] = useState<AccessRequest | undefined>(undefined);
+  const action = useAction();
+  const started = useRef(false);
+
+  const refreshShares = useCallback(async () => {
+    const [g, a, r] = await Promise.all([listGrants(session), readAudit(session), listRequests(session)]);
+    setGrants(g);
+    setAudit(a);
+    setRequests(r);
+  }, [session]);
+
+  const refreshAll = useCallback(
+    () =>
+      action.run('Getting your records…', async (progress) => {
+        const synced = await syncRecords(session, (done, total, text) => progress({ text, done, total }));
+        setRecords(synced);
+        progress({ text: 'Reading shares and the access log…' });
+        await refreshShares();
+      }),
+    [action.run, session, refreshShares],
+  );
+
+  useEffect(() => {
+    if (started.current) return;
+    started.current = true;
+    const key = `seen:${me.toLowerCase()}`;
+    void idbGet<string>(key).then((seen) => {
+      setLastVisit(seen);
+      void idbSet(key, new Date().toISOString());
+    });
+    void (async () => {
+      try {
+        const did = await session.node.getDid(me).catch(() => undefined);
+        if (did?.recipient !== keys.recipient)
+          await session.node.publishEncryptionKey({ recipient: keys.recipient });
+        setKeyStatus('Your encryption key is published: others can share records with you.');
+      } catch (error) {
+        setKeyStatus(
+          `Your encryption key is not published yet, so nobody can share with you. ${String((error as Error).message ?? '')}`,
+        );
+      }
+    })();
+    void refreshAll();
+  }, [me, keys.recipient, session, refreshAll]);
+
+  const sources = useMemo(
+    () => new SourceIndex(records.flatMap((r) => (r.resource ? [r.resource] : []))),
+    [records],
+  );
+  const items = useMemo(() => toTimeline(records, sources), [records, sources]);
+  const names = useMemo(
+    () =>
+      new Map(
+        records.map((r) => [
+          r.recordId.toLowerCase(),
+          r.resource ? titleOf(r.resource) : 'a forgotten record',
+        ]),
+      ),
+    [records],
+  );
+
+  const onImport = (file: File) =>
+    action.run(`Reading ${file.name}…`, async (progress) => {
+      const bytes = new Uint8Array(await file.arrayBuffer());
+      const { importFhir } = await import('../lib/importFhir.ts');
+      const added = await importFhir(session, bytes, (done, total, text) => progress({ text, done, total }));
+      setRecords((current) => [...current, ...added]);
+      setNotice(`Imported ${added.length} records from ${file.name}.`);
+      await refreshShares();
+    });
+
+  const onShare = (request: ShareRequest) =>
+    action.run('Sharing: wrapping keys for the recipient and signing…', async () => {
+      const result = await share(session, {
+        records,
+        with: request.with,
+        scope: request.scope,
+        purpose: request.purpose,
+        lifetimeSeconds: request.seconds,
+        ...(approving ? { requestId: approving.requestId } : {}),
+      });
+      setApproving(undefined);
+      setNotice(
+        `Shared ${result.recordCount} records with ${short(result.grantee)} for ${purposeLabel(request.purpose)} until ${formatUntil(result.expiresAt)}.`,
+      );
+      for (let i = 0; i < 20; i++) {
+        await refreshShares();
+        const { grants: latest } = await session.node.listGrants();
+        if (
+          latest.some((g) => g.grantee.toLowerCase() === result.grantee.toLowerCase() && g.state === 'active')
+        )
+          break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      await refreshShares();
+    });
+
+  const onRevoke = (grant: Grant) =>
+    setConfirm({
+      title: `Revoke access for ${short(grant.grantee)}?`,
+      text: revokeWords(grant.grantee),
+      label: 'Revoke now',
+      act: async () => {
+        const at = await revoke(session, grant.grantId);
+        setNotice(
+          `Revoked at ${at.toLocaleTimeString('en-GB')}: ${short(grant.grantee)} can open nothing more under this share.`,
+        );
+        await refreshShares();
+      },
+    });
+
+  const onForget = (record: PortalRecord) =>
+    setConfirm({
+      title: `Forget “${record.resource ? titleOf(record.resource) : 'this record'}”?`,
+      text:
+        'Forgetting destroys the keys of this record, here and on the node: nobody can open it again through Carekey, you included, and shares stop covering it at once. ' +
+        'What is NOT removed: the copy kept by the institution that created it, and any copy someone already opened or downloaded. The encrypted bytes stay on the node, unreadable. This cannot be undone.',
+      label: 'Forget this record',
+      act: async () => {
+        const state = await forget(session, record.recordId);
+        setRecords((current) =>
+          current.flatMap((r) =>
+            r.recordId !== record.recordId ? [r] : state === 'shredded' ? [] : [{ ...r, state }],
+          ),
+        );
+        setNotice(
+          state === 'shredded'
+            ? 'Forgotten: its keys are destroyed.'
+            : 'Being forgotten: nobody can open it any more; its keys are destroyed when the waiting period ends.',
+        );
+        await refreshShares();
+      },
+    });
+
+  const onExport = () =>
+    action.run('Preparing your export…', async () => {
+      const text = exportBundle(records, audit, me);
+      const url = URL.createObjectURL(new Blob([text], { type: 'application/fhir+json' }));
+      const a = document.createElement('a');
+      a.href = url;
+      a.download = `carekey-export-${new Date().toISOString().slice(0, 10)}.json`;
+      document.body.append(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      setNotice(
+        `Exported ${records.filter((r) => r.resource).length} records and ${audit.length} access-log entries (decrypted: keep the file safe).`,
+      );
+    });
+
+  const busy = action.busy !== undefined;
+
+  return (
+    <div className="portal">
+      <header className="topbar">
+        <span className="brand">Carekey</span>
+        <span className="muted">
+          My address:{' '}
+          <span className="mono" data-testid="my-address">
+            {me}
+          </span>
+        </span>
+        <button type="button" className="secondary" onClick={onLock}>
+          Lock
+        </button>
+      </header>
+      <nav aria-label="Portal">
+        <ul>
+          {VIEWS.map((v) => (
+            <li key={v.id}>
+              <button
+                type="button"
+                className="tab"
+                aria-current={view === v.id ? 'page' : undefined}
+                onClick={() => setView(v.id)}
+              >
+                {v.label}
+              </button>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      <main>
+        {stored.backupVerified ? null : (
+          <p className="warning" role="note">
+            Your recovery phrase backup is not checked yet.{' '}
+            <button type="button" className="link" onClick={() => setView('settings')}>
+              Check it now
+            </button>
+          </p>
+        )}
+        {action.view}
+        {notice === undefined ? null : (
+          <p className="notice" role="status">
+            {notice}
+          </p>
+        )}
+        {confirm === undefined ? null : (
+          <section
+            className="card confirm"
+            role="dialog"
+            aria-labelledby="confirm-title"
+            aria-describedby="confirm-text"
+          >
+            <h2 id="confirm-title">{confirm.title}</h2>
+            <p id="confirm-text">{confirm.text}</p>
+            <div className="actions">
+              <button
+                type="button"
+                className="danger"
+                disabled={busy}
+                onClick={() => {
+                  const c = confirm;
+                  setConfirm(undefined);
+                  void action.run(`${c.label}…`, c.act);
+                }}
+              >
+                {confirm.label}
+              </button>
+              <button type="button" className="secondary" onClick={() => setConfirm(undefined)}>
+                Cancel
+              </button>
+            </div>
+          </section>
+        )}
+        {view === 'home' ? (
+          <Home
+            items={items}
+            records={records}
+            audit={audit}
+            grants={grants}
+            me={me}
+            lastVisit={lastVisit}
+            keyStatus={keyStatus}
+            onImport={onImport}
+            busy={busy}
+          />
+        ) : null}
+        {view === 'records' ? (
+          <>
+            <ImportFile onImport={onImport} busy={busy} />
+            <Timeline items={items} onForget={onForget} />
+          </>
+        ) : null}
+        {view === 'labs' ? <LatestLabs items={items} /> : null}
+        {view === 'sharing' ? (
+          <>
+            {approving ? (
+              <p className="notice">
+                Approving the request of <span className="mono">{short(approving.requester)}</span>: choose
+                what they may see.
+              </p>
+            ) : null}
+            <ShareForm
+              key={approving?.requestId ?? 'new'}
+              records={records}
+              busy={busy}
+              onShare={(r) => void onShare(r)}
+              initialRecipient={approving?.requester ?? ''}
+            />
+            <WhoHasAccess grants={grants} audit={audit} me={me} busy={busy} onRevoke={onRevoke} />
+            <Requests
+              requests={requests}
+              busy={busy}
+              onApprove={(r) => setApproving(r)}
+              onDeny={(id: Hex) =>
+                void action.run('Denying…', async () => {
+                  await deny(session, id);
+                  setNotice('Request denied.');
+                  await refreshShares();
+                })
+              }
+            />
+            <button
+              type="button"
+              className="secondary"
+              disabled={busy}
+              onClick={() => void action.run('Refreshing…', refreshShares)}
+            >
+              Refresh shares
+            </button>
+          </>
+        ) : null}
+        {view === 'log' ? (
+          <>
+            <AccessLog entries={audit} grants={grants} me={me} names={names} />
+            <div className="actions">
+              <button
+                type="button"
+                className="secondary"
+                disabled={busy}
+                onClick={() => void action.run('Refreshing the log…', refreshShares)}
+              >
+                Refresh the log
+              </button>
+            </div>
+          </>
+        ) : null}
+        {view === 'patients' ? (
+          <Suspense fallback={<p role="status">Loading…</p>}>
+            <Clinician session={session} />
+          </Suspense>
+        ) : null}
+        {view === 'settings' ? (
+          <Settings
+            stored={stored}
+            onStored={onStored}
+            onExport={() => void onExport()}
+            busy={busy}
+            keyStatus={keyStatus}
+            me={me}
+          />
+        ) : null}
+      </main>
+    </div>
+  );
+}
+
+function ImportFile({ onImport, busy }: { onImport: (file: File) => void; busy: boolean }) {
+  return (
+    <div className="field import">
+      <label htmlFor="import-file">Import a FHIR file (for example a Synthea patient bundle)</label>
+      <input
+        id="import-file"
+        type="file"
+        accept=".json,application/json,application/fhir+json"
+        disabled={busy}
+        onChange={(e) => {
+          const file = e.target.files?.[0];
+          e.target.value = '';
+          if (file) onImport(file);
+        }}
+      />
+    </div>
+  );
+}
+
+/** One screen: what's new, who looked, what is shared (UX 1). */
+function Home({
+  items,
+  records,
+  audit,
+  grants,
+  me,
+  lastVisit,
+  keyStatus,
+  onImport,
+  busy,
+}: {
+  items: ReturnType<typeof toTimeline>;
+  records: readonly PortalRecord[];
+  audit: readonly AuditEntry[];
+  grants: readonly Grant[];
+  me: string;
+  lastVisit: string | undefined;
+  keyStatus: string;
+  onImport: (file: File) => void;
+  busy: boolean;
+}) {
+  const since = lastVisit ?? '';
+  const fresh = items.filter((i) => i.record.addedAt > since);
+  const byInstitution = new Map<string, number>();
+  for (const i of fresh) byInstitution.set(i.institution, (byInstitution.get(i.institution) ?? 0) + 1);
+  const looked = audit.filter(
+    (e) =>
+      e.actor.toLowerCase() !== me.toLowerCase() &&
+      (e.action === 'release' || e.action === 'refusal') &&
+      e.at > since,
+  );
+  const active = grants.filter((g) => g.patient.toLowerCase() === me.toLowerCase() && g.state === 'active');
+  return (
+    <>
+      <section aria-labelledby="new-title" className="card">
+        <h2 id="new-title">What's new{lastVisit ? ` since ${formatUntil(new Date(lastVisit))}` : ''}</h2>
+        {fresh.length === 0 ? <p>No new records.</p> : null}
+        <ul>
+          {[...byInstitution].map(([inst, n]) => (
+            <li key={inst}>
+              {n} new record{n === 1 ? '' : 's'} from {inst}
+            </li>
+          ))}
+        </ul>
+        <p className="muted">
+          {records.length} records in all. {keyStatus}
+        </p>
+        <ImportFile onImport={onImport} busy={busy} />
+      </section>
+      <section aria-labelledby="looked-title" className="card">
+        <h2 id="looked-title">Who looked</h2>
+        {looked.length === 0 ? (
+          <p>Nobody opened your records{lastVisit ? ' since your last visit' : ''}.</p>
+        ) : null}
+        <ul>
+          {looked
+            .slice(-10)
+            .reverse()
+            .map((e) => {
+              const who = describeActor(e.actor, me, grants);
+              return (
+                <li key={e.id}>
+                  {formatUntil(new Date(e.at))}: <span className="mono">{who.who}</span> (
+                  {who.person ? 'a person' : 'a system'}, {who.role}){' '}
+                  {e.action === 'release'
+                    ? `opened ${e.recordIds.length} record${e.recordIds.length === 1 ? '' : 's'}`
+                    : 'was refused'}
+                </li>
+              );
+            })}
+        </ul>
+      </section>
+      <section aria-labelledby="shared-title" className="card">
+        <h2 id="shared-title">What is shared</h2>
+        {active.length === 0 ? <p>Nothing is shared right now.</p> : null}
+        <ul>
+          {active.map((g) => (
+            <li key={g.grantId}>
+              <span className="mono">{short(g.grantee)}</span> for {purposeLabel(g.purposeText)}, until{' '}
+              {formatUntil(new Date(Number(g.expiresAt) * 1000))}
+            </li>
+          ))}
+        </ul>
+      </section>
+    </>
+  );
+}
+
+function Settings({
+  stored,
+  onStored,
+  onExport,
+  busy,
+  keyStatus,
+  me,
+}: {
+  stored: StoredWallet;
+  onStored: (s: StoredWallet) => void;
+  onExport: () => void;
+  busy: boolean;
+  keyStatus: string;
+  me: string;
+}) {
+  const [passphrase, setPassphrase] = useState('');
+  const [phrase, setPhrase] = useState<string | undefined>(undefined);
+  const [error, setError] = useState<unknown>(undefined);
+  return (
+    <>
+      <section className="card" aria-labelledby="wallet-title">
+        <h2 id="wallet-title">My wallet</h2>
+        <p>
+          Address: <span className="mono">{me}</span>
+        </p>
+        <p className="muted">{keyStatus}</p>
+        <p>
+          Your keys stay in this browser, locked with your passphrase; the portal locks itself after 10
+          minutes without use.
+        </p>
+      </section>
+      <section className="card" aria-labelledby="backup-title">
+        <h2 id="backup-title">Recovery phrase backup</h2>
+        <p>{stored.backupVerified ? 'Your backup was checked.' : 'Your backup is not checked yet.'}</p>
+        {phrase === undefined ? (
+          <form
+            onSubmit={(e) => {
+              e.preventDefault();
+              setError(undefined);
+              revealMnemonic(stored, passphrase)
+                .then((m) => {
+                  setPhrase(m);
+                  setPassphrase('');
+                })
+                .catch(setError);
+            }}
+          >
+            <div className="field">
+              <label htmlFor="backup-pass">Passphrase</label>
+              <input
+                id="backup-pass"
+                type="password"
+                autoComplete="current-password"
+                value={passphrase}
+                onChange={(e) => setPassphrase(e.target.value)}
+              />
+            </div>
+            <button type="submit">Check my recovery phrase backup</button>
+            <ErrorNote error={error} />
+          </form>
+        ) : (
+          <VerifyWords
+            mnemonic={phrase}
+            onVerified={() => {
+              setPhrase(undefined);
+              void markBackupVerified(stored).then(onStored);
+            }}
+          />
+        )}
+      </section>
+      <section className="card" aria-labelledby="export-title">
+        <h2 id="export-title">Export everything</h2>
+        <p>Downloads all your records (decrypted, as one FHIR Bundle) and your access log as a JSON file.</p>
+        <button type="button" disabled={busy} onClick={onExport}>
+          Export all my records
+        </button>
+      </section>
+    </>
+  );
+}

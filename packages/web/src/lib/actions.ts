@@ -1,0 +1,303 @@
+import {
+  buildRecordIdTree,
+  purposeOfUse,
+  ScopeKind,
+  ShredAction,
+  toDenyTypedData,
+  toGrantTypedData,
+  toRevokeTypedData,
+  toShredTypedData,
+  ZERO_BYTES32,
+} from '@carekey/sdk/chain';
+import type { GrantRow } from '@carekey/sdk/client';
+import { decodeStanza, encodeStanza, unwrapFileKey, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
+import { categoryTag, recordCategory } from '@carekey/sdk/fhir';
+import { type Hex, hexToString, isHex } from 'viem';
+import { categoryKey } from './categoryKey.ts';
+import { PortalError, parseIdentityRef } from './errors.ts';
+import { loadCache, type PortalRecord, saveCache } from './records.ts';
+import { type Session, signatureContext } from './session.ts';
+
+export type ShareScope =
+  | { kind: 'all' }
+  | { kind: 'categories'; categories: string[] }
+  | { kind: 'records'; recordIds: Hex[] };
+
+export type ShareParameters = {
+  records: readonly PortalRecord[];
+  /** The recipient: an address or `did:ethr:…`. */
+  with: string;
+  scope: ShareScope;
+  /** HL7 PurposeOfUse code, e.g. TREAT. */
+  purpose: string;
+  /** Lifetime in seconds (finite, > 0). */
+  lifetimeSeconds: number;
+  requestId?: Hex;
+};
+
+export type ShareResult = { grantee: Hex; grantDigest: Hex; recordCount: number; expiresAt: Date };
+
+/** The records a scope covers (active ones only). */
+export function recordsInScope(records: readonly PortalRecord[], scope: ShareScope): PortalRecord[] {
+  const active = records.filter((r) => r.state === 'active' && r.stanza !== undefined);
+  if (scope.kind === 'all') return active;
+  if (scope.kind === 'categories') {
+    const wanted = new Set(scope.categories);
+    return active.filter((r) => r.resource !== undefined && wanted.has(categoryOf(r.resource)));
+  }
+  const ids = new Set(scope.recordIds.map((id) => id.toLowerCase()));
+  return active.filter((r) => ids.has(r.recordId.toLowerCase()));
+}
+
+/** `resourceType` or `resourceType|first category code` (the SDK's `recordCategory`). */
+export function categoryOf(resource: { resourceType: string; [key: string]: unknown }): string {
+  return recordCategory(resource as never);
+}
+
+/**
+ * Shares records (docs/protocol.md flow 2, as `carekey share`): unwraps my file keys, wraps each to the grantee's
+ * X25519 key from its DID, signs the `Grant` and `POST /v1/grants` with the grantee's stanzas.
+ */
+export async function share(session: Session, parameters: ShareParameters): Promise<ShareResult> {
+  const { node, keys } = session;
+  const description = await node.describe();
+  const grantee = parseIdentityRef(parameters.with, description.chainId);
+  if (grantee === keys.address.toLowerCase()) throw new PortalError('You cannot share with yourself.');
+  if (!Number.isFinite(parameters.lifetimeSeconds) || parameters.lifetimeSeconds <= 0) {
+    throw new PortalError('A share needs a finite expiry.');
+  }
+  if (parameters.purpose.trim() === '') throw new PortalError('A share needs a purpose.');
+  const purpose = purposeOfUse(parameters.purpose.trim().toUpperCase());
+  const chosen = recordsInScope(parameters.records, parameters.scope);
+  if (chosen.length === 0)
+    throw new PortalError('Nothing to share: pick at least one record or category that has records.');
+  const recipient = (await node.getDid(grantee)).recipient;
+  const to = new X25519Recipient(recipient);
+  const stanzas: { recordId: Hex; stanza: string }[] = [];
+  for (const record of chosen) {
+    const fileKey = await unwrapFileKey({
+      stanzas: [decodeStanza(record.stanza as string)],
+      identities: [keys.identity],
+    });
+    stanzas.push({
+      recordId: record.recordId,
+      stanza: encodeStanza(await wrapFileKey({ fileKey, recipient: to })),
+    });
+    fileKey.fill(0);
+  }
+  const scopeKind =
+    parameters.scope.kind === 'all'
+      ? ScopeKind.All
+      : parameters.scope.kind === 'categories'
+        ? ScopeKind.Categories
+        : ScopeKind.Records;
+  const recordIds = chosen.map((r) => r.recordId);
+  let scopeData: Hex[] = [];
+  if (parameters.scope.kind === 'categories') {
+    const tagKey = categoryKey(keys.privateKey);
+    const categories = [
+      ...new Set(chosen.map((r) => categoryOf(r.resource as PortalRecord['resource'] & object))),
+    ].sort();
+    scopeData = categories.map((category) => categoryTag({ patientSalt: tagKey, category }));
+  } else if (parameters.scope.kind === 'records') {
+    scopeData = [buildRecordIdTree(recordIds).root];
+  }
+  const context = await signatureContext(session, 'ConsentRegistry');
+  const expiresAt = BigInt(Math.floor(Date.now() / 1000) + Math.round(parameters.lifetimeSeconds));
+  const message = {
+    patient: keys.address,
+    grantee,
+    scopeKind,
+    scopeData,
+    purpose,
+    expiresAt,
+    requestId: parameters.requestId ?? ZERO_BYTES32,
+    nonce: context.nonce,
+    deadline: context.deadline,
+  };
+  const signature = await session.account.signTypedData(
+    toGrantTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.consentRegistry,
+      message,
+    }),
+  );
+  const answer = await node.createGrant({
+    grant: {
+      ...message,
+      scopeData: [...scopeData],
+      expiresAt: expiresAt.toString(),
+      nonce: context.nonce.toString(),
+      deadline: context.deadline.toString(),
+      signature,
+    },
+    recipient,
+    ...(parameters.scope.kind === 'records' ? { scopeRecordIds: recordIds } : {}),
+    stanzas,
+  });
+  await context.commit();
+  return {
+    grantee,
+    grantDigest: answer.grantDigest,
+    recordCount: stanzas.length,
+    expiresAt: new Date(Number(expiresAt) * 1000),
+  };
+}
+
+/** A grant row with its purpose as text. */
+export type Grant = GrantRow & { purposeText: string; scopeKind?: number; createdAt?: string };
+
+export function purposeText(purpose: unknown): string {
+  if (typeof purpose !== 'string') return '';
+  return isHex(purpose) ? hexToString(purpose, { size: 32 }).replace(/\0+$/u, '') : purpose;
+}
+
+export async function listGrants(session: Session): Promise<Grant[]> {
+  const { grants } = await session.node.listGrants();
+  return grants.map((g) => ({ ...g, purposeText: purposeText(g.purpose) }));
+}
+
+/** Revokes a grant I gave (flow 4). Returns the time it took effect at the node. */
+export async function revoke(session: Session, grantId: Hex): Promise<Date> {
+  const { node, keys } = session;
+  const description = await node.describe();
+  const context = await signatureContext(session, 'ConsentRegistry');
+  const signature = await session.account.signTypedData(
+    toRevokeTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.consentRegistry,
+      message: { patient: keys.address, grantId, nonce: context.nonce, deadline: context.deadline },
+    }),
+  );
+  await node.revokeGrant(grantId, {
+    grantId,
+    nonce: context.nonce.toString(),
+    deadline: context.deadline.toString(),
+    signature,
+  });
+  await context.commit();
+  return new Date();
+}
+
+/** Forgets (crypto-shreds) one record (flow 5): signed request and pre-signed finalisation. Returns the new state. */
+export async function forget(session: Session, recordId: Hex): Promise<string> {
+  const { node, keys } = session;
+  const description = await node.describe();
+  const context = await signatureContext(session, 'RecordRegistry');
+  const sign = async (action: (typeof ShredAction)[keyof typeof ShredAction], nonce: bigint) => ({
+    nonce: nonce.toString(),
+    deadline: context.deadline.toString(),
+    signature: await session.account.signTypedData(
+      toShredTypedData({
+        chainId: description.chainId,
+        verifyingContract: description.contracts.recordRegistry,
+        message: { patient: keys.address, recordId, action, nonce, deadline: context.deadline },
+      }),
+    ),
+  });
+  const answer = await node.shredRecord(recordId, {
+    action: 'request',
+    patient: keys.address,
+    recordId,
+    request: await sign(ShredAction.Request, context.nonce),
+    finalize: await sign(ShredAction.Finalize, context.nonce + 1n),
+  });
+  await context.commit(2);
+  const cached = await loadCache(session);
+  for (const r of cached) {
+    if (r.recordId.toLowerCase() !== recordId.toLowerCase()) continue;
+    r.state = answer.state;
+    if (answer.state === 'shredded') {
+      delete r.stanza;
+      delete r.resource;
+    }
+  }
+  await saveCache(session, cached);
+  return answer.state;
+}
+
+/** One access-log entry (`GET /v1/audit`). */
+export type AuditEntry = {
+  id: string;
+  at: string;
+  actor: string;
+  action: string;
+  recordIds: string[];
+  grantId: string | null;
+  outcome: string;
+  reason: string | null;
+};
+
+/** The whole access log of my records, oldest first (every page). */
+export async function readAudit(session: Session): Promise<AuditEntry[]> {
+  const entries: AuditEntry[] = [];
+  let after: string | null = null;
+  for (let page = 0; page < 100; page++) {
+    const query: string = `?limit=500${after === null ? '' : `&after=${after}`}`;
+    const log = (await session.node.audit(query)) as { entries: AuditEntry[]; next?: string | null };
+    entries.push(...log.entries);
+    after = log.next ?? null;
+    if (after === null || log.entries.length === 0) break;
+  }
+  return entries;
+}
+
+/** An access request from a provider (`GET /v1/requests`). */
+export type AccessRequest = {
+  requestId: Hex;
+  requester: string;
+  patient: string;
+  purpose?: string;
+  state?: string;
+  [key: string]: unknown;
+};
+
+/** Access requests to me; `undefined` when this node does not offer the requests API yet. */
+export async function listRequests(session: Session): Promise<AccessRequest[] | undefined> {
+  try {
+    const { requests } = await session.node.listAccessRequests();
+    return requests as AccessRequest[];
+  } catch (error) {
+    const e = error as { name?: string; status?: number };
+    if (e.name === 'NodeProblemError' && e.status === 404) return undefined;
+    if (e.name === 'NodeResponseError') return undefined;
+    throw error;
+  }
+}
+
+/** Denies an access request with a signed `Deny`. */
+export async function deny(session: Session, requestId: Hex): Promise<void> {
+  const description = await session.node.describe();
+  const context = await signatureContext(session, 'ConsentRegistry');
+  const signature = await session.account.signTypedData(
+    toDenyTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.consentRegistry,
+      message: { patient: session.keys.address, requestId, nonce: context.nonce, deadline: context.deadline },
+    }),
+  );
+  await session.node.denyAccessRequest(requestId, {
+    nonce: context.nonce.toString(),
+    deadline: context.deadline.toString(),
+    signature,
+  });
+  await context.commit();
+}
+
+/** Everything this portal holds of me, decrypted, as one FHIR collection Bundle plus the access log. */
+export function exportBundle(
+  records: readonly PortalRecord[],
+  audit: readonly AuditEntry[],
+  address: string,
+): string {
+  const bundle = {
+    resourceType: 'Bundle',
+    type: 'collection',
+    timestamp: new Date().toISOString(),
+    meta: { tag: [{ system: 'urn:carekey', code: 'export', display: `Carekey export of ${address}` }] },
+    entry: records
+      .filter((r) => r.resource !== undefined)
+      .map((r) => ({ fullUrl: `urn:carekey:record:${r.recordId}`, resource: r.resource })),
+  };
+  return JSON.stringify({ carekeyExport: 1, patient: address, bundle, accessLog: audit }, null, 2);
+}

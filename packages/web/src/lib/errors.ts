@@ -1,0 +1,88 @@
+/** A fault the portal explains itself (already in plain words). */
+export class PortalError extends Error {
+  override name = 'PortalError';
+}
+
+type Named = {
+  name?: unknown;
+  message?: unknown;
+  shortMessage?: unknown;
+  status?: unknown;
+  code?: unknown;
+  detail?: unknown;
+};
+
+const NODE_CODES: Record<string, string> = {
+  'access-refused':
+    'Access refused: there is no active share for this record (it was revoked, it has expired, or it never covered it). Ask the patient to share again.',
+  'chain-unavailable':
+    'The ledger cannot be read right now, so the node refuses to release anything. Try again shortly.',
+  'not-owner': 'This wallet is not the owner of that identity.',
+  'no-encryption-key':
+    'That person has no Carekey key yet: they must create a wallet (and be online once) before you can share with them.',
+  'not-found': 'The node does not know this item.',
+};
+
+/**
+ * Turns any error into one sentence a patient can act on. Known faults (wrong passphrase, bad recovery phrase,
+ * corrupt or non-FHIR file, malformed address, node unreachable, refused by the node) get their own words; anything
+ * else keeps its short message after "Something went wrong".
+ */
+export function plainError(error: unknown): string {
+  const e = (typeof error === 'object' && error !== null ? error : {}) as Named;
+  const name = typeof e.name === 'string' ? e.name : '';
+  const short =
+    typeof e.shortMessage === 'string'
+      ? e.shortMessage
+      : typeof e.message === 'string'
+        ? e.message
+        : String(error);
+  switch (name) {
+    case 'PortalError':
+      return short;
+    case 'WrongPassphraseError':
+      return 'That passphrase does not open this wallet. Check it and try again; if it is lost, restore the wallet from its recovery phrase.';
+    case 'InvalidMnemonicError':
+      return `That recovery phrase is not valid: ${short.replace(/^invalid recovery phrase: /u, '')}. Check each word and its order.`;
+    case 'WalletError':
+      return `The wallet could not be opened or saved: ${short}.`;
+    case 'FhirParseError':
+      return `This file is not readable health data (FHIR JSON): ${short}. Nothing was imported.`;
+    case 'FhirValidationError':
+      return `This file is not valid FHIR R4: ${short}. Nothing was imported.`;
+    case 'NodeUnreachableError':
+      return 'Your Carekey node cannot be reached. Check your connection and try again; nothing was changed.';
+    case 'NodeProblemError': {
+      const code = typeof e.code === 'string' ? e.code : '';
+      const detail = typeof e.detail === 'string' ? e.detail : short;
+      const known = NODE_CODES[code];
+      if (known !== undefined) return known;
+      if (e.status === 403) return `The node refused: ${detail}.`;
+      return `The node could not do this: ${detail}.`;
+    }
+    case 'InvalidAddressError':
+      return short;
+    default:
+      return `Something went wrong: ${short}`;
+  }
+}
+
+/** An address (`0x` + 40 hex) or `did:ethr:[network:]0x…`, returned checksummed-free as lowercase; else throws. */
+export function parseIdentityRef(value: string, chainId?: number): `0x${string}` {
+  const text = value.trim();
+  const did = /^did:ethr:(?:(0x[0-9a-fA-F]+|[a-z0-9]+):)?(0x[0-9a-fA-F]{40})$/u.exec(text);
+  const address = did ? did[2] : /^0x[0-9a-fA-F]{40}$/u.test(text) ? text : undefined;
+  if (address === undefined) {
+    const error = new PortalError(
+      `“${text.slice(0, 60)}” is not a Carekey address. An address is 0x followed by 40 letters 0–9 and a–f, or a DID like did:ethr:0x7a69:0x….`,
+    );
+    throw error;
+  }
+  const network = did?.[1];
+  if (network?.startsWith('0x') && chainId !== undefined && Number.parseInt(network, 16) !== chainId) {
+    throw new PortalError(
+      `That DID is on another network (chain ${Number.parseInt(network, 16)}); this node is on chain ${chainId}.`,
+    );
+  }
+  return address.toLowerCase() as `0x${string}`;
+}

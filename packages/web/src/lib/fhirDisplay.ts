@@ -1,0 +1,220 @@
+import { clinicalDate } from '@carekey/sdk/fhir';
+import type { Resource } from './records.ts';
+
+type Coding = { system?: string; code?: string; display?: string };
+type CodeableConcept = { text?: string; coding?: Coding[] };
+type Reference = { reference?: string; display?: string };
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v.trim() !== '' ? v : undefined);
+
+export function conceptText(value: unknown): string | undefined {
+  const c = value as CodeableConcept | undefined;
+  if (c === undefined || c === null || typeof c !== 'object') return undefined;
+  return str(c.text) ?? c.coding?.map((x) => str(x.display) ?? str(x.code)).find(Boolean);
+}
+
+/** Plain-language names of record kinds (the timeline filter). */
+const KIND_LABELS: Record<string, string> = {
+  'Observation|laboratory': 'Lab results',
+  'Observation|vital-signs': 'Vital signs',
+  'Observation|survey': 'Questionnaires',
+  'Observation|social-history': 'Social history',
+  Observation: 'Observations',
+  Condition: 'Conditions',
+  MedicationRequest: 'Medications',
+  MedicationStatement: 'Medications',
+  Medication: 'Medications',
+  MedicationAdministration: 'Medications',
+  AllergyIntolerance: 'Allergies',
+  Immunization: 'Immunizations',
+  Procedure: 'Procedures',
+  Encounter: 'Visits',
+  DiagnosticReport: 'Reports',
+  DocumentReference: 'Documents',
+  ImagingStudy: 'Imaging',
+  CarePlan: 'Care plans',
+  CareTeam: 'Care teams',
+  Claim: 'Billing',
+  ExplanationOfBenefit: 'Billing',
+  Patient: 'About me',
+  Organization: 'Institutions',
+  Practitioner: 'Clinicians',
+  PractitionerRole: 'Clinicians',
+  Location: 'Places',
+  Device: 'Devices',
+  SupplyDelivery: 'Supplies',
+  Provenance: 'Provenance',
+};
+
+/** The kind of a record for filtering: "Lab results", "Conditions"… */
+export function kindOf(resource: Resource): string {
+  const first = (resource.category as CodeableConcept[] | undefined)?.[0];
+  const code = Array.isArray(resource.category) ? first?.coding?.[0]?.code : undefined;
+  const key = code === undefined ? resource.resourceType : `${resource.resourceType}|${code}`;
+  return KIND_LABELS[key] ?? KIND_LABELS[resource.resourceType] ?? resource.resourceType;
+}
+
+/** A one-line title of a record ("Hemoglobin A1c", "Amoxicillin 250 MG", "Penicillin allergy"). */
+export function titleOf(resource: Resource): string {
+  const r = resource as Record<string, unknown>;
+  switch (resource.resourceType) {
+    case 'Patient': {
+      const name = (r.name as { given?: string[]; family?: string }[] | undefined)?.[0];
+      return [name?.given?.join(' '), name?.family].filter(Boolean).join(' ') || 'Patient';
+    }
+    case 'Organization':
+    case 'Practitioner':
+    case 'Location':
+      return nameOf(resource) ?? resource.resourceType;
+    case 'MedicationRequest':
+    case 'MedicationStatement':
+    case 'MedicationAdministration':
+      return (
+        conceptText(r.medicationCodeableConcept) ??
+        str((r.medicationReference as Reference)?.display) ??
+        'Medication'
+      );
+    case 'Immunization':
+      return conceptText(r.vaccineCode) ?? 'Immunization';
+    case 'Encounter':
+      return conceptText((r.type as unknown[] | undefined)?.[0]) ?? conceptText(r.class) ?? 'Visit';
+    case 'Claim':
+    case 'ExplanationOfBenefit':
+      return `${resource.resourceType === 'Claim' ? 'Claim' : 'Explanation of benefit'}${conceptText(r.type) ? ` (${conceptText(r.type)})` : ''}`;
+    case 'AllergyIntolerance':
+      return `Allergy: ${conceptText(r.code) ?? 'unknown substance'}`;
+    case 'DocumentReference':
+      return str(r.description) ?? conceptText(r.type) ?? 'Document';
+    case 'ImagingStudy':
+      return (
+        str(r.description) ?? conceptText((r.procedureCode as unknown[] | undefined)?.[0]) ?? 'Imaging study'
+      );
+    case 'CarePlan':
+      return (
+        conceptText((r.category as unknown[] | undefined)?.[1]) ??
+        conceptText((r.category as unknown[] | undefined)?.[0]) ??
+        'Care plan'
+      );
+    default:
+      return conceptText(r.code) ?? conceptText(r.type) ?? resource.resourceType;
+  }
+}
+
+function nameOf(resource: Resource): string | undefined {
+  const r = resource as Record<string, unknown>;
+  if (typeof r.name === 'string') return r.name;
+  const n = (
+    r.name as { text?: string; prefix?: string[]; given?: string[]; family?: string }[] | undefined
+  )?.[0];
+  if (n === undefined) return undefined;
+  return str(n.text) ?? [n.prefix?.join(' '), n.given?.join(' '), n.family].filter(Boolean).join(' ');
+}
+
+/** The clinical date of a record (not the import date), as written in it. */
+export function dateOf(resource: Resource): string | undefined {
+  return clinicalDate(resource as never);
+}
+
+/** Formats a FHIR date or dateTime for people ("3 Mar 2021", with time when there is one). */
+export function formatDate(value: string | undefined): string {
+  if (value === undefined) return 'date unknown';
+  const date = new Date(value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : value);
+  if (Number.isNaN(date.getTime())) return value;
+  const withTime = value.length > 10;
+  return date.toLocaleString('en-GB', {
+    day: 'numeric',
+    month: 'short',
+    year: 'numeric',
+    ...(withTime ? { hour: '2-digit', minute: '2-digit' } : { timeZone: 'UTC' }),
+  });
+}
+
+/** Who and where a record came from, resolved through the other records of the same person. */
+export type Provenance = { institution: string; author?: string };
+
+/** An index of the organisations, clinicians and visits among a person's records, to name the source of each. */
+export class SourceIndex {
+  readonly #names = new Map<string, string>();
+  readonly #encounters = new Map<string, Resource>();
+
+  constructor(resources: Iterable<Resource>) {
+    for (const r of resources) {
+      if (r.id === undefined) continue;
+      const name = nameOf(r);
+      if (name !== undefined) this.#names.set(`${r.resourceType}/${r.id}`, name);
+      if (r.resourceType === 'Encounter') this.#encounters.set(`Encounter/${r.id}`, r);
+    }
+  }
+
+  #name(ref: unknown): string | undefined {
+    const r = ref as Reference | undefined;
+    if (r === undefined || r === null) return undefined;
+    return str(r.display) ?? (r.reference === undefined ? undefined : this.#names.get(r.reference));
+  }
+
+  /** The institution and author of a record, or "Source not stated". */
+  of(resource: Resource): Provenance {
+    const r = resource as Record<string, unknown>;
+    const encounterRef = (r.encounter ?? r.context) as Reference | undefined;
+    const encounter =
+      resource.resourceType === 'Encounter'
+        ? resource
+        : encounterRef?.reference === undefined
+          ? undefined
+          : this.#encounters.get(encounterRef.reference);
+    const e = encounter as Record<string, unknown> | undefined;
+    const institution =
+      this.#name(e?.serviceProvider) ??
+      this.#name(r.provider) ??
+      this.#name(r.custodian) ??
+      this.#name(r.managingOrganization) ??
+      this.#name(r.organization) ??
+      this.#name(
+        (r.performer as Reference[] | undefined)?.find((p) => p.reference?.startsWith('Organization/')),
+      ) ??
+      'Source not stated';
+    const author =
+      this.#name((r.performer as unknown[] | undefined)?.[0]) ??
+      this.#name((r.performer as { actor?: Reference }[] | undefined)?.[0]?.actor) ??
+      this.#name(r.recorder) ??
+      this.#name(r.requester) ??
+      this.#name(r.asserter) ??
+      this.#name((e?.participant as { individual?: Reference }[] | undefined)?.[0]?.individual);
+    return author === undefined ? { institution } : { institution, author };
+  }
+}
+
+/** Security labels that mark a record sensitive: shown only when the person selects it. */
+const SENSITIVE = new Set([
+  'R',
+  'V',
+  'PSY',
+  'PSYTHPN',
+  'HIV',
+  'ETH',
+  'SDV',
+  'SEX',
+  'STD',
+  'SUD',
+  'GDIS',
+  'BH',
+  'MH',
+]);
+
+export function isSensitive(resource: Resource): boolean {
+  const labels = (resource.meta as { security?: Coding[] } | undefined)?.security ?? [];
+  return labels.some((c) => c.code !== undefined && SENSITIVE.has(c.code));
+}
+
+/**
+ * The narrative of a resource (`text.div`, XHTML written by someone else) as plain text: parsed in an inert
+ * document (no script runs, nothing loads), only its text kept. It is rendered as a React text node, never as HTML.
+ */
+export function narrativeText(resource: Resource): string | undefined {
+  const div = (resource.text as { div?: unknown } | undefined)?.div;
+  if (typeof div !== 'string' || div.trim() === '') return undefined;
+  const doc = new DOMParser().parseFromString(div, 'text/html');
+  for (const el of doc.querySelectorAll('script, style, template, iframe, object')) el.remove();
+  const text = (doc.body.textContent ?? '').replace(/\s+/gu, ' ').trim();
+  return text === '' ? undefined : text;
+}

@@ -1,0 +1,128 @@
+import { parseBlobId } from '@carekey/sdk/blobs';
+import { buildRecordTree, type RecordLeaf, toPublishTypedData } from '@carekey/sdk/chain';
+import { encodeStanza, encryptPayload, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
+import { categoryTag, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
+import { bytesToHex, encodeAbiParameters, type Hex, keccak256 } from 'viem';
+import { categoryKey } from './categoryKey.ts';
+import { PortalError } from './errors.ts';
+import { browserR4DefinitionSources } from './fhirDefinitions.ts';
+import { inPool, loadCache, type PortalRecord, type Progress, type Resource, saveCache } from './records.ts';
+import { type Session, signatureContext } from './session.ts';
+
+/** Most records per published batch (the vault's limit). */
+export const BATCH_SIZE = 1000;
+
+function random32(): Hex {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+/** Validates a FHIR file and splits it into records; nothing leaves the browser and nothing changes on a fault. */
+export async function readFhirFile(bytes: Uint8Array, onProgress?: Progress): Promise<FhirRecord[]> {
+  onProgress?.(0, 1, 'Checking the file (the first import loads the FHIR rules, about 10 MB)');
+  const { records } = await splitIntoRecords({
+    input: bytes,
+    definitions: { sources: browserR4DefinitionSources },
+  });
+  if (records.length === 0) throw new PortalError('This file holds no FHIR resources. Nothing was imported.');
+  return records;
+}
+
+/**
+ * Imports FHIR as the patient's own records (docs/protocol.md flow 1, as `carekey import`): validate and split,
+ * encrypt each record with a fresh file key, upload each payload, wrap the file key to me, tag the category with my
+ * category key, sign one `Publish` per batch and `POST /v1/records`. The encrypted cache is updated only after the
+ * node accepted a batch.
+ */
+export async function importFhir(
+  session: Session,
+  bytes: Uint8Array,
+  onProgress?: Progress,
+): Promise<PortalRecord[]> {
+  const { node, keys } = session;
+  const fhir = await readFhirFile(bytes, onProgress);
+  const description = await node.describe();
+  const tagKey = categoryKey(keys.privateKey);
+  const own = new X25519Recipient(keys.recipient);
+  const patient = keys.address;
+  let uploaded = 0;
+  const prepared = await inPool(fhir, 8, async (record) => {
+    const { fileKey, payload } = encryptPayload({
+      plaintext: new TextEncoder().encode(record.canonicalJson),
+    });
+    const stanza = encodeStanza(await wrapFileKey({ fileKey, recipient: own }));
+    fileKey.fill(0);
+    const { cid } = await node.putBlob(payload);
+    uploaded++;
+    if (uploaded % 10 === 0 || uploaded === fhir.length) {
+      onProgress?.(uploaded, fhir.length, 'Encrypting and uploading');
+    }
+    const recordId = random32();
+    const salt = random32();
+    const tag = categoryTag({ patientSalt: tagKey, category: record.category });
+    const patientCommitment = keccak256(
+      encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient, salt]),
+    );
+    const leaf: RecordLeaf = {
+      recordId,
+      blobId: bytesToHex(parseBlobId(cid).digest),
+      categoryTag: tag,
+      patientCommitment,
+    };
+    return { record, recordId, blobId: cid, stanza, salt, leaf };
+  });
+  const added: PortalRecord[] = [];
+  for (let start = 0; start < prepared.length; start += BATCH_SIZE) {
+    const batch = prepared.slice(start, start + BATCH_SIZE);
+    onProgress?.(start, prepared.length, `Publishing ${batch.length} records`);
+    const tree = buildRecordTree(batch.map((p) => p.leaf));
+    const context = await signatureContext(session, 'RecordRegistry');
+    const signature = await session.account.signTypedData(
+      toPublishTypedData({
+        chainId: description.chainId,
+        verifyingContract: description.contracts.recordRegistry,
+        message: {
+          publisher: patient,
+          root: tree.root,
+          count: batch.length,
+          nonce: context.nonce,
+          deadline: context.deadline,
+        },
+      }),
+    );
+    await node.publishRecords({
+      patient,
+      records: batch.map((p) => ({
+        recordId: p.recordId,
+        blobId: p.blobId,
+        categoryTag: p.leaf.categoryTag,
+        salt: p.salt,
+        stanzas: [{ reader: patient, stanza: p.stanza }],
+      })),
+      publish: {
+        root: tree.root,
+        count: batch.length,
+        nonce: context.nonce.toString(),
+        deadline: context.deadline.toString(),
+        signature,
+      },
+    });
+    await context.commit();
+    const addedAt = new Date().toISOString();
+    for (const p of batch) {
+      added.push({
+        recordId: p.recordId,
+        blobId: p.blobId,
+        publisher: patient,
+        state: 'active',
+        categoryTag: p.leaf.categoryTag,
+        stanza: p.stanza,
+        resource: p.record.resource as unknown as Resource,
+        addedAt,
+      });
+    }
+    const cached = await loadCache(session);
+    await saveCache(session, [...cached, ...added.slice(-batch.length)]);
+  }
+  onProgress?.(prepared.length, prepared.length, 'Imported');
+  return added;
+}
