@@ -16,7 +16,9 @@ const WENDELL = 'synthea/bundles/Wendell_Lesch_853767e6-14a5-400e-8b95-636f87701
 const now = new Date('2026-11-25T12:00:00Z');
 
 const sectionOf = (bundle: Bundle, code: string) =>
-  (bundle.entry?.[0]?.resource as Composition).section?.find((s) => s.code?.coding?.[0]?.code === code);
+  (bundle.entry?.[0]?.resource as Composition | undefined)?.section?.find(
+    (s) => s.code?.coding?.[0]?.code === code,
+  );
 
 function resolve(bundle: Bundle, reference: string | undefined): Resource | undefined {
   return bundle.entry?.find((e) => e.fullUrl === reference)?.resource;
