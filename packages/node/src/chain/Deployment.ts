@@ -12,8 +12,11 @@ export type DeployedContract = {
   codeHash: Hex;
 };
 
-/** The contracts a Carekey node deploys, by role. */
+/** The contracts a Carekey node deploys and indexes, by role. */
 export type ContractName = 'didRegistry' | 'recordRegistry' | 'consentRegistry';
+
+/** Every contract a Carekey node deploys (the indexed ones and `TrustedIssuers`, read at the head). */
+export type DeployedContractName = ContractName | 'trustedIssuers';
 
 /** `<dataDir>/chain/deployment.json`: where the node's contracts live and how to recognise the chain they live on. */
 export type Deployment = {
@@ -29,8 +32,8 @@ export type Deployment = {
   /** ISO time of deployment (informative). */
   deployedAt: string;
   /** Constructor settings that are part of the deployment. */
-  settings: { shredDelay: number };
-  contracts: Record<ContractName, DeployedContract>;
+  settings: { shredDelay: number; governance?: { governors: Address[]; threshold: number } };
+  contracts: Record<DeployedContractName, DeployedContract>;
 };
 
 /** Path of the deployment record in a data folder. */

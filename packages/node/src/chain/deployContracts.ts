@@ -8,7 +8,8 @@ import {
   recordRegistryBytecode,
 } from '@carekey/sdk/chain';
 import { ChainError } from '@carekey/sdk/errors';
-import { getAddress, getContractAddress, type Hash, keccak256 } from 'viem';
+import { trustedIssuersAbi, trustedIssuersBytecode } from '@carekey/sdk/identity';
+import { type Address, getAddress, getContractAddress, type Hash, keccak256 } from 'viem';
 import type { Deployment } from './Deployment.ts';
 
 export type DeployContractsParameters = {
@@ -16,7 +17,12 @@ export type DeployContractsParameters = {
   client: ChainClient;
   /** Seconds a shred stays pending before it can be finalised (RecordRegistry constructor). */
   shredDelay: number;
+  /** TrustedIssuers governors (DID identities) and approvals needed; default: the deployer alone, 1 of 1. */
+  governance?: Governance | undefined;
 };
+
+/** Who governs the `TrustedIssuers` list: `threshold` of the `governors` must approve each change. */
+export type Governance = { governors: Address[]; threshold: number };
 
 export type DeployContractsReturnType = Deployment;
 
@@ -25,6 +31,7 @@ export const BYTECODE_HASHES = {
   didRegistry: keccak256(ethereumDidRegistryBytecode),
   recordRegistry: keccak256(recordRegistryBytecode),
   consentRegistry: keccak256(consentRegistryBytecode),
+  trustedIssuers: keccak256(trustedIssuersBytecode),
 } as const;
 
 /**
@@ -42,6 +49,7 @@ export async function deployContracts(
 ): Promise<DeployContractsReturnType> {
   const { client, shredDelay } = parameters;
   const deployer = client.account.address;
+  const governance = parameters.governance ?? { governors: [deployer], threshold: 1 };
   try {
     const nonce = await client.getTransactionCount({ address: deployer, blockTag: 'pending' });
     const didRegistry = getContractAddress({ from: deployer, nonce: BigInt(nonce) });
@@ -63,9 +71,15 @@ export async function deployContracts(
         args: [didRegistry],
         nonce: nonce + 2,
       }),
+      await client.deployContract({
+        abi: trustedIssuersAbi,
+        bytecode: trustedIssuersBytecode,
+        args: [didRegistry, governance.governors, BigInt(governance.threshold)],
+        nonce: nonce + 3,
+      }),
     ];
     const receipts = await Promise.all(hashes.map((hash) => client.waitForTransactionReceipt({ hash })));
-    const names = ['didRegistry', 'recordRegistry', 'consentRegistry'] as const;
+    const names = ['didRegistry', 'recordRegistry', 'consentRegistry', 'trustedIssuers'] as const;
     const contracts = {} as Deployment['contracts'];
     for (const [i, name] of names.entries()) {
       const receipt = receipts[i];
@@ -97,7 +111,7 @@ export async function deployContracts(
       deployBlockHash: block.hash,
       deployer,
       deployedAt: new Date().toISOString(),
-      settings: { shredDelay },
+      settings: { shredDelay, governance },
       contracts,
     };
   } catch (error) {

@@ -1,7 +1,7 @@
 import type { ChainClient } from '@carekey/sdk/chain';
 import { keccak256 } from 'viem';
-import { type ContractName, type Deployment, readDeployment, writeDeployment } from './Deployment.ts';
-import { BYTECODE_HASHES, deployContracts } from './deployContracts.ts';
+import { type DeployedContractName, type Deployment, readDeployment, writeDeployment } from './Deployment.ts';
+import { BYTECODE_HASHES, deployContracts, type Governance } from './deployContracts.ts';
 
 export type EnsureDeploymentParameters = {
   /** The deployer's client (the relayer account). */
@@ -10,6 +10,8 @@ export type EnsureDeploymentParameters = {
   dataDir: string;
   /** RecordRegistry's shred delay, used when deploying. */
   shredDelay: number;
+  /** TrustedIssuers governance, used when deploying (default: the deployer alone). */
+  governance?: Governance | undefined;
 };
 
 /** What `ensureDeployment` found and did. */
@@ -48,16 +50,16 @@ export type EnsureDeploymentReturnType = {
 export async function ensureDeployment(
   parameters: EnsureDeploymentParameters,
 ): Promise<EnsureDeploymentReturnType> {
-  const { client, dataDir, shredDelay } = parameters;
+  const { client, dataDir, shredDelay, governance } = parameters;
   const previous = readDeployment(dataDir);
   if (!previous) {
-    const deployment = await deployContracts({ client, shredDelay });
+    const deployment = await deployContracts({ client, shredDelay, governance });
     writeDeployment(dataDir, deployment);
     return { deployment, status: 'deployed', reset: false };
   }
-  const check = await checkDeployment(client, previous, shredDelay);
+  const check = await checkDeployment(client, previous, shredDelay, governance);
   if (check.ok) return { deployment: previous, status: 'reused', reset: false };
-  const deployment = await deployContracts({ client, shredDelay });
+  const deployment = await deployContracts({ client, shredDelay, governance });
   writeDeployment(dataDir, deployment);
   return { deployment, status: 'redeployed', reset: check.reset, reason: check.reason, previous };
 }
@@ -68,6 +70,7 @@ async function checkDeployment(
   client: ChainClient,
   recorded: Deployment,
   shredDelay: number,
+  governance: Governance | undefined,
 ): Promise<Check> {
   const chainId = client.chain.id;
   if (recorded.chainId !== chainId) {
@@ -95,7 +98,7 @@ async function checkDeployment(
       reason: `block ${recorded.deployBlock} is ${deployBlock?.hash ?? 'missing'}, deployment.json says ${recorded.deployBlockHash}: the chain was rolled back or rebuilt`,
     };
   }
-  for (const name of Object.keys(recorded.contracts) as ContractName[]) {
+  for (const name of Object.keys(recorded.contracts) as DeployedContractName[]) {
     const { address, codeHash } = recorded.contracts[name];
     const code = await client.getCode({ address });
     if (!code || code === '0x') {
@@ -109,8 +112,8 @@ async function checkDeployment(
       };
     }
   }
-  for (const name of Object.keys(BYTECODE_HASHES) as ContractName[]) {
-    if (recorded.contracts[name].bytecodeHash !== BYTECODE_HASHES[name]) {
+  for (const name of Object.keys(BYTECODE_HASHES) as DeployedContractName[]) {
+    if (recorded.contracts[name]?.bytecodeHash !== BYTECODE_HASHES[name]) {
       return { ok: false, reset: false, reason: `the ${name} contract changed since it was deployed` };
     }
   }
@@ -120,6 +123,10 @@ async function checkDeployment(
       reset: false,
       reason: `shred delay changed from ${recorded.settings.shredDelay} s to ${shredDelay} s (a RecordRegistry constructor argument)`,
     };
+  }
+  const wanted = governance ?? { governors: [recorded.deployer], threshold: 1 };
+  if (JSON.stringify(recorded.settings.governance) !== JSON.stringify(wanted)) {
+    return { ok: false, reset: false, reason: 'TrustedIssuers governors or threshold changed' };
   }
   return { ok: true };
 }

@@ -10,6 +10,7 @@ export {
 export {
   BYTECODE_HASHES,
   type DeployContractsParameters,
+  type Governance,
   type DeployContractsReturnType,
   deployContracts,
 } from './deployContracts.ts';

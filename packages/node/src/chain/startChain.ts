@@ -3,6 +3,7 @@ import { ChainConfigError, ChainError } from '@carekey/sdk/errors';
 import { type Account, type Address, createPublicClient, http } from 'viem';
 import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts';
 import { deploymentPath } from './Deployment.ts';
+import type { Governance } from './deployContracts.ts';
 import { type EnsureDeploymentReturnType, ensureDeployment } from './ensureDeployment.ts';
 import { type Anvil, startAnvil } from './startAnvil.ts';
 
@@ -18,6 +19,8 @@ export type StartChainParameters = {
   dataDir: string;
   /** RecordRegistry's shred delay in seconds (fixed at deployment). */
   shredDelay: number;
+  /** TrustedIssuers governors and threshold (fixed at deployment; default: the relayer alone). */
+  governance?: Governance | undefined;
 } & (
   | {
       /** Start anvil (default). */
@@ -111,7 +114,7 @@ export async function startChain(parameters: StartChainParameters): Promise<Star
       });
     }
     const client = createChainClient({ rpcUrl, chainId, account });
-    const result = await ensureDeployment({ client, dataDir, shredDelay });
+    const result = await ensureDeployment({ client, dataDir, shredDelay, governance: parameters.governance });
     const running = anvil;
     return {
       ...result,
