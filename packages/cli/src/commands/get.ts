@@ -1,5 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import { assembleHeader, decodeStanza, decrypt, unwrapFileKey } from '@carekey/sdk/crypto';
+import { decryptFile } from '@carekey/sdk/crypto/node';
 import type { Command } from 'commander';
 import type { Hex } from 'viem';
 import { CliError } from '../io/CliError.ts';
@@ -58,6 +59,17 @@ export function registerGet(program: Command): void {
         if (record.state === 'shredded')
           throw new CliError(`record ${record.recordId} was forgotten (shredded)`);
         recordId = record.recordId;
+        if (options.output !== undefined) {
+          // A file record (a DICOM study, a PDF) can be large: decrypt the local age file to the output streamed.
+          await decryptFile({
+            input: session.store.fileOf(recordId),
+            output: options.output,
+            identities: [session.keys.identity],
+          });
+          const { size } = await stat(options.output);
+          output(options, { recordId, output: options.output, bytes: size }, () => `wrote ${options.output}`);
+          return;
+        }
         plaintext = await readOwn(session, recordId);
       } else {
         recordId = parseRecordId(ref);
@@ -69,7 +81,7 @@ export function registerGet(program: Command): void {
       }
       const text = new TextDecoder().decode(plaintext);
       if (options.output !== undefined) {
-        await writeFile(options.output, text, { mode: 0o600 });
+        await writeFile(options.output, plaintext, { mode: 0o600 });
         output(
           options,
           { recordId, output: options.output, bytes: plaintext.length },
@@ -78,7 +90,9 @@ export function registerGet(program: Command): void {
       } else if (options.json) {
         output(options, { recordId, resource: JSON.parse(text) as unknown }, () => '');
       } else {
-        process.stdout.write(`${text}\n`);
+        // FHIR records are JSON objects; anything else is a file record's bytes (DICOM, PDF), written as they are.
+        if (plaintext[0] === 0x7b) process.stdout.write(`${text}\n`);
+        else process.stdout.write(plaintext);
       }
     });
 }

@@ -3,14 +3,17 @@ import { output } from '../io/output.ts';
 import { openSession } from './openSession.ts';
 import { publishFhir } from './publishFhir.ts';
 
-/** `carekey import <file>`: a patient imports FHIR R4 (a Bundle or one resource) as its own records. */
+/**
+ * `carekey import <file>`: a patient imports FHIR R4 (a Bundle or one resource), a C-CDA document, a DICOM file or
+ * a PDF as its own records (docs/fhir.md).
+ */
 export function registerImport(program: Command): void {
   program
     .command('import')
     .description(
-      'import FHIR R4 (a Bundle or one resource): validate, encrypt each record, publish one batch',
+      'import FHIR R4 JSON, a C-CDA document, a DICOM file or a PDF: validate, encrypt each record, publish',
     )
-    .argument('<file>', 'FHIR R4 JSON file, e.g. a Synthea patient bundle')
+    .argument('<file>', 'FHIR R4 JSON (e.g. a Synthea bundle), C-CDA XML, DICOM (.dcm) or PDF')
     .option('--json', 'print JSON')
     .action(async (file: string, options: { json?: boolean }) => {
       const session = await openSession();
@@ -20,10 +23,12 @@ export function registerImport(program: Command): void {
         options,
         {
           patient: result.patient,
+          format: result.format,
           imported: result.records.length,
           batches: result.batches,
           resourceTypes: byType,
           recordIds: result.records.map((r) => r.recordId),
+          ...(result.repairs === undefined ? {} : { repairs: result.repairs }),
         },
         () =>
           [

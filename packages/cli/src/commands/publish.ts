@@ -13,9 +13,9 @@ export function registerPublish(program: Command): void {
   program
     .command('publish')
     .description(
-      'as a provider: publish FHIR records for a patient (they are the patient’s; you keep read access)',
+      'as a provider: publish FHIR, C-CDA, DICOM or PDF records for a patient (theirs; you keep read access)',
     )
-    .argument('<file>', 'FHIR R4 JSON file (a Bundle or one resource)')
+    .argument('<file>', 'FHIR R4 JSON (a Bundle or one resource), C-CDA XML, DICOM (.dcm) or PDF')
     .requiredOption('--for <address|did>', 'the patient')
     .option('--json', 'print JSON')
     .action(async (file: string, options: { for: string; json?: boolean }) => {
@@ -29,6 +29,7 @@ export function registerPublish(program: Command): void {
         {
           patient,
           publisher: result.publisher,
+          format: result.format,
           published: result.records.length,
           batches: result.batches,
           recordIds: result.records.map((r) => r.recordId),

@@ -1,12 +1,25 @@
-import { readFile } from 'node:fs/promises';
-import { basename } from 'node:path';
-import { parseBlobId } from '@carekey/sdk/blobs';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { blobIdFromDigest, parseBlobId } from '@carekey/sdk/blobs';
 import { buildRecordTree, type RecordLeaf, toPublishTypedData, ZERO_BYTES32 } from '@carekey/sdk/chain';
-import { encodeStanza, encryptPayload, type Stanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
-import { nodeR4DefinitionSources } from '@carekey/sdk/fhir/node';
+import {
+  assembleHeader,
+  encodeStanza,
+  encryptPayload,
+  type Stanza,
+  wrapFileKey,
+  X25519Recipient,
+} from '@carekey/sdk/crypto';
+import { FhirError } from '@carekey/sdk/errors';
+import { categoryTag, convertCcda, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
+import { nodeR4DefinitionSources, prepareFileImport, sniffFileKind } from '@carekey/sdk/fhir/node';
+import { AUTH_HEADER, signNodeRequest } from '@carekey/sdk/protocol';
 import { type Address, bytesToHex, encodeAbiParameters, type Hex, isAddressEqual, keccak256 } from 'viem';
 import { categoryKey } from '../home/categoryKey.ts';
+import { didOf } from '../home/nodeFacts.ts';
 import type { LocalRecord } from '../home/recordStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { progress } from '../io/progress.ts';
@@ -20,7 +33,7 @@ const UPLOAD_CONCURRENCY = 8;
 
 export type PublishFhirParameters = {
   session: Session;
-  /** The FHIR file (a Bundle or one resource). */
+  /** The file: FHIR R4 JSON (a Bundle or one resource), a C-CDA XML document, a DICOM file or a PDF. */
   file: string;
   /** Whose records these are (the session's own identity for an import). */
   patient: Address;
@@ -31,19 +44,34 @@ export type PublishFhirReturnType = {
   publisher: Address;
   records: LocalRecord[];
   batches: { root: Hex; count: number }[];
+  /** What the input was read as. */
+  format: 'fhir-json' | 'ccda' | 'dicom' | 'pdf';
+  /** Repairs made to a C-CDA converter's output (docs/fhir.md, "C-CDA"). */
+  repairs?: string[];
 };
 
-/** Reads and validates a FHIR file; any fault is one line and nothing has changed yet. */
-async function readFhir(file: string): Promise<FhirRecord[]> {
-  let input: Uint8Array;
-  try {
-    input = await readFile(file);
-  } catch (cause) {
-    throw new CliError(`cannot read ${file}`, { cause, hint: 'check the path' });
-  }
-  const { records } = await splitIntoRecords({ input, definitions: { sources: nodeR4DefinitionSources } });
-  if (records.length === 0) throw new CliError(`${file} holds no FHIR resources`);
-  return records;
+/** One record to publish: FHIR JSON in memory, or a file already encrypted to a payload file. */
+export type PublishItem = {
+  recordId: Hex;
+  resourceType: string;
+  fhirId: string;
+  category: string;
+  clinicalDate?: string | undefined;
+  /** SHA-256 (hex) of the plaintext. */
+  sha256: string;
+} & (
+  | { plaintext: Uint8Array }
+  | { payloadFile: string; payloadSha256: Uint8Array; payloadSize: number; fileKey: Uint8Array }
+);
+
+/** Turns any fault of reading or validating the input into one line; nothing has changed yet. */
+function oneLine(file: string, error: unknown): never {
+  if (error instanceof FhirError || error instanceof CliError) throw error;
+  throw new CliError(`cannot read ${file}`, { cause: error, hint: 'check the path' });
+}
+
+function random32(): Hex {
+  return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
 async function inPool<item, result>(items: readonly item[], run: (x: item, i: number) => Promise<result>) {
@@ -59,39 +87,187 @@ async function inPool<item, result>(items: readonly item[], run: (x: item, i: nu
   return out;
 }
 
-function random32(): Hex {
-  return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
+/** FHIR records as publish items (their canonical JSON is the plaintext). */
+export function itemsOfRecords(records: readonly FhirRecord[]): PublishItem[] {
+  const encoder = new TextEncoder();
+  return records.map((r) => ({
+    recordId: random32(),
+    resourceType: r.resourceType,
+    fhirId: r.id,
+    category: r.category,
+    clinicalDate: r.clinicalDate,
+    sha256: r.sha256,
+    plaintext: encoder.encode(r.canonicalJson),
+  }));
 }
 
 /**
- * Publishes FHIR for a patient (docs/protocol.md flow 1): validates and splits the file, encrypts each record with
- * a fresh file key, uploads each payload, wraps the file key to the patient (and to the publisher when it is not the
- * patient, so it keeps access), signs one `Publish` per batch and `POST /v1/records`. The publisher's own copy (own
- * stanza + payload) and index entry are written locally only after the node accepted the batch.
+ * Reads the input by its content: DICOM (`DICM` at 128) or PDF (`%PDF-`) become a file record plus the FHIR record
+ * describing it (docs/fhir.md, "Files"); XML is C-CDA (converted with `@medplum/ccda`); anything else is FHIR JSON.
+ * Every record gets the custodian (the publisher's DID) as `meta.source`. Any fault throws before anything is sent.
+ */
+export async function readImport(parameters: { file: string; custodian: string; workDir: string }): Promise<{
+  items: PublishItem[];
+  format: PublishFhirReturnType['format'];
+  repairs?: string[];
+}> {
+  const { file, custodian } = parameters;
+  const kind = await sniffFileKind(file).catch((e: unknown) => oneLine(file, e));
+  if (kind !== undefined) {
+    const fileRecordId = random32();
+    const payloadOutput = join(parameters.workDir, `${fileRecordId}.payload`);
+    const prepared = await prepareFileImport({ file, fileRecordId, payloadOutput, custodian });
+    const described = itemsOfRecords([prepared.record]);
+    const fileItem: PublishItem = {
+      recordId: fileRecordId,
+      resourceType: 'Binary',
+      fhirId: prepared.record.id,
+      category: `Binary|${prepared.contentType}`,
+      clinicalDate: prepared.record.clinicalDate,
+      sha256: prepared.sha256,
+      payloadFile: payloadOutput,
+      payloadSha256: prepared.payloadSha256,
+      payloadSize: prepared.payloadSize,
+      fileKey: prepared.fileKey,
+    };
+    return { items: [...described, fileItem], format: kind };
+  }
+  const input = await readFile(file).catch((e: unknown) => oneLine(file, e));
+  const definitions = { sources: nodeR4DefinitionSources };
+  const firstByte = input.find(
+    (b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09 && b !== 0xef && b !== 0xbb && b !== 0xbf,
+  );
+  if (firstByte === 0x3c /* '<' */) {
+    const { bundle, repairs } = convertCcda({ input });
+    const { records } = await splitIntoRecords({ input: bundle, definitions, custodian });
+    return { items: itemsOfRecords(records), format: 'ccda', repairs };
+  }
+  const { records } = await splitIntoRecords({ input, definitions, custodian });
+  if (records.length === 0) throw new CliError(`${file} holds no FHIR resources`);
+  return { items: itemsOfRecords(records), format: 'fhir-json' };
+}
+
+/**
+ * Publishes FHIR or a file for a patient (docs/protocol.md flow 1): reads and validates the input (`readImport`),
+ * then `publishItems`. Nothing reaches the node unless the whole input is valid.
+ */
+export async function publishFhir(parameters: PublishFhirParameters): Promise<PublishFhirReturnType> {
+  const { session, patient } = parameters;
+  const description = await session.node.describe();
+  const custodian = didOf(session.keys.address, description.chainId);
+  const workDir = await mkdtemp(join(tmpdir(), 'carekey-import-'));
+  try {
+    const read = await readImport({ file: parameters.file, custodian, workDir });
+    const published = await publishItems({
+      session,
+      patient,
+      items: read.items,
+      source: basename(parameters.file),
+    });
+    return {
+      ...published,
+      format: read.format,
+      ...(read.repairs === undefined ? {} : { repairs: read.repairs }),
+    };
+  } finally {
+    await rm(workDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * `PUT /v1/blobs/{cid}` of a payload file, streamed from disk (never whole in memory): the signed request binds
+ * the CID, which is the payload's SHA-256 computed while encrypting.
+ */
+async function putBlobFile(session: Session, item: { payloadFile: string; payloadSha256: Uint8Array }) {
+  const description = await session.node.describe();
+  const cid = blobIdFromDigest(item.payloadSha256).id;
+  const path = `/v1/blobs/${cid}`;
+  const auth = await signNodeRequest({
+    account: session.account,
+    domain: { chainId: description.chainId, verifyingContract: description.contracts.consentRegistry },
+    audience: description.audience,
+    method: 'PUT',
+    path,
+  });
+  const { size } = await stat(item.payloadFile);
+  let response: Response;
+  try {
+    response = await fetch(`${session.node.url}${path}`, {
+      method: 'PUT',
+      headers: {
+        [AUTH_HEADER]: auth,
+        'content-type': 'application/octet-stream',
+        'content-length': String(size),
+        accept: 'application/json',
+      },
+      body: Readable.toWeb(createReadStream(item.payloadFile)) as ReadableStream,
+      duplex: 'half',
+    } as RequestInit);
+  } catch (cause) {
+    throw new CliError(`cannot reach the node at ${session.node.url}`, { cause });
+  }
+  if (!response.ok) {
+    const problem = (await response.json().catch(() => ({}))) as { detail?: string; code?: string };
+    throw new CliError(`the node refused the file upload: ${problem.detail ?? response.statusText}`, {
+      details: { status: response.status, code: problem.code },
+    });
+  }
+  return cid;
+}
+
+/** Writes the own age file of a file record: header, then the payload file copied in pieces, atomically. */
+async function putOwnFile(
+  session: Session,
+  recordId: Hex,
+  fileKey: Uint8Array,
+  stanza: Stanza,
+  payloadFile: string,
+) {
+  const target = session.store.fileOf(recordId);
+  const temporary = join(dirname(target), `.${basename(target)}.partial`);
+  const out = await open(temporary, 'w', 0o600);
+  try {
+    await out.write(assembleHeader({ fileKey, stanzas: [stanza] }));
+    for await (const piece of createReadStream(payloadFile, { highWaterMark: 4 * 1024 * 1024 })) {
+      await out.write(piece as Buffer);
+    }
+  } finally {
+    await out.close();
+  }
+  await rename(temporary, target);
+}
+
+/**
+ * Encrypts each item with a fresh file key (or takes the key of a file encrypted already), uploads each payload,
+ * wraps the file key to the patient (and to the publisher when it is not the patient, so it keeps access), signs
+ * one `Publish` per batch and `POST /v1/records`. The publisher's own copy (own stanza + payload) and index entry
+ * are written locally only after the node accepted the batch.
  *
  * Records the patient publishes are tagged with its category key; a provider cannot compute the tag, so its
  * records go untagged (zero) and the patient's gateway tags them on its next sync.
  */
-export async function publishFhir(parameters: PublishFhirParameters): Promise<PublishFhirReturnType> {
-  const { session, patient } = parameters;
+export async function publishItems(parameters: {
+  session: Session;
+  patient: Address;
+  items: readonly PublishItem[];
+  source: string;
+}): Promise<Omit<PublishFhirReturnType, 'format'>> {
+  const { session, patient, items, source } = parameters;
   const { node, keys, store } = session;
   const publisher = keys.address;
   const selfIsPatient = isAddressEqual(patient, publisher);
-  const fhir = await readFhir(parameters.file);
   const description = await node.describe();
   const patientRecipient = selfIsPatient ? keys.recipient : (await node.getDid(patient)).recipient;
   const tagKey = selfIsPatient ? categoryKey(keys.privateKey) : undefined;
   const own = new X25519Recipient(keys.recipient);
   const forPatient = new X25519Recipient(patientRecipient);
   const existing = await store.list(keys.identity);
-  const source = basename(parameters.file);
 
-  progress(`validated ${fhir.length} records from ${source}; encrypting and uploading`);
+  progress(`validated ${items.length} records from ${source}; encrypting and uploading`);
   type Prepared = {
-    record: FhirRecord;
-    recordId: Hex;
+    item: PublishItem;
     blobId: string;
-    payload: Uint8Array;
+    payload?: Uint8Array;
     fileKey: Uint8Array;
     ownStanza: Stanza;
     stanzas: { reader: Address; stanza: string }[];
@@ -99,10 +275,17 @@ export async function publishFhir(parameters: PublishFhirParameters): Promise<Pu
     salt: Hex;
   };
   let uploaded = 0;
-  const prepared = await inPool(fhir, async (record): Promise<Prepared> => {
-    const { fileKey, payload } = encryptPayload({
-      plaintext: new TextEncoder().encode(record.canonicalJson),
-    });
+  const prepared = await inPool(items, async (item): Promise<Prepared> => {
+    let fileKey: Uint8Array;
+    let payload: Uint8Array | undefined;
+    let blobId: string;
+    if ('plaintext' in item) {
+      ({ fileKey, payload } = encryptPayload({ plaintext: item.plaintext }));
+      blobId = (await node.putBlob(payload)).cid;
+    } else {
+      fileKey = item.fileKey;
+      blobId = await putBlobFile(session, item);
+    }
     const ownStanza = await wrapFileKey({ fileKey, recipient: own });
     const stanzas = [
       {
@@ -113,28 +296,25 @@ export async function publishFhir(parameters: PublishFhirParameters): Promise<Pu
       },
     ];
     if (!selfIsPatient) stanzas.push({ reader: publisher, stanza: encodeStanza(ownStanza) });
-    const { cid } = await node.putBlob(payload);
     uploaded++;
-    if (uploaded % 100 === 0) progress(`  uploaded ${uploaded}/${fhir.length}`);
-    const recordId = random32();
+    if (uploaded % 500 === 0) progress(`  uploaded ${uploaded}/${items.length}`);
     const salt = random32();
     const tag =
-      tagKey === undefined ? ZERO_BYTES32 : categoryTag({ patientSalt: tagKey, category: record.category });
+      tagKey === undefined ? ZERO_BYTES32 : categoryTag({ patientSalt: tagKey, category: item.category });
     const patientCommitment = keccak256(
       encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient, salt]),
     );
     // The leaf commits to the payload's SHA-256: the digest inside its CID (docs/protocol.md, Records).
-    const digest = bytesToHex(parseBlobId(cid).digest);
+    const digest = bytesToHex(parseBlobId(blobId).digest);
     return {
-      record,
-      recordId,
-      blobId: cid,
-      payload,
+      item,
+      blobId,
+      ...(payload === undefined ? {} : { payload }),
       fileKey,
       ownStanza,
       stanzas,
       salt,
-      leaf: { recordId, blobId: digest, categoryTag: tag, patientCommitment },
+      leaf: { recordId: item.recordId, blobId: digest, categoryTag: tag, patientCommitment },
     };
   });
 
@@ -161,7 +341,7 @@ export async function publishFhir(parameters: PublishFhirParameters): Promise<Pu
     await node.publishRecords({
       patient,
       records: batch.map((p) => ({
-        recordId: p.recordId,
+        recordId: p.item.recordId,
         blobId: p.blobId,
         categoryTag: p.leaf.categoryTag,
         salt: p.salt,
@@ -179,25 +359,29 @@ export async function publishFhir(parameters: PublishFhirParameters): Promise<Pu
     batches.push({ root: tree.root, count: batch.length });
     const addedAt = new Date().toISOString();
     for (const p of batch) {
-      await store.putFile({
-        recordId: p.recordId,
-        fileKey: p.fileKey,
-        stanza: p.ownStanza,
-        payload: p.payload,
-      });
+      if (p.payload !== undefined) {
+        await store.putFile({
+          recordId: p.item.recordId,
+          fileKey: p.fileKey,
+          stanza: p.ownStanza,
+          payload: p.payload,
+        });
+      } else if ('payloadFile' in p.item) {
+        await putOwnFile(session, p.item.recordId, p.fileKey, p.ownStanza, p.item.payloadFile);
+      }
       p.fileKey.fill(0);
       published.push({
-        recordId: p.recordId,
+        recordId: p.item.recordId,
         blobId: p.blobId,
         patient,
         publisher,
-        resourceType: p.record.resourceType,
-        fhirId: p.record.id,
-        category: p.record.category,
+        resourceType: p.item.resourceType,
+        fhirId: p.item.fhirId,
+        category: p.item.category,
         categoryTag: p.leaf.categoryTag,
         ...(selfIsPatient ? { salt: p.salt } : {}),
-        clinicalDate: p.record.clinicalDate,
-        sha256: p.record.sha256,
+        clinicalDate: p.item.clinicalDate,
+        sha256: p.item.sha256,
         source,
         addedAt,
         state: 'active',

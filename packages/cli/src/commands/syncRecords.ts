@@ -1,6 +1,6 @@
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { assembleHeader, decodeStanza, decrypt, unwrapFileKey } from '@carekey/sdk/crypto';
-import { canonicalJson, recordCategory, sha256Hex } from '@carekey/sdk/fhir';
+import { canonicalJson, fileRecordCategory, recordCategory, sha256Hex } from '@carekey/sdk/fhir';
 import { MAX_KEY_REQUEST_RECORDS } from '@carekey/sdk/protocol';
 import type { Address, Hex } from 'viem';
 import type { LocalRecord } from '../home/recordStore.ts';
@@ -50,8 +50,13 @@ export async function syncRecords(session: Session): Promise<SyncRecordsReturnTy
       const file = new Uint8Array(header.length + payload.length);
       file.set(header, 0);
       file.set(payload, header.length);
-      const resource = JSON.parse(
-        new TextDecoder().decode(await decrypt({ identities: [keys.identity], ciphertext: file })),
+      const plaintext = await decrypt({ identities: [keys.identity], ciphertext: file });
+      // A FHIR record is a JSON object; a file record (DICOM, PDF: docs/fhir.md "Files") is the file's bytes.
+      const fileCategory = plaintext[0] === 0x7b ? undefined : fileRecordCategory(plaintext);
+      const resource = (
+        fileCategory === undefined
+          ? JSON.parse(new TextDecoder().decode(plaintext))
+          : { resourceType: 'Binary', id: sha256Hex(plaintext).slice(0, 64) }
       ) as {
         resourceType: string;
         id: string;
@@ -65,9 +70,10 @@ export async function syncRecords(session: Session): Promise<SyncRecordsReturnTy
         publisher: row.publisher as Address,
         resourceType: resource.resourceType,
         fhirId: resource.id,
-        category: recordCategory(resource as never),
+        category: fileCategory ?? recordCategory(resource as never),
         categoryTag: (row.categoryTag ?? ZERO_BYTES32) as Hex,
-        sha256: sha256Hex(canonicalJson(resource as never)),
+        sha256:
+          fileCategory === undefined ? sha256Hex(canonicalJson(resource as never)) : sha256Hex(plaintext),
         addedAt: new Date().toISOString(),
         state: 'active',
       });

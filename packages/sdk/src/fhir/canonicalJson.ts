@@ -42,8 +42,8 @@ export function canonicalJson(value: unknown): string {
 }
 
 /** Lowercase hex SHA-256 of the UTF-8 bytes of a text (the `sha256` of a record's `canonicalJson`). */
-export function sha256Hex(text: string): string {
-  return bytesToHex(sha256(utf8ToBytes(text)));
+export function sha256Hex(text: string | Uint8Array): string {
+  return bytesToHex(sha256(typeof text === 'string' ? utf8ToBytes(text) : text));
 }
 
 /** {@link sha256Hex} with WebCrypto (native in Node and browsers; 2–3× faster than noble on 4 kB texts here). */

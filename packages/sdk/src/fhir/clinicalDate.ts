@@ -10,6 +10,7 @@ const CANDIDATES = [
   'performed[x]',
   'occurrence[x]',
   'period',
+  'started',
   'date',
   'authoredOn',
   'recordedDate',
@@ -21,7 +22,7 @@ const CANDIDATES = [
 
 /**
  * The best clinical date of a resource, as written in it (a FHIR date, dateTime or instant, precision and
- * time zone kept): `effective[x]`, `onset[x]`, `performed[x]`, `occurrence[x]`, `period.start`, `date`,
+ * time zone kept): `effective[x]`, `onset[x]`, `performed[x]`, `occurrence[x]`, `period.start`, `started` (ImagingStudy), `date`,
  * `authoredOn`, `recordedDate`, `recorded`, `issued`, `billablePeriod.start`, `created`,
  * whichever comes first; `undefined` if it has none.
  *

@@ -12,7 +12,30 @@ export {
   DEFAULT_MAX_CCDA_BYTES,
 } from './ccda.ts';
 export { clinicalDate } from './clinicalDate.ts';
+export {
+  DICOM_DCM_SYSTEM,
+  type DicomHeader,
+  dicomDate,
+  type ImagingStudyFromDicomParameters,
+  imagingStudyFromDicom,
+  isDicomPart10,
+  readDicomHeader,
+} from './dicom.ts';
 export { impossibleFhirDate } from './fhirDate.ts';
+export {
+  type DocumentReferenceFromFileParameters,
+  documentReferenceFromFile,
+  FILE_ATTACHMENT_EXTENSION,
+  type FileFacts,
+  fileAttachment,
+  fileRecordCategory,
+  fileRecordUri,
+  isPdf,
+  type PdfInfo,
+  readPdfInfo,
+  recordIdOfAttachment,
+  withFileAttachment,
+} from './fileResources.ts';
 export {
   type LoadR4DefinitionsParameters,
   type LoadR4DefinitionsReturnType,
