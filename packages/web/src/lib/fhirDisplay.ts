@@ -206,15 +206,32 @@ export function isSensitive(resource: Resource): boolean {
   return labels.some((c) => c.code !== undefined && SENSITIVE.has(c.code));
 }
 
+const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: ' ' };
+
 /**
- * The narrative of a resource (`text.div`, XHTML written by someone else) as plain text: parsed in an inert
- * document (no script runs, nothing loads), only its text kept. It is rendered as a React text node, never as HTML.
+ * The narrative of a resource (`text.div`, XHTML written by someone else) as plain text. It is never parsed into a
+ * live document: script, style and other embedded blocks are dropped with their content, every other tag is removed,
+ * entities are decoded, and the result is rendered as a React text node — never as HTML (T-22).
  */
 export function narrativeText(resource: Resource): string | undefined {
   const div = (resource.text as { div?: unknown } | undefined)?.div;
   if (typeof div !== 'string' || div.trim() === '') return undefined;
-  const doc = new DOMParser().parseFromString(div, 'text/html');
-  for (const el of doc.querySelectorAll('script, style, template, iframe, object')) el.remove();
-  const text = (doc.body.textContent ?? '').replace(/\s+/gu, ' ').trim();
+  const text = div
+    .replace(/<(script|style|template|iframe|object|embed|svg|math|noscript)\b[\s\S]*?<\/\1\s*>/giu, ' ')
+    .replace(/<!--[\s\S]*?-->/gu, ' ')
+    .replace(/<(br|p|div|li|tr|h[1-6])\b[^>]*>/giu, ' ')
+    .replace(/<[^>]*>?/gu, '')
+    .replace(/&(#x[0-9a-f]+|#[0-9]+|[a-z]+);/giu, (whole, name: string) => {
+      if (name.startsWith('#x') || name.startsWith('#X'))
+        return safeChar(Number.parseInt(name.slice(2), 16), whole);
+      if (name.startsWith('#')) return safeChar(Number.parseInt(name.slice(1), 10), whole);
+      return ENTITIES[name.toLowerCase()] ?? whole;
+    })
+    .replace(/\s+/gu, ' ')
+    .trim();
   return text === '' ? undefined : text;
+}
+
+function safeChar(code: number, fallback: string): string {
+  return Number.isInteger(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : fallback;
 }

@@ -1,0 +1,72 @@
+import { createNodeClient } from '@carekey/sdk/client';
+import { parseFhirJson } from '@carekey/sdk/fhir';
+import { newWalletSecrets, openWallet, sealWallet } from '@carekey/sdk/wallet';
+import { describe, expect, it } from 'vitest';
+import { parseIdentityRef, plainError } from './errors.ts';
+
+const PHRASE =
+  'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
+
+async function caught(act: () => unknown): Promise<unknown> {
+  try {
+    await act();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a failure');
+}
+
+describe('plain-language errors', () => {
+  it('wrong passphrase', async () => {
+    const file = await sealWallet({
+      secrets: newWalletSecrets({ mnemonic: PHRASE }),
+      passphrase: 'right passphrase',
+      logN: 8,
+      allowWeakWorkFactor: true,
+    });
+    const error = await caught(() => openWallet({ file, passphrase: 'wrong passphrase' }));
+    expect(plainError(error)).toBe(
+      'That passphrase does not open this wallet. Check it and try again; if it is lost, restore the wallet from its recovery phrase.',
+    );
+  });
+
+  it('T-19: a corrupt or non-FHIR file', async () => {
+    const error = await caught(() =>
+      parseFhirJson({ input: new TextEncoder().encode('{"resourceType": "Patient",') }),
+    );
+    expect(plainError(error)).toMatch(
+      /^This file is not readable health data \(FHIR JSON\): .+\. Nothing was imported\.$/u,
+    );
+    const proto = await caught(() =>
+      parseFhirJson({ input: new TextEncoder().encode('{"__proto__": {"x": 1}}') }),
+    );
+    expect(plainError(proto)).toMatch(/^This file is not readable health data/u);
+  });
+
+  it('a malformed address', async () => {
+    expect(plainError(await caught(() => parseIdentityRef('0xnothex')))).toContain(
+      'is not a Carekey address',
+    );
+    expect(parseIdentityRef(' did:ethr:0x7a69:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 ', 31337)).toBe(
+      '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+    );
+    expect(
+      plainError(
+        await caught(() =>
+          parseIdentityRef('did:ethr:0x1:0x70997970C51812dc3A010C7d01b50e0d17dc79C8', 31337),
+        ),
+      ),
+    ).toContain('on another network');
+  });
+
+  it('the node unreachable', async () => {
+    const node = createNodeClient({ url: 'http://127.0.0.1:9', timeoutMs: 5_000 });
+    expect(plainError(await caught(() => node.describe()))).toBe(
+      'Your Carekey node cannot be reached. Check your connection and try again; nothing was changed.',
+    );
+  });
+
+  it('anything else keeps its message', () => {
+    expect(plainError(new Error('disk full'))).toBe('Something went wrong: disk full');
+  });
+});
