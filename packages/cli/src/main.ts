@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   share: async () => (await import('./commands/share.ts')).registerShare,
   grants: async () => (await import('./commands/grants.ts')).registerGrants,
   requests: async () => (await import('./commands/requests.ts')).registerRequests,
+  'request-access': async () => (await import('./commands/requestAccess.ts')).registerRequestAccess,
   revoke: async () => (await import('./commands/revoke.ts')).registerRevoke,
   forget: async () => (await import('./commands/forget.ts')).registerForget,
   audit: async () => (await import('./commands/audit.ts')).registerAudit,

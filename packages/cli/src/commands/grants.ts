@@ -17,21 +17,33 @@ export function registerGrants(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const session = await openSession();
-      const { grants } = await session.node.listGrants();
+      const listed = (await session.node.listGrants()) as Awaited<
+        ReturnType<typeof session.node.listGrants>
+      > & {
+        queued?: { grantDigest: string; patient: string; grantee: string; state: string }[];
+      };
+      const { grants } = listed;
+      const queued = listed.queued ?? [];
       const me = session.keys.address.toLowerCase();
-      output(options, { grants }, () =>
-        grants.length === 0
+      const waiting = queued.map((q) =>
+        q.patient.toLowerCase() === me
+          ? `${q.grantDigest}  to   ${q.grantee}  ${q.state} (signed; not on the ledger yet)`
+          : `${q.grantDigest}  from ${q.patient}  ${q.state} (signed; not on the ledger yet)`,
+      );
+      output(options, { grants, queued }, () =>
+        grants.length === 0 && queued.length === 0
           ? 'No grants.'
-          : grants
-              .map((g) => {
+          : [
+              ...waiting,
+              ...grants.map((g) => {
                 const given = g.patient.toLowerCase() === me;
                 const until = new Date(Number(g.expiresAt) * 1000)
                   .toISOString()
                   .slice(0, 16)
                   .replace('T', ' ');
                 return `${g.grantId}  ${given ? `to   ${g.grantee}` : `from ${g.patient}`}  ${purposeText(g.purpose).padEnd(6)}  ${g.state.padEnd(7)}  until ${until}`;
-              })
-              .join('\n'),
+              }),
+            ].join('\n'),
       );
     });
 }

@@ -35,12 +35,14 @@ export function registerLs(program: Command): void {
         return;
       }
       // Sync with the node when it is reachable; the owner's list never depends on it (EHDS Art. 3).
-      let sync: { added: number; updated: number } | null = null;
+      let sync: { added: number; updated: number; tagged: number } | null = null;
       if (!options.offline) {
         const { NodeUnreachableError } = await import('@carekey/sdk/client');
         const { syncRecords } = await import('./syncRecords.ts');
+        const { tagUntaggedRecords } = await import('./tagUntaggedRecords.ts');
         try {
-          sync = await syncRecords(session);
+          const synced = await syncRecords(session);
+          sync = { ...synced, tagged: await tagUntaggedRecords(session) };
         } catch (error) {
           if (!(error instanceof NodeUnreachableError)) throw error;
         }

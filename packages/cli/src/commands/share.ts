@@ -19,22 +19,29 @@ import { parseDuration } from './parseDuration.ts';
 import { parseIdentityRef } from './parseIdentityRef.ts';
 import { resolveRecordRef } from './resolveRecordRef.ts';
 import { signatureContext } from './signatureContext.ts';
+import { waitFor } from './waitFor.ts';
 
 export type ShareOptions = {
   records: readonly string[];
   category?: string | undefined;
+  /** Several categories at once (`requests approve` of a category request). */
+  categories?: readonly string[] | undefined;
   all?: boolean | undefined;
   with: string;
   purpose: string;
   expires: string;
   /** The access request this grant answers (`requests approve`). */
   requestId?: Hex | undefined;
+  /** Wait until the grant is active on the ledger (default true). */
+  wait?: boolean | undefined;
 };
 
 export type ShareResult = {
   grantee: string;
   /** EIP-712 digest of the signed grant (the grant id appears in `carekey grants` once it is on the ledger). */
   grantDigest: Hex;
+  /** The grant id, once active on the ledger (absent with `--no-wait`). */
+  grantId?: Hex | undefined;
   scope: 'all' | 'categories' | 'records';
   categories: string[];
   recordIds: Hex[];
@@ -48,17 +55,18 @@ function select(
   mine: readonly LocalRecord[],
   options: ShareOptions,
 ): { scope: ShareResult['scope']; chosen: LocalRecord[]; categories: string[] } {
-  const given = [options.records.length > 0, options.category !== undefined, options.all === true].filter(
-    Boolean,
-  );
+  const wanted = options.categories ?? (options.category === undefined ? undefined : [options.category]);
+  const given = [options.records.length > 0, wanted !== undefined, options.all === true].filter(Boolean);
   if (given.length !== 1) {
     throw new CliError('say what to share: record ids, --category <category>, or --all (one of them)');
   }
   const active = mine.filter((r) => r.state === 'active');
   if (options.all) return { scope: 'all', chosen: active, categories: [] };
-  if (options.category !== undefined) {
-    const c = options.category;
-    const chosen = active.filter((r) => r.category === c || (!c.includes('|') && r.resourceType === c));
+  if (wanted !== undefined) {
+    const c = wanted.join(', ');
+    const chosen = active.filter((r) =>
+      wanted.some((w) => r.category === w || (!w.includes('|') && r.resourceType === w)),
+    );
     if (chosen.length === 0)
       throw new CliError(`no record of category '${c.slice(0, 60)}'`, { hint: 'see `carekey ls`' });
     const categories = [...new Set(chosen.map((r) => r.category))].sort();
@@ -152,9 +160,25 @@ export async function share(session: Session, options: ShareOptions): Promise<Sh
     stanzas,
   });
   await context.commit();
+  let grantId: Hex | undefined;
+  if (options.wait !== false) {
+    grantId = await waitFor('the grant to be active on the ledger', async () => {
+      const { grants, queued } = (await node.listGrants()) as Awaited<ReturnType<typeof node.listGrants>> & {
+        queued?: { grantDigest: Hex; state: string }[];
+      };
+      if (queued?.some((q) => q.grantDigest === answer.grantDigest && q.state === 'failed')) {
+        throw new CliError('the ledger refused the grant', {
+          hint: '`carekey grants` shows what is in place',
+        });
+      }
+      const grant = grants.find((g) => g.grantDigest === answer.grantDigest);
+      return grant?.state === 'active' ? grant.grantId : undefined;
+    });
+  }
   return {
     grantee,
     grantDigest: answer.grantDigest,
+    ...(grantId === undefined ? {} : { grantId }),
     scope,
     categories,
     recordIds: stanzas.map((s) => s.recordId),
@@ -178,6 +202,7 @@ export function registerShare(program: Command): void {
     .option('--all', 'every record, including ones added later until the grant ends')
     .option('--purpose <code>', 'HL7 PurposeOfUse code, e.g. TREAT, ETREAT, HRESCH', 'TREAT')
     .option('--expires <duration>', 'how long the grant lasts: 30m, 12h, 7d, 2w', '7d')
+    .option('--no-wait', 'return once the node has queued the grant, without waiting for the ledger')
     .option('--json', 'print JSON')
     .action(async (records: string[], options: Omit<ShareOptions, 'records'> & { json?: boolean }) => {
       parseIdentityRef(options.with); // a malformed address fails before anything else
@@ -186,7 +211,9 @@ export function registerShare(program: Command): void {
       output(options, result, () =>
         [
           `Shared ${result.scope === 'all' ? 'all your records' : `${result.recordIds.length} records`} with ${result.grantee}`,
-          `  grant    signed (${result.grantDigest.slice(0, 18)}…); its id shows in \`carekey grants\` once on the ledger`,
+          result.grantId === undefined
+            ? `  grant    signed (${result.grantDigest.slice(0, 18)}…); its id shows in \`carekey grants\` once on the ledger`
+            : `  grant    ${result.grantId} (active)`,
           `  purpose  ${result.purpose}`,
           `  until    ${result.expiresAt}`,
           `  They can open ${result.scope === 'categories' ? `your ${result.categories.join(', ')} records` : result.scope === 'all' ? 'every record you have, and records added before the grant ends' : 'exactly these records'}, nothing else. Revoke any time: carekey revoke <grant>.`,
