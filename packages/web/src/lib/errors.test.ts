@@ -31,15 +31,11 @@ describe('plain-language errors', () => {
   });
 
   it('T-19: a corrupt or non-FHIR file', async () => {
-    const error = await caught(() =>
-      parseFhirJson({ input: new TextEncoder().encode('{"resourceType": "Patient",') }),
-    );
+    const error = await caught(() => parseFhirJson(new TextEncoder().encode('{"resourceType": "Patient",')));
     expect(plainError(error)).toMatch(
       /^This file is not readable health data \(FHIR JSON\): .+\. Nothing was imported\.$/u,
     );
-    const proto = await caught(() =>
-      parseFhirJson({ input: new TextEncoder().encode('{"__proto__": {"x": 1}}') }),
-    );
+    const proto = await caught(() => parseFhirJson(new TextEncoder().encode('{"__proto__": {"x": 1}}')));
     expect(plainError(proto)).toMatch(/^This file is not readable health data/u);
   });
 
