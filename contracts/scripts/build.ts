@@ -27,6 +27,12 @@ export const exportedContracts = [
   { source: 'src/RecordRegistry.sol', sourceUnit: 'src/RecordRegistry.sol', name: 'RecordRegistry' },
   { source: 'src/ConsentRegistry.sol', sourceUnit: 'src/ConsentRegistry.sol', name: 'ConsentRegistry' },
   { source: 'src/TrustedIssuers.sol', sourceUnit: 'src/TrustedIssuers.sol', name: 'TrustedIssuers' },
+  { source: 'src/recovery/Recovery.sol', sourceUnit: 'src/recovery/Recovery.sol', name: 'Recovery' },
+  {
+    source: 'src/recovery/RecoveryAccount.sol',
+    sourceUnit: 'src/recovery/RecoveryAccount.sol',
+    name: 'RecoveryAccount',
+  },
   {
     source: 'src/bench/NaivePointerStore.sol',
     sourceUnit: 'src/bench/NaivePointerStore.sol',

@@ -12,6 +12,9 @@ describe('generated ABI modules', () => {
       'index.ts',
       'naivePointerStore.ts',
       'recordRegistry.ts',
+      'recovery.ts',
+      'recoveryAccount.ts',
+      'trustedIssuers.ts',
     ]);
     for (const [file, contents] of modules) {
       expect(readFileSync(path.join(abiDir, file), 'utf8'), file).toBe(contents);

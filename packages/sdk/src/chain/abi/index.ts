@@ -4,4 +4,6 @@ export { consentRegistryAbi, consentRegistryBytecode } from './consentRegistry.t
 export { ethereumDidRegistryAbi, ethereumDidRegistryBytecode } from './ethereumDidRegistry.ts';
 export { naivePointerStoreAbi, naivePointerStoreBytecode } from './naivePointerStore.ts';
 export { recordRegistryAbi, recordRegistryBytecode } from './recordRegistry.ts';
+export { recoveryAbi, recoveryBytecode } from './recovery.ts';
+export { recoveryAccountAbi, recoveryAccountBytecode } from './recoveryAccount.ts';
 export { trustedIssuersAbi, trustedIssuersBytecode } from './trustedIssuers.ts';
