@@ -23,6 +23,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   revoke: async () => (await import('./commands/revoke.ts')).registerRevoke,
   forget: async () => (await import('./commands/forget.ts')).registerForget,
   audit: async () => (await import('./commands/audit.ts')).registerAudit,
+  gateway: async () => (await import('./commands/gateway.ts')).registerGateway,
+  'import-export': async () => (await import('./commands/gatewayImportExport.ts')).registerImportExport,
 };
 
 /** Builds the `carekey` program with the command named in `argv` (or every command when none is named). */

@@ -45,7 +45,7 @@ export type StoredRecord = {
   blobId: string;
   /** The Carekey identity whose record this is. */
   patient: Address;
-  /** Who published it: the publisher's address for the identity's own records, else `meta.source` or null. */
+  /** Who published it: `meta.source` (the publisher's DID, stamped at import), else the publisher's address when known, else null. */
   custodian: string | null;
   resourceType: string;
   /** The FHIR resource id. */

@@ -22,6 +22,8 @@ export type SyncGatewayStoreReturnType = {
   removed: number;
   /** Records stored after the sync. */
   total: number;
+  /** File records (DICOM, PDF payloads) not kept: their describing FHIR records are. */
+  files: number;
 };
 
 function toStored(parameters: {
@@ -32,7 +34,11 @@ function toStored(parameters: {
   grantId: Hex;
   plaintext: Uint8Array;
   expectedSha256?: string | undefined;
-}): StoredRecord {
+}): StoredRecord | undefined {
+  // A file record (DICOM, PDF: docs/fhir.md "Files") holds the file's bytes, not JSON: its describing
+  // ImagingStudy/DocumentReference record is what the gateway serves.
+  const first = parameters.plaintext.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (first !== 0x7b /* '{' */) return undefined;
   let resource: Resource;
   try {
     resource = JSON.parse(new TextDecoder().decode(parameters.plaintext)) as Resource;
@@ -53,7 +59,7 @@ function toStored(parameters: {
     recordId: parameters.recordId.toLowerCase() as Hex,
     blobId: parameters.blobId,
     patient: parameters.patient,
-    custodian: parameters.custodian ?? (typeof source === 'string' ? source : null),
+    custodian: typeof source === 'string' ? source : parameters.custodian,
     resourceType: resource.resourceType,
     fhirId: resource.id,
     category: recordCategory(resource as never),
@@ -84,6 +90,15 @@ export async function syncGatewayStore(
   const before = new Map<string, StoredRecord>(store.all().map((r) => [r.recordId.toLowerCase(), r]));
   const next = new Map<string, StoredRecord>();
   let added = 0;
+  let files = 0;
+  const keep = (stored: StoredRecord | undefined) => {
+    if (stored === undefined) {
+      files++;
+      return;
+    }
+    next.set(stored.recordId, stored);
+    added++;
+  };
 
   say('syncing own records with the node');
   await syncRecords(session);
@@ -95,13 +110,16 @@ export async function syncGatewayStore(
       next.set(id, kept);
       continue;
     }
+    if (local.resourceType === 'Binary' && local.category.startsWith('Binary|')) {
+      files++;
+      continue;
+    }
     if (!(await session.store.hasFile(local.recordId))) continue;
     const plaintext = await decrypt({
       identities: [keys.identity],
       ciphertext: await session.store.readFile(local.recordId),
     });
-    next.set(
-      id,
+    keep(
       toStored({
         recordId: local.recordId,
         blobId: local.blobId,
@@ -112,7 +130,6 @@ export async function syncGatewayStore(
         expectedSha256: local.sha256,
       }),
     );
-    added++;
   }
 
   say('listing records shared with you');
@@ -164,8 +181,7 @@ export async function syncGatewayStore(
         file.set(header, 0);
         file.set(payload, header.length);
         const plaintext = await decrypt({ identities: [keys.identity], ciphertext: file });
-        next.set(
-          row.recordId.toLowerCase(),
+        keep(
           toStored({
             recordId: row.recordId,
             blobId: item.blobId,
@@ -175,7 +191,6 @@ export async function syncGatewayStore(
             plaintext,
           }),
         );
-        added++;
       }
     }
   }
@@ -184,5 +199,5 @@ export async function syncGatewayStore(
   store.replace([...next.values()]);
   await store.save(new Date().toISOString());
   say(`gateway store: ${next.size} record(s), ${added} added, ${removed} removed`);
-  return { added, removed, total: next.size };
+  return { added, removed, total: next.size, files };
 }
