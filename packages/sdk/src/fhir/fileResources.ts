@@ -111,7 +111,7 @@ export function documentReferenceFromFile(
     date: parameters.date ?? new Date().toISOString(),
     ...(parameters.subject === undefined
       ? {}
-      : { subject: parameters.subject as DocumentReference['subject'] }),
+      : { subject: parameters.subject as NonNullable<DocumentReference['subject']> }),
     ...(parameters.description === undefined ? {} : { description: parameters.description }),
     content: [{ attachment: fileAttachment(parameters.facts) }],
   };
