@@ -7,6 +7,7 @@
  */
 import { BaseError, ChainConfigError } from '@carekey/sdk/errors';
 import { loadNodeConfig } from './config/loadNodeConfig.ts';
+import { parseGovernance } from './identity/parseGovernance.ts';
 import { type CarekeyNode, DEFAULT_API_PORT, startNode } from './startNode.ts';
 
 async function main(): Promise<void> {
@@ -21,8 +22,8 @@ async function main(): Promise<void> {
     shredDelay: config.shredDelay,
     chain:
       config.chain.kind === 'embedded'
-        ? { port: config.chain.port }
-        : { rpcUrl: config.chain.rpcUrl, relayerKey: config.chain.relayerKey },
+        ? { port: config.chain.port, governance: parseGovernance() }
+        : { rpcUrl: config.chain.rpcUrl, relayerKey: config.chain.relayerKey, governance: parseGovernance() },
     databaseUrl: process.env.CAREKEY_DATABASE_URL,
     api: {
       port,

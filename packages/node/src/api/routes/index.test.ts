@@ -25,6 +25,12 @@ describe('the route table', () => {
       'GET /v1/did/{address}/nonce',
       // Nonces are public on chain; the node adds only its own queued writes' count.
       'GET /v1/nonces/{address}',
+      // Identity (docs/identity.md): resolver config, challenges, disclosed verified identities, status lists, issuers.
+      'GET /v1/identity/resolver',
+      'GET /v1/credentials/challenge',
+      'GET /v1/credentials/{address}',
+      'GET /v1/status-lists/{issuer}/{listId}',
+      'GET /v1/issuers/{address}',
     ];
     const policy = new Map(routes.map((r) => [`${r.method} ${r.path}`, r.auth]));
     for (const [route, auth] of policy) {

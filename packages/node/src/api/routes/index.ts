@@ -2,6 +2,7 @@
  * The node's route table. To add a route: write `routes/<operationId>.ts` with `defineRoute` (schemas, auth
  * policy, handler) and add it to this list. `GET /openapi.json` is added by the server.
  */
+import { identityRoutes } from '../../identity/routes/index.ts';
 import type { AnyRoute } from '../defineRoute.ts';
 import { getAudit } from './getAudit.ts';
 import { getBlob } from './getBlob.ts';
@@ -48,4 +49,6 @@ export const routes: readonly AnyRoute[] = [
   postRequests,
   getRequests,
   postRequestDeny,
+  // Identity: provider credentials, status lists, TrustedIssuers governance (docs/identity.md).
+  ...identityRoutes,
 ];
