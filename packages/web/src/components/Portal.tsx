@@ -99,8 +99,16 @@ export function Portal({
     void (async () => {
       try {
         const did = await session.node.getDid(me).catch(() => undefined);
-        if (did?.recipient !== keys.recipient)
+        if (did?.recipient !== keys.recipient) {
+          setKeyStatus('Publishing your encryption key so others can share with you…');
           await session.node.publishEncryptionKey({ recipient: keys.recipient });
+          // Relayed through the node's outbox: wait until the ledger shows it.
+          for (let i = 0; i < 60; i++) {
+            const now = await session.node.getDid(me).catch(() => undefined);
+            if (now?.recipient === keys.recipient) break;
+            await new Promise((r) => setTimeout(r, 500));
+          }
+        }
         setKeyStatus('Your encryption key is published: others can share records with you.');
       } catch (error) {
         setKeyStatus(
