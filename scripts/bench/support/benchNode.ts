@@ -1,0 +1,188 @@
+/**
+ * Shared plumbing of the node benchmarks (import, release, share): a real Carekey node started the way the tests
+ * start it (embedded anvil, on-disk PGlite, blob store, HTTP API on a free loopback port), wallets made in process
+ * with the CLI's own code, option parsing and the machine's load. Not a benchmark itself (bench.ts only runs the
+ * `.ts` files directly in scripts/bench/).
+ */
+import '@carekey/sdk/crypto/node';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createNodeClient } from '@carekey/sdk/client';
+import { generateMnemonic, newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
+import { privateKeyToAccount } from 'viem/accounts';
+import type { Session } from '../../../packages/cli/src/commands/openSession.ts';
+import { publishKey } from '../../../packages/cli/src/commands/publishKey.ts';
+import { carekeyHome } from '../../../packages/cli/src/home/carekeyHome.ts';
+import { RecordStore } from '../../../packages/cli/src/home/recordStore.ts';
+import { readWalletPublic, saveNewWallet, unlockWallet } from '../../../packages/cli/src/home/walletStore.ts';
+import {
+  type CarekeyNode,
+  type StartNodeParameters,
+  startNode,
+} from '../../../packages/node/src/startNode.ts';
+
+const args = process.argv.slice(2);
+
+/** `--name value` from the command line, or `fallback`. */
+export function option(name: string, fallback: string): string {
+  const at = args.indexOf(`--${name}`);
+  return at >= 0 ? (args[at + 1] ?? fallback) : fallback;
+}
+
+/** Every `--name value` given (repeatable flags). */
+export function options(name: string): string[] {
+  const values: string[] = [];
+  for (let i = 0; i < args.length; i++)
+    if (args[i] === `--${name}` && args[i + 1]) values.push(args[i + 1] as string);
+  return values;
+}
+
+/** `1GiB`, `256MiB`, `64KiB`, `1000000`… in bytes. */
+export function parseSize(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(text.trim());
+  if (!m) throw new Error(`--size: expected e.g. 1GiB, 256MiB or 1000000, got "${text}"`);
+  const units: Record<string, number> = {
+    b: 1,
+    kib: 2 ** 10,
+    mib: 2 ** 20,
+    gib: 2 ** 30,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+  };
+  return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
+}
+
+/** `1.0 GiB`, `1.0 KiB`… */
+export function formatSize(bytes: number): string {
+  for (const [unit, size] of [
+    ['GiB', 2 ** 30],
+    ['MiB', 2 ** 20],
+    ['KiB', 2 ** 10],
+  ] as const)
+    if (bytes >= size) return `${(bytes / size).toFixed(bytes % size === 0 ? 0 : 1)} ${unit}`;
+  return `${bytes} B`;
+}
+
+/** One line on how busy the machine was: these are shared 2-core machines. */
+export function machineLine(): string {
+  const [one, five] = loadavg();
+  return `load average ${(one ?? 0).toFixed(1)} (1 min), ${(five ?? 0).toFixed(1)} (5 min) on ${availableParallelism()} cores`;
+}
+
+/**
+ * Environment the node under test is started with. Per-identity rate limiting (T-24) would throttle a load test
+ * from one grantee: pass its switch with `--node-env NAME=VALUE` (repeatable), e.g.
+ * `--node-env CAREKEY_RATE_LIMIT=off`; each pair is set in this process before the node starts.
+ */
+export function applyNodeEnv(): Record<string, string> {
+  const applied: Record<string, string> = {};
+  for (const pair of options('node-env')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) throw new Error(`--node-env: expected NAME=VALUE, got "${pair}"`);
+    const name = pair.slice(0, at);
+    const value = pair.slice(at + 1);
+    process.env[name] = value;
+    applied[name] = value;
+  }
+  return applied;
+}
+
+export type BenchNode = { node: CarekeyNode; url: string; dir: string; stop(): Promise<void> };
+
+/** A real node in a temp folder (as packages/cli/test/support/startTestNode.ts), quiet, on free ports. */
+export async function startBenchNode(
+  parameters: { blockTime?: number; maxBlobBytes?: number } = {},
+): Promise<BenchNode> {
+  applyNodeEnv();
+  const dir = mkdtempSync(join(tmpdir(), 'carekey-bench-'));
+  const node = await startNode({
+    dataDir: dir,
+    shredDelay: 0,
+    chain: { port: 0, blockTime: parameters.blockTime ?? 1 } as NonNullable<StartNodeParameters['chain']>,
+    api: { port: 0, ...(parameters.maxBlobBytes ? { maxBlobBytes: parameters.maxBlobBytes } : {}) },
+    onLoopError: () => {},
+    indexerPollInterval: 250,
+  });
+  return {
+    node,
+    url: node.api.url,
+    dir,
+    async stop() {
+      await node.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+const PASSPHRASE = 'benchmark passphrase';
+
+/**
+ * A wallet made with the CLI's own code (`carekey init`: wallet file, X25519 key published on the DID through the
+ * node) in `<dir>/<who>`, unlocked as a CLI session against `url`. In process, so the CLI's flows can be timed
+ * without Node start-up; the passphrase is never read from a terminal.
+ */
+export async function newSession(dir: string, who: string, url: string): Promise<Session> {
+  const env = { CAREKEY_HOME: join(dir, who), CAREKEY_NODE: url };
+  Object.assign(process.env, env);
+  const home = carekeyHome(env);
+  const secrets = newWalletSecrets({ mnemonic: generateMnemonic() });
+  await saveNewWallet({ home, secrets, passphrase: PASSPHRASE, logN: 15 });
+  const fresh = walletKeys(secrets);
+  const published = await publishKey(home, privateKeyToAccount(fresh.privateKey), fresh.recipient);
+  if (!published.published)
+    throw new Error(`cannot publish ${who}'s encryption key: ${JSON.stringify(published)}`);
+  const keys = await unlockWallet(home, PASSPHRASE);
+  const account = privateKeyToAccount(keys.privateKey);
+  return {
+    home,
+    facts: await readWalletPublic(home),
+    keys,
+    account,
+    node: createNodeClient({ url, account }),
+    store: new RecordStore(home, keys.recipient),
+  };
+}
+
+/** Polls `check` until it holds; fails with `what` after `ms`. */
+export async function until(what: string, check: () => Promise<boolean>, ms = 120_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Resolves when every outbox write of the node is confirmed (none pending or in flight). */
+export async function outboxSettled(node: CarekeyNode): Promise<void> {
+  await until('the outbox to settle', async () => {
+    const { rows } = await node.sql.query<{ n: bigint }>(
+      `select count(*) as n from outbox where status in ('pending', 'submitted')`,
+    );
+    return rows[0]?.n === 0n;
+  });
+  const { rows } = await node.sql.query<{ n: bigint }>(
+    `select count(*) as n from outbox where status = 'failed'`,
+  );
+  if (rows[0]?.n !== 0n) throw new Error(`${rows[0]?.n} outbox writes failed`);
+}
+
+/** Seconds since `start` (a `performance.now()`). */
+export const since = (start: number): number => (performance.now() - start) / 1000;
+
+/** The `q`-quantile (0…1) of sorted numbers. */
+export function quantile(sorted: readonly number[], q: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
+}
+
+/** Prints rows as a fixed-width table (first column left-aligned, the rest right-aligned). */
+export function printTable(head: readonly string[], rows: readonly (readonly string[])[]): void {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  console.log(line(head));
+  console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  for (const row of rows) console.log(line(row));
+}
