@@ -1,6 +1,7 @@
-import { ZERO_BYTES32 } from '@carekey/sdk/chain';
+import { ScopeKind, ZERO_BYTES32 } from '@carekey/sdk/chain';
+import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
 import { categoryTag } from '@carekey/sdk/fhir';
-import type { Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { categoryKey } from '../home/categoryKey.ts';
 import { progress } from '../io/progress.ts';
 import type { Session } from './openSession.ts';
@@ -12,7 +13,9 @@ export const MAX_TAGS_PER_CALL = 1000;
  * Tags my records a provider published untagged (it cannot compute my category tags): for each active record the
  * node lists with tag zero that my wallet folder knows the category of, computes `HMAC(categoryKey, category)` and
  * sends it (`POST /v1/records/tags`, signed by me). Until then a category grant never opens such a record (fail
- * closed, docs/protocol.md "Records"). Run after `syncRecords`, which fetches and learns the category of new ones.
+ * closed, docs/protocol.md "Records"). The grantees of my active category and all-records grants that now cover
+ * them get their stanza in the same call (O(records × grantees) key wraps, no payload pass). Run after
+ * `syncRecords`, which fetches new records and learns their category.
  *
  * @returns how many records were tagged.
  */
@@ -35,11 +38,42 @@ export async function tagUntaggedRecords(session: Session): Promise<number> {
     local.categoryTag = tag;
   }
   tagKey.fill(0);
+  const { grants } = await node.listGrants();
+  const covering = grants.filter(
+    (g) =>
+      g.state === 'active' &&
+      g.patient.toLowerCase() === keys.address.toLowerCase() &&
+      (g.scopeKind === ScopeKind.All || g.scopeKind === ScopeKind.Categories),
+  );
+  const recipients = new Map<string, X25519Recipient>();
   for (let i = 0; i < tags.length; i += MAX_TAGS_PER_CALL) {
-    progress(
-      `tagging ${Math.min(MAX_TAGS_PER_CALL, tags.length - i)} record(s) a provider published for you`,
-    );
-    await node.tagRecords({ tags: tags.slice(i, i + MAX_TAGS_PER_CALL) });
+    const chunk = tags.slice(i, i + MAX_TAGS_PER_CALL);
+    const stanzas: { recordId: Hex; reader: Address; stanza: string }[] = [];
+    for (const t of chunk) {
+      const readers = covering.filter(
+        (g) =>
+          g.scopeKind === ScopeKind.All ||
+          (g.scopeData as string[] | undefined)?.some((d) => d.toLowerCase() === t.categoryTag.toLowerCase()),
+      );
+      if (readers.length === 0 || !(await store.hasFile(t.recordId))) continue;
+      const fileKey = await store.fileKey(t.recordId, keys.identity);
+      for (const g of readers) {
+        let to = recipients.get(g.grantee.toLowerCase());
+        if (to === undefined) {
+          to = new X25519Recipient((await node.getDid(g.grantee)).recipient);
+          recipients.set(g.grantee.toLowerCase(), to);
+        }
+        stanzas.push({
+          recordId: t.recordId,
+          reader: g.grantee,
+          stanza: encodeStanza(await wrapFileKey({ fileKey, recipient: to })),
+        });
+      }
+      fileKey.fill(0);
+    }
+    progress(`tagging ${chunk.length} record(s) a provider published for you`);
+    const body = { tags: chunk, ...(stanzas.length > 0 ? { stanzas } : {}) };
+    await node.tagRecords(body as Parameters<typeof node.tagRecords>[0]);
   }
   if (tags.length > 0) await store.save(index);
   return tags.length;

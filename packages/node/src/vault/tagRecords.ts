@@ -1,8 +1,10 @@
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { VaultInputError } from '@carekey/sdk/errors';
 import { type Address, bytesToHex, type Hex, hexToBytes, isAddressEqual } from 'viem';
+import { grantCovers } from './grantCovers.ts';
+import { readPatientGrants } from './readPatientGrants.ts';
 import type { Vault } from './Vault.ts';
-import { toBytes32 } from './vaultInput.ts';
+import { checkStanza, toAddress, toBytes32 } from './vaultInput.ts';
 
 export type TagRecordsParameters = {
   vault: Vault;
@@ -14,6 +16,11 @@ export type TagRecordsParameters = {
    * them), kept beside each tag as the patient's signed assignment.
    */
   authorization: string;
+  /**
+   * Stanzas of the tagged records for grantees whose active grant from the patient now covers them (a category
+   * or all-records grant given before the provider published): the patient wraps the file key to each.
+   */
+  stanzas?: readonly { recordId: Hex; reader: Address; stanza: string }[] | undefined;
 };
 
 export type TagRecordsReturnType = {
@@ -21,6 +28,8 @@ export type TagRecordsReturnType = {
   tagged: Hex[];
   /** Records that already had exactly this tag (a repeated sync). */
   unchanged: Hex[];
+  /** Stanzas stored for grantees. */
+  stanzas: number;
 };
 
 /** Most tags in one call. */
@@ -50,6 +59,42 @@ export async function tagRecords(parameters: TagRecordsParameters): Promise<TagR
     seen.add(recordId);
     return { recordId, categoryTag };
   });
+  const head = await vault.chain.head();
+  const readers = [
+    ...new Set((parameters.stanzas ?? []).map((s) => toAddress(s.reader, 'stanzas[].reader'))),
+  ];
+  const grants =
+    readers.length === 0
+      ? []
+      : (await readPatientGrants({ chain: vault.chain, patient: identity, blockNumber: head.number })).filter(
+          (g) =>
+            !g.revoked &&
+            head.timestamp < g.expiresAt &&
+            g.scopeKind !== 2 &&
+            readers.some((r) => isAddressEqual(r, g.grantee)),
+        );
+  const stanzas = (parameters.stanzas ?? []).map((s, i) => ({
+    recordId: toBytes32(s.recordId, `stanzas[${i}].recordId`),
+    reader: toAddress(s.reader, `stanzas[${i}].reader`),
+    stanza: checkStanza(s.stanza, `stanzas[${i}].stanza`),
+  }));
+  const tagOf = new Map(tags.map((t) => [t.recordId, t.categoryTag]));
+  for (const [i, s] of stanzas.entries()) {
+    const categoryTag = tagOf.get(s.recordId);
+    const covered =
+      categoryTag !== undefined &&
+      grants.some(
+        (g) =>
+          isAddressEqual(g.grantee, s.reader) &&
+          grantCovers({ grant: g })({ recordId: s.recordId, categoryTag }),
+      );
+    if (!covered) {
+      throw new VaultInputError(
+        'not-in-scope',
+        `stanzas[${i}]: no active grant of yours to that reader covers the record with its tag`,
+      );
+    }
+  }
   return vault.sql.transaction(async (tx) => {
     const { rows } = await tx.query<{
       record_id: Uint8Array;
@@ -95,6 +140,12 @@ export async function tagRecords(parameters: TagRecordsParameters): Promise<TagR
         parameters.authorization,
       ]);
     }
-    return { tagged, unchanged };
+    for (const s of stanzas) {
+      await tx.query(
+        'insert into stanzas (record_id, reader, stanza) values ($1, $2, $3) on conflict (record_id, reader) do nothing',
+        [hexToBytes(s.recordId), hexToBytes(s.reader), s.stanza],
+      );
+    }
+    return { tagged, unchanged, stanzas: stanzas.length };
   });
 }

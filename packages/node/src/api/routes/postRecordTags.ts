@@ -1,9 +1,10 @@
 import { Type } from '@sinclair/typebox';
-import type { Hex } from 'viem';
+import type { Address, Hex } from 'viem';
 import { MAX_TAGS, tagRecords } from '../../vault/tagRecords.ts';
 import { defineRoute } from '../defineRoute.ts';
+import { AddressSchema } from './schemas.ts';
 import { vaultCall } from './vaultCall.ts';
-import { Bytes32Schema } from './vaultSchemas.ts';
+import { Bytes32Schema, StanzaSchema } from './vaultSchemas.ts';
 
 /** Body of `POST /v1/records/tags`. */
 export const TagSubmission = Type.Object(
@@ -12,13 +13,25 @@ export const TagSubmission = Type.Object(
       Type.Object({ recordId: Bytes32Schema, categoryTag: Bytes32Schema }, { additionalProperties: false }),
       { minItems: 1, maxItems: MAX_TAGS },
     ),
+    stanzas: Type.Optional(
+      Type.Array(
+        Type.Object(
+          { recordId: Bytes32Schema, reader: AddressSchema, stanza: StanzaSchema },
+          { additionalProperties: false },
+        ),
+        {
+          maxItems: 5000,
+          description: 'file keys wrapped to grantees whose active grant now covers the records',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 
 /** Answer of `POST /v1/records/tags`. */
 export const TagReceipt = Type.Object(
-  { tagged: Type.Array(Type.String()), unchanged: Type.Array(Type.String()) },
+  { tagged: Type.Array(Type.String()), unchanged: Type.Array(Type.String()), stanzas: Type.Integer() },
   { additionalProperties: false },
 );
 
@@ -44,6 +57,11 @@ export const postRecordTags = defineRoute({
         identity,
         tags: body.tags.map((t) => ({ recordId: t.recordId as Hex, categoryTag: t.categoryTag as Hex })),
         authorization: typeof auth === 'string' ? auth : '',
+        stanzas: body.stanzas?.map((st) => ({
+          recordId: st.recordId as Hex,
+          reader: st.reader as Address,
+          stanza: st.stanza,
+        })),
       }),
     );
     return { status: 200, body: result };
