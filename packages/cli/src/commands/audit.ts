@@ -9,8 +9,14 @@ export function registerAudit(program: Command): void {
     .description('show the access history of your records: who, when, what, under which grant, outcome')
     .option('--limit <n>', 'most entries per page (default 100)')
     .option('--json', 'print JSON')
-    .action(async (options: { limit?: string; json?: boolean }) => {
+    .option('--fhir', 'print the whole log as a FHIR R4 Bundle of AuditEvent (IHE BALP style)')
+    .action(async (options: { limit?: string; json?: boolean; fhir?: boolean }) => {
       const session = await openSession();
+      if (options.fhir) {
+        const { auditEventBundle } = await import('../gateway/fhir/auditEventBundle.ts');
+        process.stdout.write(`${JSON.stringify(await auditEventBundle(session))}\n`);
+        return;
+      }
       const query = options.limit === undefined ? '' : `?limit=${encodeURIComponent(options.limit)}`;
       const log = await session.node.audit(query);
       const me = session.keys.address.toLowerCase();

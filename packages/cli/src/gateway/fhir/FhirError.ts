@@ -22,12 +22,21 @@ export class FhirError extends Error {
   readonly status: number;
   readonly code: IssueCode;
   readonly expression: string[] | undefined;
+  /** What the access log records when it differs from what the caller is told. */
+  readonly logReason: string | undefined;
 
-  constructor(status: number, code: IssueCode, diagnostics: string, expression?: string[]) {
+  constructor(
+    status: number,
+    code: IssueCode,
+    diagnostics: string,
+    expression?: string[],
+    logReason?: string,
+  ) {
     super(diagnostics);
     this.status = status;
     this.code = code;
     this.expression = expression;
+    this.logReason = logReason;
   }
 
   /** The OperationOutcome body. */

@@ -75,6 +75,7 @@ export function capabilityStatement(parameters: {
   );
   return {
     resourceType: 'CapabilityStatement',
+    id: 'carekey-gateway',
     status: 'active',
     date: new Date().toISOString(),
     publisher: 'Carekey',

@@ -9,11 +9,8 @@ import type { Session } from '../../commands/openSession.ts';
 import { type GatewayCaller, gatewayTokenKey, verifyGatewayToken } from '../auth/gatewayToken.ts';
 import { type SmartScope, scopesFor } from '../auth/smartScopes.ts';
 import { BulkExportJobs } from '../bulk/BulkExportJobs.ts';
-import {
-  gatewayEntryToAuditEvent,
-  type NodeAccessEntry,
-  nodeEntryToAuditEvent,
-} from '../fhir/accessLogToAuditEvent.ts';
+import { gatewayEntryToAuditEvent, nodeEntryToAuditEvent } from '../fhir/accessLogToAuditEvent.ts';
+import { nodeAccessEntries } from '../fhir/auditEventBundle.ts';
 import { capabilityStatement } from '../fhir/capabilityStatement.ts';
 import { FhirError } from '../fhir/FhirError.ts';
 import { grantToConsent } from '../fhir/grantToConsent.ts';
@@ -187,21 +184,7 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
     return (await session.node.listGrants()).grants;
   }
 
-  async function nodeEntries(): Promise<NodeAccessEntry[]> {
-    const out: NodeAccessEntry[] = [];
-    let after: string | null = null;
-    for (let page = 0; page < 20; page++) {
-      const query: string = `?limit=500${after === null ? '' : `&after=${after}`}`;
-      const answer = (await session.node.audit(query)) as unknown as {
-        entries: NodeAccessEntry[];
-        next: string | null;
-      };
-      out.push(...answer.entries);
-      if (answer.next === null || answer.next === undefined) break;
-      after = answer.next;
-    }
-    return out;
-  }
+  const nodeEntries = () => nodeAccessEntries(session);
 
   /** Consent and AuditEvent: built from the node's grants and logs on each request, then searched alike. */
   async function virtualResources(
@@ -362,12 +345,20 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
 
     m = new RegExp(`^/Patient/(${ID})/\\$everything$`, 'u').exec(path);
     if (m !== null) {
+      const patientScopes = scopesOrForbid(caller, 'Patient', 'read');
       const patientRecord = store.get('Patient', m[1] as string);
-      if (patientRecord === undefined) throw new FhirError(404, 'not-found', `Patient/${m[1]} is not here`);
+      // Outside the token's patient: answered like an absent Patient (T-15); the log keeps why.
       if (
-        !allowedBy(scopesOrForbid(caller, 'Patient', 'read'), caller, patientRecord.patient, patientRecord)
+        patientRecord === undefined ||
+        !allowedBy(patientScopes, caller, patientRecord.patient, patientRecord)
       ) {
-        throw new FhirError(403, 'forbidden', `Patient/${m[1]} is outside the token's scopes`);
+        throw new FhirError(
+          404,
+          'not-found',
+          `Patient/${m[1]} is not here`,
+          undefined,
+          patientRecord === undefined ? undefined : "outside the token's patient",
+        );
       }
       let count = 50;
       let offset = 0;
@@ -454,7 +445,15 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
       const record = store.get(type, id);
       if (record === undefined) throw new FhirError(404, 'not-found', `${type}/${id} is not here`);
       if (!allowedBy(scopes, caller, record.patient, record)) {
-        throw new FhirError(403, 'forbidden', `${type}/${id} is outside the token's scopes`);
+        // Outside the token's patient or category: answered like an absent resource (T-15: one answer for "not
+        // yours" and "not here"); the access log keeps why.
+        throw new FhirError(
+          404,
+          'not-found',
+          `${type}/${id} is not here`,
+          undefined,
+          "outside the token's patient or category",
+        );
       }
       return { status: 200, body: record.resource };
     }
@@ -534,7 +533,7 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
         interaction: interactionOf(request),
         request: `${request.method} ${url.pathname}`,
         status: error instanceof FhirError ? error.status : 500,
-        reason: error instanceof Error ? error.message : String(error),
+        reason: error instanceof FhirError ? (error.logReason ?? error.message) : String(error),
       });
       throw error;
     }
