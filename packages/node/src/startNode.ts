@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { consentRegistryAbi, ethereumDidRegistryAbi, recordRegistryAbi } from '@carekey/sdk/chain';
 import { ApiListenError } from './api/ApiListenError.ts';
 import type { ApiServices } from './api/ApiServices.ts';
@@ -46,6 +47,9 @@ export type StartNodeChainParameters = StartChainParameters extends infer each
 /** Default API port (`CAREKEY_PORT`). */
 export const DEFAULT_API_PORT = 8787;
 
+/** The built web portal the node serves at `/` (`npm run build:web`; `npm start` builds it when stale). */
+export const DEFAULT_PORTAL_DIR: string = fileURLToPath(new URL('../../web/dist', import.meta.url));
+
 /** The node software's version (from `packages/node/package.json`). */
 export const NODE_VERSION: string = (
   JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -84,6 +88,8 @@ export type StartNodeParameters = {
         routes?: readonly AnyRoute[] | undefined;
         /** Where request log lines go (default nowhere). */
         log?: ((entry: ApiLogEntry) => void) | undefined;
+        /** The built web portal served at `/` (default `packages/web/dist`; `null`: no portal). */
+        portalDir?: string | null | undefined;
       }
     | undefined;
 };
@@ -215,6 +221,7 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       nonces: createSqlNonceStore({ sql }),
       corsOrigins: api.corsOrigins,
       log: api.log,
+      ...(api.portalDir === null ? {} : { portal: { dir: api.portalDir ?? DEFAULT_PORTAL_DIR } }),
     });
     const host = api.host ?? '127.0.0.1';
     const port = api.port ?? DEFAULT_API_PORT;

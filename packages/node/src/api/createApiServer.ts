@@ -11,6 +11,7 @@ import { type AnyRoute, AUTH_POLICIES, type RouteContext } from './defineRoute.t
 import type { NonceStore } from './NonceStore.ts';
 import { MAX_JSON_DEPTH, parseStrictJson } from './parseStrictJson.ts';
 import { createGetOpenApiRoute } from './routes/getOpenApi.ts';
+import { servePortal } from './servePortal.ts';
 import { PROBLEM_CONTENT_TYPE, problem, toProblem } from './toProblem.ts';
 
 /** Largest JSON body, bytes (THREAT-MODEL T-19: 1 MiB of metadata). */
@@ -36,6 +37,8 @@ export type CreateApiServerParameters = {
   log?: ((entry: ApiLogEntry) => void) | undefined;
   /** Node clock for signed-request freshness, seconds (tests). */
   now?: (() => number) | undefined;
+  /** Serve the built web portal from `dir` at `/` (`servePortal`); default: no portal. */
+  portal?: { dir: string } | undefined;
 };
 
 /** The API, built but not listening. */
@@ -190,6 +193,7 @@ export function createApiServer(parameters: CreateApiServerParameters): CreateAp
   );
 
   for (const route of routes) register(app, route);
+  if (parameters.portal !== undefined) servePortal({ app, dir: parameters.portal.dir });
   return { app, routes, openapi };
 
   function register(instance: FastifyInstance, route: AnyRoute): void {
