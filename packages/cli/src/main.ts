@@ -23,6 +23,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   revoke: async () => (await import('./commands/revoke.ts')).registerRevoke,
   forget: async () => (await import('./commands/forget.ts')).registerForget,
   audit: async () => (await import('./commands/audit.ts')).registerAudit,
+  did: async () => (await import('./commands/did.ts')).registerDid,
+  issuer: async () => (await import('./commands/issuer.ts')).registerIssuer,
+  credential: async () => (await import('./commands/credential.ts')).registerCredential,
   gateway: async () => (await import('./commands/gateway.ts')).registerGateway,
   'import-export': async () => (await import('./commands/gatewayImportExport.ts')).registerImportExport,
 };

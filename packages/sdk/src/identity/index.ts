@@ -5,6 +5,12 @@
  */
 export { trustedIssuersAbi, trustedIssuersBytecode } from '../chain/abi/index.ts';
 export { CredentialError, type CredentialRefusal } from './CredentialError.ts';
+export {
+  createIdentityClient,
+  type IdentityClient,
+  type IssuerStanding,
+  type VerifiedIdentity,
+} from './createIdentityClient.ts';
 export { type ParsedDid, parseDid, toDid } from './did.ts';
 export { es256kSigner, verifyEs256k } from './es256k.ts';
 export { type IssueCredentialParameters, issueCredential } from './issueCredential.ts';
