@@ -115,7 +115,7 @@ export function AccessLog({
                 <td>
                   {emergency ? <strong>Emergency: </strong> : null}
                   {ACTIONS[e.action] ?? e.action}
-                  {e.outcome === 'denied' ? ' (refused)' : ''}
+                  {e.outcome === 'denied' && e.action !== 'refusal' ? ' (refused)' : ''}
                   {e.reason ? <span className="muted"> — {e.reason}</span> : null}
                 </td>
                 <td>

@@ -67,9 +67,14 @@ describe('lab value display', () => {
     expect(flag(observation(50, { low: 70, high: 99 }))).toBe('Low');
     expect(flag(observation(80, { low: 70, high: 99 }))).toBe('Normal');
     expect(flag(observation(80, { low: 70, high: 99 }, 'HH'))).toBe('Critical high');
-    expect(flag(observation(80))).toBe('No range');
+    const unknownTest = (r: Resource): Resource => ({
+      ...r,
+      code: { coding: [{ code: '99999-9' }], text: 'Glucose' },
+    });
+    expect(flag(unknownTest(observation(80)))).toBe('No range');
+    expect(flag(observation(80))).toBe('Normal'); // a typical range for glucose in mg/dL
     expect(flag(observation(120, { high: 99 }))).toBe('High');
-    const [none] = labValues(observation(80));
+    const [none] = labValues(unknownTest(observation(80)));
     if (none === undefined) throw new Error('no value');
     render(<LabValueView value={none} />);
     expect(screen.getByText('Normal range: no reference range given')).toBeTruthy();
@@ -122,5 +127,26 @@ describe('lab value display', () => {
       '1 Jun 2023105 mg/dLHigh70 to 99 mg/dLMercy Hospital',
       '1 Jan 2024130 mg/dLHigh70 to 99 mg/dLMercy Hospital',
     ]);
+  });
+});
+
+describe('typical ranges', () => {
+  it('a result without a range of its own gets a typical adult range for its test and unit, said as such', () => {
+    const cholesterol: Resource = {
+      resourceType: 'Observation',
+      code: { coding: [{ system: 'http://loinc.org', code: '2093-3', display: 'Total Cholesterol' }] },
+      effectiveDateTime: '2018-09-17',
+      valueQuantity: { value: 214.8, unit: 'mg/dL' },
+    };
+    const [v] = labValues(cholesterol);
+    if (v === undefined) throw new Error('no value');
+    expect(v.flag).toBe('High');
+    render(<LabValueView value={v} />);
+    expect(
+      screen.getByText('Normal range: up to 199 mg/dL (typical adult range; the source gave none)'),
+    ).toBeTruthy();
+    // Another unit: no typical range is guessed.
+    const [mmol] = labValues({ ...cholesterol, valueQuantity: { value: 5.5, unit: 'mmol/L' } });
+    expect(mmol?.flag).toBe('No range');
   });
 });

@@ -14,6 +14,8 @@ export type LabValue = {
   high?: number;
   /** The range as text when given that way ("< 200"). */
   rangeText?: string;
+  /** `typical`: the source gave no range; a typical adult range for this test and unit is shown, said as such. */
+  rangeSource?: 'source' | 'typical';
   flag: LabFlag;
   date?: string;
 };
@@ -50,6 +52,42 @@ function flagOf(
   return 'Normal';
 }
 
+/**
+ * Typical adult reference intervals of common tests (LOINC code → range, unit as UCUM/Synthea writes it), used only
+ * when the result carries no range of its own and its unit matches; the display says it is a typical range, not the
+ * source's (common US laboratory adult intervals; blood pressure per ACC/AHA 2017).
+ */
+export const TYPICAL_RANGES: Record<string, { unit: string; low?: number; high?: number }> = {
+  '2339-0': { unit: 'mg/dL', low: 70, high: 99 },
+  '2345-7': { unit: 'mg/dL', low: 70, high: 99 },
+  '4548-4': { unit: '%', low: 4, high: 5.6 },
+  '2093-3': { unit: 'mg/dL', high: 199 },
+  '18262-6': { unit: 'mg/dL', high: 129 },
+  '2085-9': { unit: 'mg/dL', low: 40 },
+  '2571-8': { unit: 'mg/dL', high: 149 },
+  '718-7': { unit: 'g/dL', low: 12, high: 17.5 },
+  '4544-3': { unit: '%', low: 36, high: 50 },
+  '789-8': { unit: '10*6/uL', low: 4, high: 5.9 },
+  '6690-2': { unit: '10*3/uL', low: 4, high: 11 },
+  '777-3': { unit: '10*3/uL', low: 150, high: 400 },
+  '787-2': { unit: 'fL', low: 80, high: 100 },
+  '785-6': { unit: 'pg', low: 27, high: 33 },
+  '786-4': { unit: 'g/dL', low: 32, high: 36 },
+  '38483-4': { unit: 'mg/dL', low: 0.6, high: 1.3 },
+  '2160-0': { unit: 'mg/dL', low: 0.6, high: 1.3 },
+  '6299-2': { unit: 'mg/dL', low: 7, high: 20 },
+  '2951-2': { unit: 'mmol/L', low: 135, high: 145 },
+  '2823-3': { unit: 'mmol/L', low: 3.5, high: 5.1 },
+  '2075-0': { unit: 'mmol/L', low: 98, high: 107 },
+  '2028-9': { unit: 'mmol/L', low: 22, high: 29 },
+  '17861-6': { unit: 'mg/dL', low: 8.6, high: 10.3 },
+  '8480-6': { unit: 'mm[Hg]', high: 129 },
+  '8462-4': { unit: 'mm[Hg]', high: 79 },
+  '39156-5': { unit: 'kg/m2', low: 18.5, high: 24.9 },
+  '8867-4': { unit: '/min', low: 60, high: 100 },
+  '9279-1': { unit: '/min', low: 12, high: 20 },
+};
+
 function fromQuantity(
   name: string,
   code: string,
@@ -60,15 +98,23 @@ function fromQuantity(
 ): LabValue | undefined {
   const value = num(quantity?.value);
   if (value === undefined) return undefined;
-  const low = num(range?.low?.value);
-  const high = num(range?.high?.value);
+  let low = num(range?.low?.value);
+  let high = num(range?.high?.value);
   const unit =
     typeof quantity?.unit === 'string'
       ? quantity.unit
       : typeof quantity?.code === 'string'
         ? quantity.code
         : '';
+  let rangeSource: LabValue['rangeSource'] = 'source';
+  const typical = TYPICAL_RANGES[code];
+  if (low === undefined && high === undefined && range?.text === undefined && typical?.unit === unit) {
+    low = typical.low;
+    high = typical.high;
+    rangeSource = 'typical';
+  }
   return {
+    rangeSource,
     name,
     code,
     value,
@@ -127,6 +173,12 @@ export function abnormalFirst(a: LabValue, b: LabValue): number {
 
 /** The range as words: "3.5 to 5.0 mmol/L", "below 200 mg/dL", or "no reference range given". */
 export function rangeWords(v: LabValue): string {
+  if (v.rangeSource === 'typical')
+    return `${sourceRangeWords(v)} (typical adult range; the source gave none)`;
+  return sourceRangeWords(v);
+}
+
+function sourceRangeWords(v: LabValue): string {
   if (v.low !== undefined && v.high !== undefined) return `${fmt(v.low)} to ${fmt(v.high)} ${v.unit}`.trim();
   if (v.high !== undefined) return `up to ${fmt(v.high)} ${v.unit}`.trim();
   if (v.low !== undefined) return `at least ${fmt(v.low)} ${v.unit}`.trim();
