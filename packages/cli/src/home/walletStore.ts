@@ -80,11 +80,19 @@ export async function unlockWallet(
   home: CarekeyHome,
   passphrase: OpenWalletParameters['passphrase'],
 ): Promise<WalletKeys> {
+  return walletKeys(await unlockWalletSecrets(home, passphrase));
+}
+
+/** Opens the wallet's secrets (the recovery phrase included): only for commands that need the phrase itself. */
+export async function unlockWalletSecrets(
+  home: CarekeyHome,
+  passphrase: OpenWalletParameters['passphrase'],
+): Promise<WalletSecrets> {
   let file: Uint8Array;
   try {
     file = await readFile(home.walletFile);
   } catch {
     throw new CliError(`no wallet in ${home.dir}`, { hint: 'run `carekey init`, or set CAREKEY_HOME' });
   }
-  return walletKeys(await openWallet({ file, passphrase }));
+  return openWallet({ file, passphrase });
 }

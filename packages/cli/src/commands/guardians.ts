@@ -1,0 +1,136 @@
+import { join } from 'node:path';
+import { createNodeClient } from '@carekey/sdk/client';
+import { X25519Recipient } from '@carekey/sdk/crypto';
+import { mnemonicToRecoverySecret, sealShare, splitSecret } from '@carekey/sdk/recovery';
+import { walletKeys } from '@carekey/sdk/wallet';
+import type { Command } from 'commander';
+import { privateKeyToAccount } from 'viem/accounts';
+import { carekeyHome } from '../home/carekeyHome.ts';
+import {
+  type GuardianSet,
+  readGuardianSet,
+  recoveryFiles,
+  saveGuardianSet,
+  writeSealed,
+} from '../home/recoveryFiles.ts';
+import { readWalletPublic, unlockWalletSecrets } from '../home/walletStore.ts';
+import { CliError } from '../io/CliError.ts';
+import { output } from '../io/output.ts';
+import { readSecret } from '../io/readSecret.ts';
+import { nodeUrl } from './openSession.ts';
+import { parseIdentityRef } from './parseIdentityRef.ts';
+
+/**
+ * `carekey guardians setup --guardian <address|did> … --threshold <k>`: splits the recovery phrase into one Shamir
+ * share per guardian (any k give it back, fewer reveal nothing), each sealed to that guardian's published X25519 key;
+ * `carekey guardians show`: the current set.
+ */
+export function registerGuardians(program: Command): void {
+  const guardians = program
+    .command('guardians')
+    .description('choose the people who can help you recover your wallet if you lose this device');
+
+  guardians
+    .command('setup')
+    .description('split your recovery phrase into sealed shares, one per guardian (k of n give it back)')
+    .requiredOption(
+      '--guardian <address|did>',
+      'a guardian (repeat for each)',
+      (v: string, all: string[] = []) => [...all, v],
+    )
+    .requiredOption('--threshold <k>', 'how many guardians must help (a majority is recommended)', (v) =>
+      Number(v),
+    )
+    .option('--json', 'print JSON')
+    .action(async (options: { guardian: string[]; threshold: number; json?: boolean }) => {
+      const home = carekeyHome();
+      const facts = await readWalletPublic(home);
+      const passphrase = await readSecret({ prompt: 'Passphrase: ', envVar: 'CAREKEY_PASSPHRASE' });
+      const secrets = await unlockWalletSecrets(home, passphrase);
+      const node = createNodeClient({
+        url: nodeUrl(),
+        account: privateKeyToAccount(walletKeys(secrets).privateKey),
+      });
+      const refs = options.guardian.map((g) => parseIdentityRef(g));
+      if (new Set(refs).size !== refs.length) throw new CliError('a guardian is named twice');
+      if (refs.includes(facts.address)) {
+        throw new CliError('you cannot be your own guardian', {
+          hint: 'name people you trust, each with a wallet',
+        });
+      }
+      const total = refs.length;
+      const k = options.threshold;
+      if (total < 2)
+        throw new CliError('name at least two guardians', {
+          hint: 'three, with a threshold of two, is common',
+        });
+      if (!Number.isInteger(k) || k < 2 || k > total) {
+        throw new CliError(`threshold must be 2 to ${total}, got ${options.threshold}`, {
+          hint: 'a single guardian must never be able to recover your wallet alone',
+        });
+      }
+      // Every guardian must have published an encryption key, before anything is written.
+      const recipients = await Promise.all(
+        refs.map(async (address) => {
+          const { recipient } = await node.getDid(address);
+          if (!recipient) {
+            throw new CliError(`guardian ${address} has no published encryption key`, {
+              hint: 'they must run `carekey init` (or `carekey publish-key`) first',
+            });
+          }
+          return new X25519Recipient(recipient);
+        }),
+      );
+      const previous = await readGuardianSet(home);
+      const epoch = (previous?.epoch ?? 0) + 1;
+      const split = await splitSecret({
+        secret: mnemonicToRecoverySecret(secrets.mnemonic),
+        threshold: k,
+        total,
+        epoch,
+      });
+      const dir = recoveryFiles(home).sharesDir(epoch);
+      const entries: GuardianSet['guardians'] = [];
+      for (const [i, share] of split.shares.entries()) {
+        const address = refs[i] as `0x${string}`;
+        const file = join(dir, `${address}.share.age`);
+        await writeSealed(file, await sealShare({ share, recipient: recipients[i] as X25519Recipient }));
+        entries.push({ address, index: share.index, file });
+      }
+      const set: GuardianSet = {
+        setId: split.setId,
+        setRoot: split.setRoot,
+        epoch,
+        threshold: k,
+        guardians: entries,
+        createdAt: new Date().toISOString(),
+      };
+      await saveGuardianSet(home, set);
+      output(options, set, () =>
+        [
+          `Recovery shares made: any ${k} of your ${total} guardians can help you get your wallet back.`,
+          'Give each guardian their file (they keep it with `carekey guardian keep <file> --for <your address>`):',
+          ...entries.map((e) => `  ${e.address}  ${e.file}`),
+          '',
+          'Guardians help you recover your key; they cannot read your records, and fewer than',
+          `${k} of them together learn nothing. Share set ${split.setRoot.slice(0, 18)}…, epoch ${epoch}` +
+            (previous ? ` (shares of epoch ${previous.epoch} no longer count once you delete them).` : '.'),
+        ].join('\n'),
+      );
+    });
+
+  guardians
+    .command('show')
+    .description('your current guardians and threshold')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const set = await readGuardianSet(carekeyHome());
+      if (!set) throw new CliError('no guardians set up', { hint: 'run `carekey guardians setup`' });
+      output(options, set, () =>
+        [
+          `${set.threshold} of ${set.guardians.length} guardians, epoch ${set.epoch}, set ${set.setRoot}`,
+          ...set.guardians.map((g) => `  share ${g.index}  ${g.address}`),
+        ].join('\n'),
+      );
+    });
+}
