@@ -75,6 +75,15 @@ describe('servePortal (a real node serving a built portal)', () => {
     expect(page.headers['access-control-allow-origin']).toBeUndefined();
   });
 
+  it('T-23: a portal page asked for from another origin gets no CORS grant', async () => {
+    for (const path of ['/', '/assets/index-AbC_12-9.js', '/records']) {
+      const response = await get(path, { origin: 'https://evil.example' });
+      expect(response.status, path).toBe(200);
+      expect(response.headers['access-control-allow-origin'], path).toBeUndefined();
+      expect(response.headers['access-control-allow-credentials'], path).toBeUndefined();
+    }
+  });
+
   it('hashed assets are immutable; other files revalidate; an unchanged file answers 304', async () => {
     const js = await get('/assets/index-AbC_12-9.js');
     expect(js.status).toBe(200);
