@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { type Hex, isAddressEqual, keccak256 } from 'viem';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
+import { identityLine } from './credentialTrust.ts';
 import { openSession, type Session } from './openSession.ts';
 import type { AccessRequestNote } from './requestAccess.ts';
 import { share } from './share.ts';
@@ -108,8 +109,19 @@ export function registerRequests(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const session = await openSession();
       const rows = await listRequests(session);
-      output(options, { requests: rows }, () =>
-        rows.length === 0 ? 'No access requests.' : rows.map(describeRow).join('\n'),
+      // Who each requester verifiably is (docs/identity.md), or a plain warning.
+      const identities: Record<string, string> = {};
+      for (const r of rows)
+        if (r.role === 'patient') identities[r.requester] ??= await identityLine(r.requester);
+      output(options, { requests: rows, identities }, () =>
+        rows.length === 0
+          ? 'No access requests.'
+          : rows
+              .map(
+                (r) =>
+                  `${describeRow(r)}${identities[r.requester] ? `\n    who: ${identities[r.requester]}` : ''}`,
+              )
+              .join('\n'),
       );
     });
   requests

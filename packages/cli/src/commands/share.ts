@@ -14,6 +14,7 @@ import type { LocalRecord } from '../home/recordStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { progress } from '../io/progress.ts';
+import { identityLine } from './credentialTrust.ts';
 import { openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
 import { parseIdentityRef } from './parseIdentityRef.ts';
@@ -208,9 +209,11 @@ export function registerShare(program: Command): void {
       parseIdentityRef(options.with); // a malformed address fails before anything else
       const session = await openSession();
       const result = await share(session, { ...options, records });
-      output(options, result, () =>
+      const who = await identityLine(result.grantee as `0x${string}`); // docs/identity.md: the verified credential, or a warning
+      output(options, { ...result, granteeIdentity: who }, () =>
         [
           `Shared ${result.scope === 'all' ? 'all your records' : `${result.recordIds.length} records`} with ${result.grantee}`,
+          `  who      ${who}`,
           result.grantId === undefined
             ? `  grant    signed (${result.grantDigest.slice(0, 18)}…); its id shows in \`carekey grants\` once on the ledger`
             : `  grant    ${result.grantId} (active)`,
