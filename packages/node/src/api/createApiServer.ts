@@ -10,6 +10,7 @@ import { buildOpenApiDocument, type OpenApiDocument } from './buildOpenApiDocume
 import { type AnyRoute, AUTH_POLICIES, type RouteContext } from './defineRoute.ts';
 import type { NonceStore } from './NonceStore.ts';
 import { MAX_JSON_DEPTH, parseStrictJson } from './parseStrictJson.ts';
+import { installRateLimits, loadRateLimits, type RateLimitSettings } from './rateLimits.ts';
 import { createGetOpenApiRoute } from './routes/getOpenApi.ts';
 import { servePortal } from './servePortal.ts';
 import { PROBLEM_CONTENT_TYPE, problem, toProblem } from './toProblem.ts';
@@ -35,6 +36,8 @@ export type CreateApiServerParameters = {
   maxJsonDepth?: number | undefined;
   /** Where request log lines go (default: nowhere). */
   log?: ((entry: ApiLogEntry) => void) | undefined;
+  /** Per-IP and per-identity limits of the write and key-release routes (T-24); default from the environment. */
+  rateLimits?: RateLimitSettings | undefined;
   /** Node clock for signed-request freshness, seconds (tests). */
   now?: (() => number) | undefined;
   /** Serve the built web portal from `dir` at `/` (`servePortal`); default: no portal. */
@@ -192,6 +195,7 @@ export function createApiServer(parameters: CreateApiServerParameters): CreateAp
     sendProblem(reply, problem(404, 'not-found', 'no such route; see GET /openapi.json')),
   );
 
+  const limits = installRateLimits(app, parameters.rateLimits ?? loadRateLimits());
   for (const route of routes) register(app, route);
   if (parameters.portal !== undefined) servePortal({ app, dir: parameters.portal.dir });
   return { app, routes, openapi };
@@ -202,6 +206,8 @@ export function createApiServer(parameters: CreateApiServerParameters): CreateAp
       if (spec.schema !== undefined) response[Number(status)] = spec.schema;
     }
     const streamed = route.streamBody !== undefined;
+    // T-24: every write and the key release are rate limited, per IP first (before any signature is checked).
+    const limited = route.method !== 'GET';
     instance.route({
       method: route.method,
       url: route.path.replace(/\{(\w+)\}/gu, ':$1'),
@@ -211,6 +217,7 @@ export function createApiServer(parameters: CreateApiServerParameters): CreateAp
         ...(route.body !== undefined ? { body: route.body } : {}),
         response,
       },
+      ...(limited ? { onRequest: (request, reply) => limits.byIp(request, reply) } : {}),
       // The auth layer runs before schema validation, so an unauthenticated caller learns nothing about schemas.
       preValidation: async (request) => {
         if (route.auth === 'node-request') {
@@ -241,6 +248,7 @@ export function createApiServer(parameters: CreateApiServerParameters): CreateAp
         else if (route.auth === 'signed-payload' && route.verifyPayload !== undefined) {
           identity = await route.verifyPayload({ body: request.body, services });
         }
+        if (limited && identity !== undefined) await limits.byIdentity(identity, request, reply);
         if (route.auth !== 'public' && identity === undefined) {
           throw new ApiError({
             status: 401,
