@@ -1,5 +1,6 @@
 import type { WalletKeys } from '@carekey/sdk/wallet';
 import { lazy, Suspense, useEffect, useState } from 'react';
+import { ErrorBoundary } from './components/ErrorBoundary.tsx';
 import { ErrorNote } from './components/Status.tsx';
 import { Unlock } from './components/Unlock.tsx';
 import { WalletSetup } from './components/WalletSetup.tsx';
@@ -84,14 +85,16 @@ export function App({ logN }: { logN?: number } = {}) {
         </>
       ) : null}
       {state.kind === 'open' ? (
-        <Suspense fallback={<p role="status">Opening your records…</p>}>
-          <Portal
-            keys={state.keys}
-            stored={state.stored}
-            onStored={(stored) => setState({ ...state, stored })}
-            onLock={() => setState({ kind: 'locked', stored: state.stored })}
-          />
-        </Suspense>
+        <ErrorBoundary>
+          <Suspense fallback={<p role="status">Opening your records…</p>}>
+            <Portal
+              keys={state.keys}
+              stored={state.stored}
+              onStored={(stored) => setState({ ...state, stored })}
+              onLock={() => setState({ kind: 'locked', stored: state.stored })}
+            />
+          </Suspense>
+        </ErrorBoundary>
       ) : null}
     </div>
   );

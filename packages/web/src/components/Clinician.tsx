@@ -1,7 +1,9 @@
-import { useMemo, useState } from 'react';
+import { useId, useMemo, useState } from 'react';
+import { type AccessRequest, listRequests, requestAccess } from '../lib/actions.ts';
 import { SourceIndex } from '../lib/fhirDisplay.ts';
 import { listSharedWithMe, type PortalRecord, readShared, type SharedGroup } from '../lib/records.ts';
 import type { Session } from '../lib/session.ts';
+import { EXPIRIES, formatUntil, PURPOSES, purposeLabel } from '../lib/shareSummary.ts';
 import { LatestLabs, RecordCard, Timeline, type TimelineItem, toTimeline } from './Records.tsx';
 import { useAction } from './Status.tsx';
 import { short } from './Unlock.tsx';
@@ -60,6 +62,7 @@ export function Clinician({ session }: { session: Session }) {
           </li>
         ))}
       </ul>
+      <RequestAccess session={session} />
       {open === undefined ? null : (
         <div className="patient">
           <h2>Summary of patient {short(open.group.patient)}</h2>
@@ -82,6 +85,91 @@ export function Clinician({ session }: { session: Session }) {
           <LatestLabs items={items} />
           <Timeline items={items} heading="All shared records" />
         </div>
+      )}
+    </section>
+  );
+}
+
+/** Ask a patient for access: a signed request the patient approves or denies in their portal. */
+function RequestAccess({ session }: { session: Session }) {
+  const id = useId();
+  const [patient, setPatient] = useState('');
+  const [purpose, setPurpose] = useState('TREAT');
+  const [seconds, setSeconds] = useState(7 * 24 * 3600);
+  const [mine, setMine] = useState<AccessRequest[] | undefined>(undefined);
+  const action = useAction();
+  const refresh = async () => {
+    const all = await listRequests(session);
+    setMine(all?.filter((r) => r.requester.toLowerCase() === session.keys.address.toLowerCase()));
+  };
+  return (
+    <section className="card" aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`}>Request access from a patient</h2>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void action.run('Signing and sending your request…', async () => {
+            await requestAccess(session, { patient, purpose, lifetimeSeconds: seconds });
+            setPatient('');
+            await refresh();
+          });
+        }}
+      >
+        <div className="field">
+          <label htmlFor={`${id}-patient`}>Patient's address or DID</label>
+          <input
+            id={`${id}-patient`}
+            value={patient}
+            autoComplete="off"
+            spellCheck={false}
+            onChange={(e) => setPatient(e.target.value)}
+          />
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-purpose`}>Purpose of the request</label>
+          <select id={`${id}-purpose`} value={purpose} onChange={(e) => setPurpose(e.target.value)}>
+            {PURPOSES.map((p) => (
+              <option key={p.code} value={p.code}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="field">
+          <label htmlFor={`${id}-expiry`}>Access needed for</label>
+          <select id={`${id}-expiry`} value={seconds} onChange={(e) => setSeconds(Number(e.target.value))}>
+            {EXPIRIES.map((x) => (
+              <option key={x.seconds} value={x.seconds}>
+                {x.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div className="actions">
+          <button type="submit" disabled={action.busy !== undefined || patient.trim() === ''}>
+            Request access
+          </button>
+          <button
+            type="button"
+            className="secondary"
+            onClick={() => void action.run('Reading your requests…', refresh)}
+          >
+            Show my requests
+          </button>
+        </div>
+      </form>
+      {action.view}
+      {mine === undefined ? null : mine.length === 0 ? (
+        <p>You have not asked anyone yet.</p>
+      ) : (
+        <ul>
+          {mine.map((r) => (
+            <li key={r.requestDigest ?? r.requestId ?? r.patient}>
+              <span className="mono">{short(r.patient)}</span> for {purposeLabel(r.purposeText)}: {r.status}
+              {r.expiresAt ? ` (until ${formatUntil(new Date(Number(r.expiresAt) * 1000))})` : ''}
+            </li>
+          ))}
+        </ul>
       )}
     </section>
   );

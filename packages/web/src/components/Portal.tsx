@@ -21,6 +21,7 @@ import { openSession, type Session } from '../lib/session.ts';
 import { formatUntil, purposeLabel } from '../lib/shareSummary.ts';
 import { markBackupVerified, revealMnemonic, type StoredWallet } from '../lib/wallet.ts';
 import { AccessLog, describeActor } from './AccessLog.tsx';
+import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { LatestLabs, Timeline, toTimeline } from './Records.tsx';
 import { Requests, revokeWords, ShareForm, type ShareRequest, WhoHasAccess } from './Sharing.tsx';
 import { ErrorNote, useAction } from './Status.tsx';
@@ -153,7 +154,7 @@ export function Portal({
         scope: request.scope,
         purpose: request.purpose,
         lifetimeSeconds: request.seconds,
-        ...(approving ? { requestId: approving.requestId } : {}),
+        ...(approving?.requestId ? { requestId: approving.requestId } : {}),
       });
       setApproving(undefined);
       setNotice(
@@ -337,6 +338,7 @@ export function Portal({
             <WhoHasAccess grants={grants} audit={audit} me={me} busy={busy} onRevoke={onRevoke} />
             <Requests
               requests={requests}
+              me={me}
               busy={busy}
               onApprove={(r) => setApproving(r)}
               onDeny={(id: Hex) =>
@@ -373,9 +375,11 @@ export function Portal({
           </>
         ) : null}
         {view === 'patients' ? (
-          <Suspense fallback={<p role="status">Loading…</p>}>
-            <Clinician session={session} />
-          </Suspense>
+          <ErrorBoundary>
+            <Suspense fallback={<p role="status">Loading…</p>}>
+              <Clinician session={session} />
+            </Suspense>
+          </ErrorBoundary>
         ) : null}
         {view === 'settings' ? (
           <Settings

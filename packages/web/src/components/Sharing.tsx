@@ -9,7 +9,7 @@ import {
   type ShareScope,
 } from '../lib/actions.ts';
 import { parseIdentityRef } from '../lib/errors.ts';
-import { kindOf, titleOf } from '../lib/fhirDisplay.ts';
+import { kindOf } from '../lib/fhirDisplay.ts';
 import type { PortalRecord } from '../lib/records.ts';
 import {
   EXPIRIES,
@@ -277,17 +277,21 @@ export function revokeWords(grantee: string, now = new Date()): string {
 /** Access requests from providers: approve (opens the share form for them) or deny. */
 export function Requests({
   requests,
+  me,
   busy,
   onApprove,
   onDeny,
 }: {
   requests: readonly AccessRequest[] | undefined;
+  me: string;
   busy: boolean;
   onApprove: (request: AccessRequest) => void;
   onDeny: (requestId: Hex) => void;
 }) {
   if (requests === undefined) return null;
-  const open = requests.filter((r) => r.state === undefined || r.state === 'pending' || r.state === 'open');
+  const open = requests.filter(
+    (r) => r.patient.toLowerCase() === me.toLowerCase() && r.status === 'pending' && r.requestId !== null,
+  );
   return (
     <section aria-labelledby="requests-title">
       <h2 id="requests-title">Access requests</h2>
@@ -296,14 +300,20 @@ export function Requests({
         {open.map((r) => (
           <li key={r.requestId} className="card">
             <p>
-              <strong className="mono">{short(r.requester)}</strong> asks for access for{' '}
-              {purposeLabel(typeof r.purposeText === 'string' ? r.purposeText : String(r.purpose ?? ''))}.
+              <strong className="mono">{short(r.requester)}</strong> asks to see your records for{' '}
+              {purposeLabel(r.purposeText)}
+              {r.expiresAt ? `, until ${formatUntil(new Date(Number(r.expiresAt) * 1000))}` : ''}.
             </p>
             <div className="actions">
               <button type="button" disabled={busy} onClick={() => onApprove(r)}>
                 Approve request from {short(r.requester)}
               </button>
-              <button type="button" className="danger" disabled={busy} onClick={() => onDeny(r.requestId)}>
+              <button
+                type="button"
+                className="danger"
+                disabled={busy}
+                onClick={() => onDeny(r.requestId as Hex)}
+              >
                 Deny request from {short(r.requester)}
               </button>
             </div>
@@ -313,5 +323,3 @@ export function Requests({
     </section>
   );
 }
-
-export { titleOf };

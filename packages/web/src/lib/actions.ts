@@ -3,6 +3,7 @@ import {
   purposeOfUse,
   ScopeKind,
   ShredAction,
+  toAccessRequestTypedData,
   toDenyTypedData,
   toGrantTypedData,
   toRevokeTypedData,
@@ -242,27 +243,79 @@ export async function readAudit(session: Session): Promise<AuditEntry[]> {
   return entries;
 }
 
-/** An access request from a provider (`GET /v1/requests`). */
+/** An access request (`GET /v1/requests`): to me as patient, or filed by me as requester. */
 export type AccessRequest = {
-  requestId: Hex;
+  requestId: Hex | null;
+  requestDigest: string | null;
+  role: string;
+  /** queued | failed | pending | approved | denied | expired */
+  status: string;
   requester: string;
   patient: string;
-  purpose?: string;
-  state?: string;
-  [key: string]: unknown;
+  purpose: string;
+  purposeText: string;
+  expiresAt: string | null;
+  grantId: string | null;
 };
 
-/** Access requests to me; `undefined` when this node does not offer the requests API yet. */
+/** Access requests to me and from me; `undefined` when this node does not offer the requests API. */
 export async function listRequests(session: Session): Promise<AccessRequest[] | undefined> {
   try {
     const { requests } = await session.node.listAccessRequests();
-    return requests as AccessRequest[];
+    return (requests as Omit<AccessRequest, 'purposeText'>[]).map((r) => ({
+      ...r,
+      purposeText: purposeText(r.purpose),
+    }));
   } catch (error) {
     const e = error as { name?: string; status?: number };
     if (e.name === 'NodeProblemError' && e.status === 404) return undefined;
     if (e.name === 'NodeResponseError') return undefined;
     throw error;
   }
+}
+
+/**
+ * Asks a patient for access (flow 7, as a provider): a signed `AccessRequest` for everything, a purpose and how long
+ * the grant would last, relayed by the node. The patient approves (a grant) or denies it.
+ */
+export async function requestAccess(
+  session: Session,
+  parameters: { patient: string; purpose: string; lifetimeSeconds: number },
+): Promise<void> {
+  const description = await session.node.describe();
+  const patient = parseIdentityRef(parameters.patient, description.chainId);
+  if (patient === session.keys.address.toLowerCase())
+    throw new PortalError('You cannot ask yourself for access.');
+  const purpose = purposeOfUse(parameters.purpose);
+  const context = await signatureContext(session, 'ConsentRegistry');
+  const expiresAt = BigInt(Math.floor(Date.now() / 1000) + Math.round(parameters.lifetimeSeconds));
+  const message = {
+    requester: session.keys.address,
+    patient,
+    scopeKind: ScopeKind.All,
+    scopeData: [] as Hex[],
+    purpose,
+    expiresAt,
+    nonce: context.nonce,
+    deadline: context.deadline,
+  };
+  const signature = await session.account.signTypedData(
+    toAccessRequestTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.consentRegistry,
+      message,
+    }),
+  );
+  await session.node.createAccessRequest({
+    request: {
+      ...message,
+      expiresAt: expiresAt.toString(),
+      nonce: context.nonce.toString(),
+      deadline: context.deadline.toString(),
+      signature,
+    },
+  });
+  await context.commit();
 }
 
 /** Denies an access request with a signed `Deny`. */
@@ -277,6 +330,7 @@ export async function deny(session: Session, requestId: Hex): Promise<void> {
     }),
   );
   await session.node.denyAccessRequest(requestId, {
+    requestId,
     nonce: context.nonce.toString(),
     deadline: context.deadline.toString(),
     signature,
