@@ -146,7 +146,8 @@ export function registerRequests(program: Command): void {
         });
       }
       const left = row.expiresAt === null ? 0 : Number(row.expiresAt) - Math.floor(Date.now() / 1000);
-      const expires = options.expires ?? `${Math.max(60, left)}s`;
+      // What the request asks for, in whole minutes (at least one).
+      const expires = options.expires ?? `${Math.max(1, Math.floor(left / 60))}m`;
       const result = await share(session, {
         records: [],
         categories: row.scope === 'categories' ? row.categories : undefined,
