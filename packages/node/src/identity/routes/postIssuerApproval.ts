@@ -58,20 +58,20 @@ const REVERT_CODES: Record<string, [number, string]> = {
   TrustedIssuersZeroIssuer: [400, 'invalid-issuer'],
 };
 
+function args(body: Body) {
+  return [
+    getAddress(body.governor.toLowerCase()),
+    body.action,
+    getAddress(body.issuer.toLowerCase()),
+    BigInt(body.epoch),
+    BigInt(body.nonce),
+    BigInt(body.deadline),
+    body.signature as Hex,
+  ] as const;
+}
+
 function call(body: Body) {
-  return encodeFunctionData({
-    abi: trustedIssuersAbi,
-    functionName: 'approveSigned',
-    args: [
-      getAddress(body.governor.toLowerCase()),
-      body.action,
-      getAddress(body.issuer.toLowerCase()),
-      BigInt(body.epoch),
-      BigInt(body.nonce),
-      BigInt(body.deadline),
-      body.signature as Hex,
-    ],
-  });
+  return encodeFunctionData({ abi: trustedIssuersAbi, functionName: 'approveSigned', args: args(body) });
 }
 
 async function verifyApproval({ body, services }: { body: Body; services: ApiServices }): Promise<Address> {
@@ -124,7 +124,12 @@ async function verifyApproval({ body, services }: { body: Body; services: ApiSer
   if (!isGovernor) return refuse(403, 'not-governor', `${governor} is not a TrustedIssuers governor`);
   // Dry-run so that an approval the contract would refuse costs no gas and gets a clear answer.
   try {
-    await client.call({ to: trustedIssuers, data: call(body) });
+    await client.simulateContract({
+      abi: trustedIssuersAbi,
+      address: trustedIssuers,
+      functionName: 'approveSigned',
+      args: args(body),
+    });
   } catch (error) {
     const revert = toContractRevertError({
       call: 'TrustedIssuers.approveSigned',

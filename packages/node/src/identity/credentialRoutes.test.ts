@@ -1,0 +1,293 @@
+/**
+ * The node's identity routes on a real node (embedded anvil, PGlite): governance relayed on chain, status lists
+ * published and served, credentials presented with challenges; every refusal has a clear code, changes nothing and
+ * is logged in identity_attempts (THREAT-MODEL T-7, T-6, T-21).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { changeIdentityOwner } from '@carekey/sdk/chain';
+import { NodeProblemError } from '@carekey/sdk/client';
+import {
+  createIdentityClient,
+  type IdentityClient,
+  IssuerAction,
+  issueCredential,
+  presentCredential,
+  signStatusList,
+  toApprovalTypedData,
+  toDid,
+} from '@carekey/sdk/identity';
+import type { Hex } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
+
+const govKeys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
+const governors = govKeys.map((k) => privateKeyToAccount(k));
+const boardKey = generatePrivateKey();
+const board = privateKeyToAccount(boardKey).address;
+const rogueKey = generatePrivateKey();
+let doctorKey = generatePrivateKey();
+const doctor = privateKeyToAccount(doctorKey).address;
+const CLAIMS = { role: 'physician', licence: 'MB-1', specialty: 'cardiology', organisation: 'Hospital X' };
+
+let node: CarekeyNode;
+let dir: string;
+let api: IdentityClient;
+let chainId: number;
+let listUri: string;
+
+async function approve(governorIndex: number, action: IssuerAction, issuer: `0x${string}`, signerKey?: Hex) {
+  const governor = governors[governorIndex]?.address as `0x${string}`;
+  const standing = await api.getIssuer(issuer, governor);
+  const config = await api.resolverConfig();
+  const message = {
+    governor,
+    action,
+    issuer,
+    epoch: BigInt(standing.epoch),
+    nonce: BigInt(standing.governorNonce ?? '0'),
+    deadline: BigInt(Math.floor(Date.now() / 1000) + 600),
+  };
+  const signature = await privateKeyToAccount(signerKey ?? (govKeys[governorIndex] as Hex)).signTypedData(
+    toApprovalTypedData({ chainId, verifyingContract: config.trustedIssuers, message }),
+  );
+  return api.approveIssuer({
+    ...message,
+    epoch: message.epoch.toString(),
+    nonce: message.nonce.toString(),
+    deadline: message.deadline.toString(),
+    signature,
+  });
+}
+
+async function problem(promise: Promise<unknown>): Promise<{ status: number; code: string }> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(NodeProblemError);
+  return { status: (error as NodeProblemError).status, code: (error as NodeProblemError).code };
+}
+
+async function credential(overrides: Partial<Parameters<typeof issueCredential>[0]> = {}) {
+  return issueCredential({
+    issuerDid: toDid({ address: board, chainId }),
+    privateKey: boardKey,
+    issuerName: 'Medical Board Y',
+    subjectDid: toDid({ address: doctor, chainId }),
+    claims: CLAIMS,
+    status: { uri: listUri, idx: 0 },
+    expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+    ...overrides,
+  });
+}
+
+async function presentToNode(issued: string, key: Hex = doctorKey, audience?: string) {
+  const challenge = await api.challenge();
+  return presentCredential({
+    credential: issued,
+    disclose: ['role', 'specialty', 'organisation'],
+    privateKey: key,
+    audience: audience ?? challenge.audience,
+    nonce: challenge.nonce,
+  });
+}
+
+async function attempts(): Promise<{ operation: string; outcome: string; reason: string | null }[]> {
+  const { rows } = await node.sql.query<{ operation: string; outcome: string; reason: string | null }>(
+    'select operation, outcome, reason from identity_attempts order by id',
+  );
+  return rows;
+}
+
+async function storedCount(): Promise<number> {
+  const { rows } = await node.sql.query<{ n: number | bigint }>(
+    'select count(*)::int as n from identity_presentations',
+  );
+  return Number(rows[0]?.n);
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'carekey-identity-node-'));
+  node = await startNode({
+    dataDir: dir,
+    shredDelay: 0,
+    chain: {
+      port: 0,
+      governance: { governors: governors.map((g) => g.address), threshold: 2 },
+    } as NonNullable<StartNodeParameters['chain']>,
+    api: { port: 0 },
+  });
+  chainId = node.chain.chainId;
+  api = createIdentityClient({ url: node.api.url });
+  listUri = `${node.api.url}/v1/status-lists/${board}/main`;
+}, 180_000);
+
+afterAll(async () => {
+  await node?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('TrustedIssuers governance through the node', () => {
+  it('T-7: 2 of 3 governor approvals add the board; a replayed approval and a forged one are refused (409/401, logged)', async () => {
+    const first = await approve(0, IssuerAction.Add, board);
+    expect(first).toMatchObject({ trusted: false, approvals: 1, threshold: 2 });
+    expect(await problem(approve(0, IssuerAction.Add, board))).toEqual({
+      status: 409,
+      code: 'already-approved',
+    });
+    expect(await problem(approve(1, IssuerAction.Add, board, rogueKey))).toEqual({
+      status: 401,
+      code: 'bad-signature',
+    });
+    expect((await api.getIssuer(board)).approvals.add).toBe(1);
+    const second = await approve(1, IssuerAction.Add, board);
+    expect(second).toMatchObject({ trusted: true });
+    const refused = await attempts();
+    expect(
+      refused.filter((a) => a.operation === 'approve-issuer' && a.outcome === 'refused').map((a) => a.reason),
+    ).toEqual(['already-approved', 'bad-signature']);
+  });
+
+  it('T-6: a rotated governor key takes effect: the old key is refused, the new key approves', async () => {
+    const newKey = generatePrivateKey();
+    await changeIdentityOwner({
+      client: node.chain.client,
+      didRegistry: node.chain.deployment.contracts.didRegistry.address,
+      identity: governors[2]?.address as `0x${string}`,
+      signer: governors[2] as ReturnType<typeof privateKeyToAccount>,
+      newOwner: privateKeyToAccount(newKey).address,
+    });
+    const rogue = privateKeyToAccount(rogueKey).address;
+    expect(await problem(approve(2, IssuerAction.Add, rogue))).toEqual({
+      status: 401,
+      code: 'bad-signature',
+    });
+    expect(await approve(2, IssuerAction.Add, rogue, newKey)).toMatchObject({ approvals: 1, trusted: false });
+  });
+});
+
+describe('status lists', () => {
+  it('T-21: the board publishes its list; a list signed by another key or an older one is refused', async () => {
+    const boardDid = toDid({ address: board, chainId });
+    const iat = Math.floor(Date.now() / 1000);
+    await api.publishStatusList(
+      signStatusList({ issuerDid: boardDid, privateKey: boardKey, uri: listUri, statuses: [0, 0], iat }),
+    );
+    expect(await api.fetchStatusList(listUri)).toContain('.');
+    const forged = signStatusList({
+      issuerDid: boardDid,
+      privateKey: rogueKey,
+      uri: listUri,
+      statuses: [1, 1],
+      iat: iat + 5,
+    });
+    expect(await problem(api.publishStatusList(forged))).toEqual({
+      status: 400,
+      code: 'invalid-status-list',
+    });
+    const older = signStatusList({
+      issuerDid: boardDid,
+      privateKey: boardKey,
+      uri: listUri,
+      statuses: [1, 1],
+      iat: iat - 5,
+    });
+    expect(await problem(api.publishStatusList(older))).toEqual({ status: 409, code: 'stale-status-list' });
+    await expect(api.fetchStatusList('http://169.254.169.254/v1/status-lists/x/y')).rejects.toThrow(
+      /not at this node/u,
+    );
+  });
+});
+
+describe('credentials presented to the node', () => {
+  it('a verified presentation is stored with only the disclosed claims and shown to patients', async () => {
+    const shown = await api.present(await presentToNode(await credential()));
+    expect(shown).toMatchObject({
+      verified: true,
+      issuerName: 'Medical Board Y',
+      claims: { role: 'physician', specialty: 'cardiology', organisation: 'Hospital X' },
+    });
+    const fetched = await api.getCredential(doctor);
+    expect(fetched?.verified).toBe(true);
+    expect(fetched?.claims).not.toHaveProperty('licence');
+    const { rows } = await node.sql.query<{ claims: unknown }>('select claims from identity_presentations');
+    expect(JSON.stringify(rows)).not.toContain('MB-1');
+  });
+
+  it('T-7: replayed, other audience, untrusted, expired, tampered, unresolvable DID — refused, nothing stored, logged', async () => {
+    await node.sql.query('delete from identity_presentations');
+    const issued = await credential();
+    const once = await presentToNode(issued);
+    await api.present(once);
+    await node.sql.query('delete from identity_presentations');
+    const cases: [string, Promise<string>][] = [
+      ['wrong-nonce', Promise.resolve(once)],
+      ['wrong-audience', presentToNode(issued, doctorKey, 'carekey-node:someone-else')],
+      [
+        'untrusted-issuer',
+        presentToNode(
+          await credential({ issuerDid: toDid({ address: doctor, chainId }), privateKey: doctorKey }),
+        ),
+      ],
+      [
+        'expired',
+        presentToNode(
+          await credential({
+            expiresAt: Math.floor(Date.now() / 1000) - 5,
+            issuedAt: Math.floor(Date.now() / 1000) - 100,
+          }),
+        ),
+      ],
+      ['bad-signature', presentToNode(await credential({ privateKey: rogueKey }))],
+      ['did-unresolvable', presentToNode(await credential({ subjectDid: `did:ethr:0x1:${doctor}` }))],
+    ];
+    for (const [reason, presentation] of cases) {
+      const refused = await problem(api.present(await presentation));
+      expect(refused.code, reason).toBe(reason);
+    }
+    const fresh = await presentToNode(issued);
+    const parts = fresh.split('~');
+    const disclosure = JSON.parse(Buffer.from(parts[1] as string, 'base64url').toString()) as unknown[];
+    disclosure[2] = 'neurosurgeon';
+    parts[1] = Buffer.from(JSON.stringify(disclosure)).toString('base64url');
+    expect((await problem(api.present(parts.join('~')))).code).toBe('tampered-disclosure');
+    expect(await storedCount()).toBe(0);
+    const logged = (await attempts()).filter(
+      (a) => a.operation === 'present-credential' && a.outcome === 'refused',
+    );
+    expect(logged.map((a) => a.reason)).toEqual([...cases.map(([reason]) => reason), 'tampered-disclosure']);
+  });
+
+  it('T-7: once the board revokes it, the stored credential shows unverified (revoked); a new presentation is refused', async () => {
+    const issued = await credential({ status: { uri: listUri, idx: 1 } });
+    await api.present(await presentToNode(issued));
+    await api.publishStatusList(
+      signStatusList({
+        issuerDid: toDid({ address: board, chainId }),
+        privateKey: boardKey,
+        uri: listUri,
+        statuses: [0, 1],
+      }),
+    );
+    expect(await api.getCredential(doctor)).toMatchObject({ verified: false, reason: 'revoked' });
+    expect((await problem(api.present(await presentToNode(issued)))).code).toBe('revoked');
+  });
+
+  it('T-6: after the clinician rotates its DID key the old key cannot present, the new key can', async () => {
+    const newKey = generatePrivateKey();
+    await changeIdentityOwner({
+      client: node.chain.client,
+      didRegistry: node.chain.deployment.contracts.didRegistry.address,
+      identity: doctor,
+      signer: privateKeyToAccount(doctorKey),
+      newOwner: privateKeyToAccount(newKey).address,
+    });
+    const issued = await credential();
+    expect((await problem(api.present(await presentToNode(issued)))).code).toBe('bad-key-binding');
+    doctorKey = newKey;
+    expect((await api.present(await presentToNode(issued))).verified).toBe(true);
+  });
+});
