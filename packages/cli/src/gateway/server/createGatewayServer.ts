@@ -2,10 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { GrantRow } from '@carekey/sdk/client';
-import { parseFhirJson } from '@carekey/sdk/fhir';
+import { categoryTag, parseFhirJson } from '@carekey/sdk/fhir';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 import type { Session } from '../../commands/openSession.ts';
+import { categoryKey } from '../../home/categoryKey.ts';
 import { type GatewayCaller, gatewayTokenKey, verifyGatewayToken } from '../auth/gatewayToken.ts';
 import { type SmartScope, scopesFor } from '../auth/smartScopes.ts';
 import { BulkExportJobs } from '../bulk/BulkExportJobs.ts';
@@ -185,6 +186,15 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
   }
 
   const nodeEntries = () => nodeAccessEntries(session);
+  const tagKey = categoryKey(session.keys.privateKey);
+  /** Category tag → category, for the categories of the owner's own records. */
+  const ownTags = () =>
+    new Map(
+      [...new Set(store.search({ patient: owner }).map((r) => r.category))].map((category) => [
+        categoryTag({ patientSalt: tagKey, category }).toLowerCase(),
+        category,
+      ]),
+    );
 
   /** Consent and AuditEvent: built from the node's grants and logs on each request, then searched alike. */
   async function virtualResources(
@@ -197,14 +207,21 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
       for (const grant of await grants()) {
         if (!allowedBy(scopes, caller, grant.patient)) continue;
         const held = store.search({ grantId: grant.grantId });
-        const ownCategories =
-          grant.patient.toLowerCase() === owner.toLowerCase() ? undefined : held.map((r) => r.category);
+        const row = grant as GrantRow & { scopeKind?: number; scopeData?: string[] };
+        // The grantee names categories by the records it holds; the patient by its own tags (HMAC of each category).
+        const categories =
+          grant.patient.toLowerCase() !== owner.toLowerCase()
+            ? held.map((r) => r.category)
+            : (row.scopeData ?? []).flatMap((tag) => {
+                const category = ownTags().get(tag.toLowerCase());
+                return category === undefined ? [] : [category];
+              });
         out.push(
           grantToConsent({
             grant,
             chainId,
             patientId: patientIdOf(grant.patient),
-            categories: ownCategories,
+            categories,
             records: held.map((r) => `${r.resourceType}/${r.fhirId}`),
           }),
         );
