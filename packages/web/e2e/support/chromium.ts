@@ -5,7 +5,7 @@ export const CHROMIUM_PATH = process.env.CAREKEY_CHROMIUM ?? '/usr/bin/chromium'
 
 /**
  * Flags for a quiet, reproducible headless Chromium: no sandbox (CI runs as root in a container), no GPU, no
- * QUIC, no first-run UI, and no background traffic (component updates, sync, field trials). Playwright gives
+ * QUIC, no first-run UI, no background traffic (component updates, sync), no reliance on a large /dev/shm. Playwright gives
  * every launch a fresh temporary profile (`--user-data-dir`) and removes it on `close()`.
  */
 export const CHROMIUM_ARGS: readonly string[] = [
@@ -17,6 +17,8 @@ export const CHROMIUM_ARGS: readonly string[] = [
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
+  // Containers often give /dev/shm 64 MB, too little for a renderer holding a 100 MB file: use /tmp instead.
+  '--disable-dev-shm-usage',
 ];
 
 /**
