@@ -108,16 +108,21 @@ try {
   const domain = await patient.node.domain();
 
   // Grantees: an identity and an X25519 key each, published on its DID through the node.
-  const grantees = await Promise.all(
-    Array.from({ length: granteeCount + 1 }, async () => {
-      const account = privateKeyToAccount(generatePrivateKey());
-      const x25519 = X25519Identity.generate();
-      await createNodeClient({ url, account }).publishEncryptionKey({
-        recipient: x25519.recipient.toString(),
-      });
-      return { account, address: account.address };
-    }),
-  );
+  // Eight at a time: a hundred concurrent relayed writes time out on a loaded machine.
+  const grantees: { account: ReturnType<typeof privateKeyToAccount>; address: Hex }[] = [];
+  while (grantees.length < granteeCount + 1) {
+    const batch = Array.from({ length: Math.min(8, granteeCount + 1 - grantees.length) }, () =>
+      privateKeyToAccount(generatePrivateKey()),
+    );
+    await Promise.all(
+      batch.map((account) =>
+        createNodeClient({ url, account }).publishEncryptionKey({
+          recipient: X25519Identity.generate().recipient.toString(),
+        }),
+      ),
+    );
+    for (const account of batch) grantees.push({ account, address: account.address });
+  }
   const extra = grantees.pop() as (typeof grantees)[number]; // for the CLI's share() below
 
   // Baseline: one encryption of the large payload (encrypt, hash for the CID, write), chunk by chunk.
