@@ -10,5 +10,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Migrated PGlite templates built once per run instead of once per test file (packages/node/src/db/testing).
+    globalSetup: ['packages/node/src/db/testing/pgliteTemplateSetup.ts'],
   },
 });

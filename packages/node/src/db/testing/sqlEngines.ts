@@ -1,7 +1,10 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createPgliteSql, dumpPgliteSql } from '../createPgliteSql.ts';
 import { createPostgresSql } from '../createPostgresSql.ts';
 import { migrate } from '../migrate.ts';
 import type { Sql, SqlEngine } from '../Sql.ts';
+import { TEMPLATES_ENV, templateFile } from './pgliteTemplateSetup.ts';
 import { type PostgresServer, startPostgresServer } from './startPostgresServer.ts';
 
 /** Both engines: every SQL test runs once on each (`describe.each(SQL_ENGINES)`). */
@@ -18,13 +21,19 @@ export function testPostgresServer(): Promise<PostgresServer> {
 const templates = new Map<boolean, Promise<Blob>>();
 
 /**
- * PGlite runs initdb (seconds) for each new database; tests clone one made once per file instead
- * (`createPgliteSql({ from: await pgliteTemplate(true) })`).
+ * PGlite runs initdb (seconds) for each new database; tests clone a template instead
+ * (`createPgliteSql({ from: await pgliteTemplate(true) })`): the one the vitest globalSetup made once for the whole
+ * run (`pgliteTemplateSetup.ts`), or else one made once per file.
  */
 export function pgliteTemplate(migrated: boolean): Promise<Blob> {
   let template = templates.get(migrated);
   if (!template) {
     template = (async () => {
+      const shared = process.env[TEMPLATES_ENV];
+      if (shared) {
+        const file = join(shared, templateFile(migrated));
+        if (existsSync(file)) return new Blob([readFileSync(file)]);
+      }
       const sql = await createPgliteSql();
       try {
         if (migrated) await migrate({ sql });
