@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -463,4 +464,42 @@ describe('gateway FHIR API', () => {
     expect(hashes(movedStore)).toEqual(hashes(store));
     patient = await sessionOf('patient');
   }, 600_000);
+
+  it('carekey gateway serves on loopback until stopped, CDS Hooks mounted; refuses a non-loopback host', async () => {
+    const refused = await run('patient', 'gateway', '--host', '0.0.0.0');
+    expect(refused.code).toBe(1);
+    oneLine(refused.stderr);
+    const bin = join(import.meta.dirname, '..', 'bin', 'carekey.js');
+    const child = spawn(process.execPath, [bin, 'gateway', '--port', '0', '--json', '--sync-every', '30m'], {
+      env: { PATH: process.env.PATH ?? '', ...as('patient') },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const ready = await new Promise<{ url: string; records: number }>((resolve, reject) => {
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        out += d;
+        if (out.includes('\n')) resolve(JSON.parse(out.slice(0, out.indexOf('\n'))));
+      });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        err += d;
+      });
+      void exited.then((code) => reject(new Error(`gateway exited ${code}: ${err}`)));
+    });
+    expect(ready.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/u);
+    expect(ready.records).toBe(70);
+    expect((await fetch(`${ready.url}/metadata`)).status).toBe(200);
+    const discovery = await fetch(`${ready.url}/cds-services`, {
+      headers: { authorization: `Bearer ${user}` },
+    });
+    expect(discovery.status).toBe(200);
+    expect(((await discovery.json()) as { services: unknown[] }).services.length).toBeGreaterThan(0);
+    const obs = await fetch(`${ready.url}/Observation?_summary=count`, {
+      headers: { authorization: `Bearer ${user}` },
+    });
+    expect(((await obs.json()) as Bundle).total).toBe(48);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 300_000);
 });
