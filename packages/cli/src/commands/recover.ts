@@ -18,6 +18,15 @@ import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
 import { publishKey } from './publishKey.ts';
 
+/** The new device's one-time identity, if `recover start` made one (a damaged file counts as none). */
+async function readDeviceIdentity(path: string): Promise<X25519Identity | undefined> {
+  try {
+    return new X25519Identity((await readFile(path, 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * `carekey recover start`: a new device makes a one-time key for guardians to seal shares to;
  * `carekey recover finish <share files…>`: k shares give the recovery phrase back and the wallet is restored.
@@ -34,13 +43,11 @@ export function registerRecover(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const home = carekeyHome();
       const files = recoveryFiles(home);
-      let identity: X25519Identity;
-      try {
-        identity = new X25519Identity((await readFile(files.deviceIdentityFile, 'utf8')).trim());
-      } catch {
+      let identity = await readDeviceIdentity(files.deviceIdentityFile);
+      if (!identity) {
         identity = X25519Identity.generate();
         await mkdir(files.dir, { recursive: true, mode: 0o700 });
-        await writeFile(files.deviceIdentityFile, `${identity.toString()}\n`, { mode: 0o600, flag: 'wx' });
+        await writeFile(files.deviceIdentityFile, `${identity.toString()}\n`, { mode: 0o600 });
       }
       const recipient = identity.recipient.toString();
       output(options, { recipient }, () =>
@@ -60,10 +67,8 @@ export function registerRecover(program: Command): void {
     .action(async (paths: string[], options: { scryptLogN?: number; json?: boolean }) => {
       const home = carekeyHome();
       const files = recoveryFiles(home);
-      let identity: X25519Identity;
-      try {
-        identity = new X25519Identity((await readFile(files.deviceIdentityFile, 'utf8')).trim());
-      } catch {
+      const identity = await readDeviceIdentity(files.deviceIdentityFile);
+      if (!identity) {
         throw new CliError('this device has no recovery key yet', {
           hint: 'run `carekey recover start` first',
         });
