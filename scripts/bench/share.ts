@@ -346,7 +346,8 @@ try {
   await share(patient, { records: [large.recordId], with: extra.address, purpose: 'TREAT', expires: '1d' });
   const cliShare = { seconds: since(cliStart), read: bytesRead() - cliRead0 };
   rmSync(localFile, { force: true });
-  await outboxSettled(node);
+  const failed = await outboxSettled(node, false);
+  if (failed.length > 0) console.log(`outbox writes that failed (relayed grants): ${JSON.stringify(failed)}`);
 
   // Forget: the large record beside the 1 KiB one (each with the patient's and every grantee's stanza).
   const forget = async (record: typeof large): Promise<{ seconds: number; state: string }> => {

@@ -154,18 +154,26 @@ export async function until(what: string, check: () => Promise<boolean>, ms = 12
   }
 }
 
-/** Resolves when every outbox write of the node is confirmed (none pending or in flight). */
-export async function outboxSettled(node: CarekeyNode): Promise<void> {
+/**
+ * Resolves when no outbox write of the node is pending or in flight; returns the failed ones (kind and error), which
+ * `strict` (default) turns into an error.
+ */
+export async function outboxSettled(
+  node: CarekeyNode,
+  strict = true,
+): Promise<{ kind: string; last_error: string | null }[]> {
   await until('the outbox to settle', async () => {
     const { rows } = await node.sql.query<{ n: bigint }>(
       `select count(*) as n from outbox where status in ('pending', 'submitted')`,
     );
     return rows[0]?.n === 0n;
   });
-  const { rows } = await node.sql.query<{ n: bigint }>(
-    `select count(*) as n from outbox where status = 'failed'`,
+  const { rows } = await node.sql.query<{ kind: string; last_error: string | null }>(
+    `select kind, last_error from outbox where status = 'failed'`,
   );
-  if (rows[0]?.n !== 0n) throw new Error(`${rows[0]?.n} outbox writes failed`);
+  if (strict && rows.length > 0)
+    throw new Error(`${rows.length} outbox writes failed: ${JSON.stringify(rows)}`);
+  return rows;
 }
 
 /** Seconds since `start` (a `performance.now()`). */
