@@ -2,7 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
-import { portalTest } from './support/portalTest.ts';
+import { ARTEFACTS_DIR, portalTest } from './support/portalTest.ts';
 
 // The whole record lifecycle through the portal, in a real Chromium against a real node (anvil, PGlite, blobs):
 // a patient creates a wallet, imports a Synthea patient, shares with a clinician (a second browser context), the
@@ -53,7 +53,9 @@ describe('portal walkthrough', () => {
   portalTest(
     'T-4 R-17: create, import Synthea, share, the clinician reads, revoke, the clinician is refused, the log shows it all',
     { timeout: 400_000 },
-    async ({ patient, clinician }) => {
+    async ({ patient, newUser }) => {
+      // The clinician works on a phone-sized screen, in a second, separate browser context.
+      const clinician = await newUser('clinician-phone', { device: 'phone' });
       const started = Date.now();
       let last = started;
       const timings: string[] = [];
@@ -68,7 +70,7 @@ describe('portal walkthrough', () => {
       c.setDefaultTimeout(60_000);
 
       // 1. Both create wallets (the clinician skips the backup check and is reminded).
-      await createWallet(p, { verify: true });
+      const patientAddress = await createWallet(p, { verify: true });
       await patient.screenshot('wallet-created');
       step('patient wallet');
       const doctor = await createWallet(c, { verify: false });
@@ -93,7 +95,29 @@ describe('portal walkthrough', () => {
       await p.getByRole('heading', { name: 'Lab results' }).waitFor();
       await patient.screenshot('labs');
 
-      // 3. The patient shares everything for 24 h with the clinician, seeing the sentence first.
+      // 3. The clinician asks for access; the patient sees the request and denies it.
+      await c.getByRole('button', { name: 'Patients (clinician)' }).click();
+      await c.getByLabel("Patient's address or DID").fill(patientAddress);
+      await c.getByRole('button', { name: 'Request access' }).click();
+      await c.getByText(/for treatment: (queued|pending)/u).waitFor({ timeout: 60_000 });
+      await p.getByRole('button', { name: 'Sharing' }).click();
+      const denyButton = p.getByRole('button', { name: /^Deny request from / });
+      await expect
+        .poll(
+          async () => {
+            await p.getByRole('button', { name: 'Refresh shares' }).click();
+            await p.getByRole('button', { name: 'Refresh shares' }).waitFor();
+            return denyButton.count();
+          },
+          { timeout: 90_000, interval: 2_000 },
+        )
+        .toBe(1);
+      await patient.screenshot('access-request');
+      await denyButton.click();
+      await p.getByText('Request denied.').waitFor({ timeout: 60_000 });
+      step('access request denied');
+
+      // 4. The patient shares everything for 24 h with the clinician, seeing the sentence first.
       await p.getByRole('button', { name: 'Sharing' }).click();
       await p.getByRole('button', { name: 'Everything for 24 h' }).click();
       await p.getByLabel("Doctor's address or DID").fill(doctor);
@@ -108,8 +132,7 @@ describe('portal walkthrough', () => {
       await patient.screenshot('shared');
       step('share');
 
-      // 4. The clinician finds the patient and reads the records, decrypted in the browser.
-      await c.getByRole('button', { name: 'Patients (clinician)' }).click();
+      // 5. The clinician finds the patient and reads the records, decrypted in the browser.
       await c.getByRole('button', { name: 'Find patients who shared with me' }).click();
       const open = c.getByRole('button', { name: /^Open records of / });
       await open.waitFor();
@@ -119,10 +142,14 @@ describe('portal walkthrough', () => {
       const all = c.getByRole('region', { name: 'All shared records' });
       await all.getByText('70 records', { exact: true }).waitFor();
       expect(await all.getByRole('article').count()).toBe(70);
-      await clinician.screenshot('clinician-reads');
+      // A full-page shot of 70 records at 3x on a phone is too large: the visible screen is kept instead.
+      await all.getByRole('heading', { name: 'All shared records' }).scrollIntoViewIfNeeded();
+      await c.screenshot({
+        path: join(ARTEFACTS_DIR, 'walkthrough--clinician-phone--reads-70-records.png'),
+      });
       step('clinician reads');
 
-      // 5. The patient revokes, with honest words first.
+      // 6. The patient revokes, with honest words first.
       await revokeButton.click();
       await p
         .getByRole('dialog')
@@ -132,7 +159,7 @@ describe('portal walkthrough', () => {
       await p.getByText(/^Revoked at /u).waitFor({ timeout: 60_000 });
       await patient.screenshot('revoked');
 
-      // 6. The clinician tries again and is refused in plain words.
+      // 7. The clinician tries again and is refused in plain words.
       await open.click();
       await c
         .getByRole('alert')
@@ -140,7 +167,7 @@ describe('portal walkthrough', () => {
         .waitFor({ timeout: 60_000 });
       await clinician.screenshot('clinician-refused');
 
-      // 7. The access log shows the clinician's read and the refusal.
+      // 8. The access log shows the clinician's read and the refusal.
       await p.getByRole('button', { name: 'Access log' }).click();
       await p.getByRole('button', { name: 'Refresh the log' }).click();
       const log = p.getByRole('table');
