@@ -131,45 +131,50 @@ export function registerRequests(program: Command): void {
     .option('--expires <duration>', 'how long the grant lasts (default: what the request asks for)')
     .option('--no-wait', 'return once the node has queued the grant, without waiting for the ledger')
     .option('--json', 'print JSON')
-    .action(async (ref: string, options: { expires?: string; wait?: boolean; json?: boolean }) => {
-      const requestId = parseRequestId(ref);
-      const session = await openSession();
-      const row = await findMyPendingRequest(session, requestId);
-      if (row.scope === 'records') {
-        throw new CliError(
-          'this request names records by a root only its requester knows: share them yourself',
-        );
-      }
-      if (row.scope === 'categories' && (row.categories === undefined || row.categories.length === 0)) {
-        throw new CliError(`the categories of request ${requestId} cannot be read`, {
-          hint: 'its sealed note is missing or does not match what the ledger holds; deny it or share yourself',
+    .action(
+      async (ref: string, own: { expires?: string; wait?: boolean; json?: boolean }, command: Command) => {
+        // `--json` may land on `requests` itself (commander parses parent options anywhere): read both.
+        const options = { ...own, ...command.optsWithGlobals() } as typeof own;
+        const requestId = parseRequestId(ref);
+        const session = await openSession();
+        const row = await findMyPendingRequest(session, requestId);
+        if (row.scope === 'records') {
+          throw new CliError(
+            'this request names records by a root only its requester knows: share them yourself',
+          );
+        }
+        if (row.scope === 'categories' && (row.categories === undefined || row.categories.length === 0)) {
+          throw new CliError(`the categories of request ${requestId} cannot be read`, {
+            hint: 'its sealed note is missing or does not match what the ledger holds; deny it or share yourself',
+          });
+        }
+        const left = row.expiresAt === null ? 0 : Number(row.expiresAt) - Math.floor(Date.now() / 1000);
+        // What the request asks for, in whole minutes (at least one).
+        const expires = options.expires ?? `${Math.max(1, Math.floor(left / 60))}m`;
+        const result = await share(session, {
+          records: [],
+          categories: row.scope === 'categories' ? row.categories : undefined,
+          all: row.scope === 'all',
+          with: row.requester,
+          purpose: row.purpose || 'TREAT',
+          expires,
+          requestId,
+          wait: options.wait,
         });
-      }
-      const left = row.expiresAt === null ? 0 : Number(row.expiresAt) - Math.floor(Date.now() / 1000);
-      // What the request asks for, in whole minutes (at least one).
-      const expires = options.expires ?? `${Math.max(1, Math.floor(left / 60))}m`;
-      const result = await share(session, {
-        records: [],
-        categories: row.scope === 'categories' ? row.categories : undefined,
-        all: row.scope === 'all',
-        with: row.requester,
-        purpose: row.purpose || 'TREAT',
-        expires,
-        requestId,
-        wait: options.wait,
-      });
-      output(
-        options,
-        { requestId, ...result },
-        () => `Approved ${requestId}: shared with ${result.grantee} until ${result.expiresAt}.`,
-      );
-    });
+        output(
+          options,
+          { requestId, ...result },
+          () => `Approved ${requestId}: shared with ${result.grantee} until ${result.expiresAt}.`,
+        );
+      },
+    );
   requests
     .command('deny')
     .description('deny a request (signed, recorded on the ledger)')
     .argument('<requestId>')
     .option('--json', 'print JSON')
-    .action(async (ref: string, options: { json?: boolean }) => {
+    .action(async (ref: string, own: { json?: boolean }, command: Command) => {
+      const options = { ...own, ...command.optsWithGlobals() } as typeof own;
       const requestId = parseRequestId(ref);
       const session = await openSession();
       await findMyPendingRequest(session, requestId);
