@@ -134,6 +134,7 @@ export async function syncGatewayStore(
 
   say('listing records shared with you');
   const shared = (await node.listShared()).records;
+  const covering = new Set(shared.map((s) => `${s.recordId.toLowerCase()}|${s.grantId.toLowerCase()}`));
   const wanted = new Map<string, { grantId: Hex; patient: Address; recordId: Hex; blobId: string }>();
   for (const r of shared) {
     const id = r.recordId.toLowerCase();
@@ -143,9 +144,7 @@ export async function syncGatewayStore(
     if (kept !== undefined && kept.grantId !== ZERO_BYTES32) {
       next.set(id, {
         ...kept,
-        grantId: shared.some((s) => s.recordId.toLowerCase() === id && s.grantId === kept.grantId)
-          ? kept.grantId
-          : r.grantId,
+        grantId: covering.has(`${id}|${kept.grantId.toLowerCase()}`) ? kept.grantId : r.grantId,
       });
       continue;
     }
