@@ -1,10 +1,11 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   assembleHeader,
   decrypt,
   encodeStanza,
   encrypt,
+  type Header,
   type Identity,
   parseHeader,
   type Stanza,
@@ -114,10 +115,42 @@ export class RecordStore {
   /** Whether the record's own age file is here. */
   async hasFile(recordId: Hex): Promise<boolean> {
     try {
-      await readFile(this.fileOf(recordId), { flag: 'r' });
-      return true;
+      return (await stat(this.fileOf(recordId))).isFile();
     } catch {
       return false;
+    }
+  }
+
+  /**
+   * The age header of the record's own file, read without touching the payload: sharing a 1 GiB record wraps its
+   * file key and never reads the payload (no payload pass).
+   */
+  async readHeader(recordId: Hex): Promise<Header> {
+    let handle: Awaited<ReturnType<typeof open>>;
+    try {
+      handle = await open(this.fileOf(recordId), 'r');
+    } catch (cause) {
+      throw new CliError(`record ${recordId} has no local copy`, { cause, hint: 'run `carekey ls` to sync' });
+    }
+    try {
+      const chunks: Uint8Array[] = [];
+      let length = 0;
+      // The header ends with the MAC line "--- <base64>\n"; a one-stanza header is a few hundred bytes.
+      for (let size = 4096; length < HEADER_LIMIT; size *= 2) {
+        const buffer = new Uint8Array(size);
+        const { bytesRead } = await handle.read(buffer, 0, size, length);
+        chunks.push(buffer.subarray(0, bytesRead));
+        length += bytesRead;
+        const bytes = concat(chunks, length);
+        const mac = indexOfMacLine(bytes);
+        if (mac >= 0 && bytes.indexOf(0x0a, mac) >= 0) return parseHeader(bytes);
+        if (bytesRead < size) return parseHeader(bytes); // end of file: let the parser say what is wrong
+      }
+      throw new CliError(
+        `record ${recordId}: the local copy has no age header in its first ${HEADER_LIMIT} bytes`,
+      );
+    } finally {
+      await handle.close();
     }
   }
 
@@ -132,13 +165,13 @@ export class RecordStore {
 
   /** Unwraps the record's file key from the own stanza in its local age file. */
   async fileKey(recordId: Hex, identity: Identity): Promise<Uint8Array> {
-    const header = parseHeader(await this.readFile(recordId));
+    const header = await this.readHeader(recordId);
     return unwrapFileKey({ stanzas: header.stanzas, identities: [identity] });
   }
 
   /** The own stanza of a record, as stanza text (to hand to the node). */
   async stanzaText(recordId: Hex): Promise<string> {
-    const header = parseHeader(await this.readFile(recordId));
+    const header = await this.readHeader(recordId);
     const [stanza] = header.stanzas;
     if (stanza === undefined) throw new CliError(`record ${recordId}: local copy has no stanza`);
     return encodeStanza(stanza);
@@ -159,4 +192,26 @@ export class RecordStore {
       return [];
     }
   }
+}
+
+/** Largest age header read from a local file (one stanza needs a few hundred bytes). */
+const HEADER_LIMIT = 1 << 20;
+
+function concat(chunks: readonly Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Offset of the header's MAC line ("\n--- "), or -1. */
+function indexOfMacLine(bytes: Uint8Array): number {
+  for (let i = bytes.indexOf(0x0a); i >= 0 && i + 4 < bytes.length; i = bytes.indexOf(0x0a, i + 1)) {
+    if (bytes[i + 1] === 0x2d && bytes[i + 2] === 0x2d && bytes[i + 3] === 0x2d && bytes[i + 4] === 0x20)
+      return i + 1;
+  }
+  return -1;
 }
