@@ -10,9 +10,9 @@ export {
 export {
   BYTECODE_HASHES,
   type DeployContractsParameters,
-  type Governance,
   type DeployContractsReturnType,
   deployContracts,
+  type Governance,
 } from './deployContracts.ts';
 export {
   type EnsureDeploymentParameters,
