@@ -264,6 +264,9 @@ describe('credentials presented to the node', () => {
   it('T-7: once the board revokes it, the stored credential shows unverified (revoked); a new presentation is refused', async () => {
     const issued = await credential({ status: { uri: listUri, idx: 1 } });
     await api.present(await presentToNode(issued));
+    // A newer list must carry a later `iat` (whole seconds) than the one published before: on a fast machine both
+    // would fall in the same second.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
     await api.publishStatusList(
       signStatusList({
         issuerDid: toDid({ address: board, chainId }),
