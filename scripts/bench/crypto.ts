@@ -27,23 +27,9 @@ import {
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseSize } from './support/parseSize.ts';
 
 const self = fileURLToPath(import.meta.url);
-
-function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(text.trim());
-  if (!m) throw new Error(`--size: expected e.g. 1GiB, 256MiB or 1000000, got "${text}"`);
-  const units: Record<string, number> = {
-    b: 1,
-    kib: 2 ** 10,
-    mib: 2 ** 20,
-    gib: 2 ** 30,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-  };
-  return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
-}
 
 /** Worker mode: one Carekey file operation, reporting its own duration. */
 async function worker(op: string, input: string, output: string, key: string): Promise<void> {

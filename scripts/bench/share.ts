@@ -79,11 +79,11 @@ import {
   newSession,
   option,
   outboxSettled,
-  parseSize,
   printTable,
   since,
   startBenchNode,
 } from './support/benchNode.ts';
+import { parseSize } from './support/parseSize.ts';
 
 const size = parseSize(option('size', '1GiB'));
 const granteeCount = Number(option('grantees', '100'));

@@ -30,6 +30,7 @@ import {
 import { nodeCryptoBackend } from '../../packages/sdk/src/crypto/node/index.ts';
 import { launchChromium } from '../../packages/web/e2e/support/chromium.ts';
 import { startSdkCryptoPage } from '../../packages/web/e2e/support/sdkCryptoPage.ts';
+import { parseSize } from './support/parseSize.ts';
 
 /** Issue 6: "First load under 300 KB of JavaScript gzipped". */
 const BUDGET_BYTES = 300 * 1000;
@@ -38,21 +39,6 @@ const WEB = fileURLToPath(new URL('../../packages/web/', import.meta.url));
 function flag(name: string, fallback: string): string {
   const at = process.argv.indexOf(`--${name}`);
   return at >= 0 ? (process.argv[at + 1] ?? fallback) : fallback;
-}
-
-function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(text.trim());
-  if (!m) throw new Error(`--size: expected e.g. 100MB, 64MiB or 1000000, got "${text}"`);
-  const units: Record<string, number> = {
-    b: 1,
-    kib: 2 ** 10,
-    mib: 2 ** 20,
-    gib: 2 ** 30,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-  };
-  return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
 }
 
 type ManifestChunk = {

@@ -38,22 +38,6 @@ export function options(name: string): string[] {
   return values;
 }
 
-/** `1GiB`, `256MiB`, `64KiB`, `1000000`… in bytes. */
-export function parseSize(text: string): number {
-  const m = /^(\d+(?:\.\d+)?)\s*(B|KiB|MiB|GiB|KB|MB|GB)?$/i.exec(text.trim());
-  if (!m) throw new Error(`--size: expected e.g. 1GiB, 256MiB or 1000000, got "${text}"`);
-  const units: Record<string, number> = {
-    b: 1,
-    kib: 2 ** 10,
-    mib: 2 ** 20,
-    gib: 2 ** 30,
-    kb: 1e3,
-    mb: 1e6,
-    gb: 1e9,
-  };
-  return Math.round(Number(m[1]) * (units[(m[2] ?? 'b').toLowerCase()] ?? 1));
-}
-
 /** `1.0 GiB`, `1.0 KiB`… */
 export function formatSize(bytes: number): string {
   for (const [unit, size] of [
