@@ -64,14 +64,13 @@ import {
   X25519Identity,
   X25519Recipient,
 } from '@carekey/sdk/crypto';
-import { categoryTag } from '@carekey/sdk/fhir';
+import { categoryKey, categoryTag } from '@carekey/sdk/fhir';
 import { AUTH_HEADER, signNodeRequest } from '@carekey/sdk/protocol';
 import { bytesToHex, encodeAbiParameters, type Hex, keccak256 } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import type { Session } from '../../packages/cli/src/commands/openSession.ts';
 import { share } from '../../packages/cli/src/commands/share.ts';
 import { signatureContext } from '../../packages/cli/src/commands/signatureContext.ts';
-import { categoryKey } from '../../packages/cli/src/home/categoryKey.ts';
 import { createNodeClient } from '../../packages/sdk/src/client/createNodeClient.ts';
 import {
   formatSize,

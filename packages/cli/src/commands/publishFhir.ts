@@ -14,11 +14,10 @@ import {
   X25519Recipient,
 } from '@carekey/sdk/crypto';
 import { FhirError } from '@carekey/sdk/errors';
-import { categoryTag, convertCcda, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
+import { categoryKey, categoryTag, convertCcda, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
 import { nodeR4DefinitionSources, prepareFileImport, sniffFileKind } from '@carekey/sdk/fhir/node';
 import { AUTH_HEADER, signNodeRequest } from '@carekey/sdk/protocol';
 import { type Address, bytesToHex, encodeAbiParameters, type Hex, isAddressEqual, keccak256 } from 'viem';
-import { categoryKey } from '../home/categoryKey.ts';
 import { didOf } from '../home/nodeFacts.ts';
 import type { LocalRecord } from '../home/recordStore.ts';
 import { CliError } from '../io/CliError.ts';

@@ -6,10 +6,9 @@ import {
   ZERO_BYTES32,
 } from '@carekey/sdk/chain';
 import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag } from '@carekey/sdk/fhir';
+import { categoryKey, categoryTag } from '@carekey/sdk/fhir';
 import type { Command } from 'commander';
 import { type Hex, isAddressEqual } from 'viem';
-import { categoryKey } from '../home/categoryKey.ts';
 import type { LocalRecord } from '../home/recordStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';

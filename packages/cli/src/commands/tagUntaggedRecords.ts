@@ -1,8 +1,7 @@
 import { ScopeKind, ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag } from '@carekey/sdk/fhir';
+import { categoryKey, categoryTag } from '@carekey/sdk/fhir';
 import type { Address, Hex } from 'viem';
-import { categoryKey } from '../home/categoryKey.ts';
 import { progress } from '../io/progress.ts';
 import type { Session } from './openSession.ts';
 

@@ -4,6 +4,7 @@
  */
 
 export { canonicalJson, sha256Hex, sha256HexAsync } from './canonicalJson.ts';
+export { CATEGORY_KEY_HKDF_SALT, categoryKey } from './categoryKey.ts';
 export { type CategoryTagParameters, type CategoryTagReturnType, categoryTag } from './categoryTag.ts';
 export {
   type ConvertCcdaParameters,

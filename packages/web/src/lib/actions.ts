@@ -12,9 +12,8 @@ import {
 } from '@carekey/sdk/chain';
 import type { GrantRow } from '@carekey/sdk/client';
 import { decodeStanza, encodeStanza, unwrapFileKey, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag, recordCategory } from '@carekey/sdk/fhir';
+import { categoryKey, categoryTag, recordCategory } from '@carekey/sdk/fhir';
 import { type Hex, hexToString, isHex } from 'viem';
-import { categoryKey } from './categoryKey.ts';
 import { PortalError, parseIdentityRef } from './errors.ts';
 import { loadCache, type PortalRecord, saveCache } from './records.ts';
 import { type Session, signatureContext } from './session.ts';

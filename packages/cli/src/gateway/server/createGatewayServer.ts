@@ -2,11 +2,10 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { GrantRow } from '@carekey/sdk/client';
-import { categoryTag, parseFhirJson } from '@carekey/sdk/fhir';
+import { categoryKey, categoryTag, parseFhirJson } from '@carekey/sdk/fhir';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 import type { Session } from '../../commands/openSession.ts';
-import { categoryKey } from '../../home/categoryKey.ts';
 import { type GatewayCaller, gatewayTokenKey, verifyGatewayToken } from '../auth/gatewayToken.ts';
 import { type SmartScope, scopesFor } from '../auth/smartScopes.ts';
 import { BulkExportJobs } from '../bulk/BulkExportJobs.ts';
