@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { consentRegistryAbi, ethereumDidRegistryAbi, recordRegistryAbi } from '@carekey/sdk/chain';
+import {
+  consentRegistryAbi,
+  ethereumDidRegistryAbi,
+  recordRegistryAbi,
+  recoveryAbi,
+  recoveryAccountAbi,
+} from '@carekey/sdk/chain';
 import { ApiListenError } from './api/ApiListenError.ts';
 import type { ApiServices } from './api/ApiServices.ts';
 import type { OpenApiDocument } from './api/buildOpenApiDocument.ts';
@@ -166,7 +172,13 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     const outbox = createOutboxWorker({
       sql,
       client: chain.client,
-      abi: [...ethereumDidRegistryAbi, ...recordRegistryAbi, ...consentRegistryAbi],
+      abi: [
+        ...ethereumDidRegistryAbi,
+        ...recordRegistryAbi,
+        ...consentRegistryAbi,
+        ...recoveryAbi,
+        ...recoveryAccountAbi,
+      ],
       onError: parameters.onOutboxError,
     });
     outbox.start();

@@ -1,7 +1,7 @@
-import { getIdentityOwner } from '@carekey/sdk/chain';
+import { getIdentityOwner, verifyOwnerSignature } from '@carekey/sdk/chain';
 import { SignedRequestError } from '@carekey/sdk/errors';
-import { checkNodeRequest, decodeAuthHeader } from '@carekey/sdk/protocol';
-import { type Address, type Hex, isAddressEqual } from 'viem';
+import { checkNodeRequest, decodeAuthHeader, toNodeRequestTypedData } from '@carekey/sdk/protocol';
+import { type Address, type Hex, hashTypedData } from 'viem';
 import { ApiError } from './ApiError.ts';
 import type { ApiServices } from './ApiServices.ts';
 import type { NonceStore } from './NonceStore.ts';
@@ -32,7 +32,8 @@ export type AuthenticateNodeRequestReturnType = Address;
  * 2. `checkNodeRequest`: form, audience, freshness (≤ 300 s lifetime, ≤ 60 s skew), exact method + path + query,
  *    body hash, and the signature recovers (`malformed`, `wrong-audience`, `expired`, `not-yet-valid`,
  *    `lifetime-too-long`, `request-mismatch`, `body-mismatch`, `bad-signature`);
- * 3. the recovered key is `identityOwner(signer)` at the chain head (`not-owner`, 403);
+ * 3. the recovered key is `identityOwner(signer)` at the chain head, or that owner is a contract (a
+ *    `RecoveryAccount`) accepting the signature through ERC-1271 (`not-owner`, 403);
  * 4. the nonce was never used by this identity (`replayed`), and is recorded.
  *
  * @throws {ApiError} 401 with the reason code, 403 `not-owner`, 503 `chain-unavailable`.
@@ -75,14 +76,20 @@ export async function authenticateNodeRequest(
     }
     throw error;
   }
-  const { request, signer } = checked;
-  let owner: Address;
+  const { request, signer, signature } = checked;
+  let accepted: boolean;
   try {
-    owner = await getIdentityOwner({
+    const owner = await getIdentityOwner({
       client: services.chain.client,
       didRegistry: services.chain.deployment.contracts.didRegistry.address,
       identity: request.signer,
     });
+    const domain = {
+      chainId: services.chain.chainId,
+      verifyingContract: services.chain.deployment.contracts.consentRegistry.address,
+    };
+    const hash = hashTypedData(toNodeRequestTypedData(domain, request));
+    accepted = await verifyOwnerSignature({ client: services.chain.client, owner, signer, hash, signature });
   } catch (cause) {
     throw new ApiError({
       status: 503,
@@ -91,7 +98,7 @@ export async function authenticateNodeRequest(
       cause,
     });
   }
-  if (!isAddressEqual(owner, signer)) {
+  if (!accepted) {
     throw new ApiError({
       status: 403,
       code: 'not-owner',

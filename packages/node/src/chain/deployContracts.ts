@@ -6,6 +6,8 @@ import {
   ethereumDidRegistryBytecode,
   recordRegistryAbi,
   recordRegistryBytecode,
+  recoveryAbi,
+  recoveryBytecode,
 } from '@carekey/sdk/chain';
 import { ChainError } from '@carekey/sdk/errors';
 import { trustedIssuersAbi, trustedIssuersBytecode } from '@carekey/sdk/identity';
@@ -32,11 +34,12 @@ export const BYTECODE_HASHES = {
   recordRegistry: keccak256(recordRegistryBytecode),
   consentRegistry: keccak256(consentRegistryBytecode),
   trustedIssuers: keccak256(trustedIssuersBytecode),
+  recovery: keccak256(recoveryBytecode),
 } as const;
 
 /**
  * Deploys the ERC-1056 `EthereumDIDRegistry`, `RecordRegistry(didRegistry, shredDelay)` and
- * `ConsentRegistry(didRegistry)`.
+ * `ConsentRegistry(didRegistry)`, `TrustedIssuers(didRegistry, governors, threshold)` and `Recovery(didRegistry)`.
  *
  * The three transactions go out back to back with consecutive nonces (the
  * registries' constructor argument is the DID registry's predicted address),
@@ -77,9 +80,15 @@ export async function deployContracts(
         args: [didRegistry, governance.governors, BigInt(governance.threshold)],
         nonce: nonce + 3,
       }),
+      await client.deployContract({
+        abi: recoveryAbi,
+        bytecode: recoveryBytecode,
+        args: [didRegistry],
+        nonce: nonce + 4,
+      }),
     ];
     const receipts = await Promise.all(hashes.map((hash) => client.waitForTransactionReceipt({ hash })));
-    const names = ['didRegistry', 'recordRegistry', 'consentRegistry', 'trustedIssuers'] as const;
+    const names = ['didRegistry', 'recordRegistry', 'consentRegistry', 'trustedIssuers', 'recovery'] as const;
     const contracts = {} as Deployment['contracts'];
     for (const [i, name] of names.entries()) {
       const receipt = receipts[i];

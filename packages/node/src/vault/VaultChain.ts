@@ -47,6 +47,16 @@ export interface VaultChain {
   blockTimestamp(blockNumber: bigint): Promise<bigint>;
   /** `identityOwner(identity)` in the ERC-1056 registry at `blockNumber`. */
   identityOwner(identity: Address, blockNumber: bigint): Promise<Address>;
+  /**
+   * Whether a signature speaks for `owner` (= `identityOwner(identity)` at `blockNumber`): the recovered `signer`
+   * is the owner, or the owner is a contract (a `RecoveryAccount`, any ERC-1271 wallet) that accepts it — what
+   * every Carekey contract accepts (`SignatureChecker`).
+   */
+  ownerAccepts(
+    owner: Address,
+    signed: { signer: Address | undefined; hash: Hex; signature: Hex },
+    blockNumber: bigint,
+  ): Promise<boolean>;
   /** The grant at `blockNumber`, or `undefined` if no grant had this id then. */
   readGrant(grantId: Hex, blockNumber: bigint): Promise<ChainGrant | undefined>;
   /** The access request at `blockNumber`, or `undefined` if none had this id then. */

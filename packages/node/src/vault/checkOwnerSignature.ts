@@ -2,7 +2,7 @@ import { VaultInputError } from '@carekey/sdk/errors';
 import {
   type Address,
   type Hex,
-  isAddressEqual,
+  hashTypedData,
   type RecoverTypedDataAddressParameters,
   recoverTypedDataAddress,
 } from 'viem';
@@ -23,7 +23,8 @@ export type CheckOwnerSignatureParameters = {
 
 /**
  * The check every relayed signature of the vault shares (a revocation, a denial, an access request): the signature
- * recovers, and to the identity's current ERC-1056 owner at `blockNumber` (key rotation needs nothing migrated).
+ * recovers, and to the identity's current ERC-1056 owner at `blockNumber` (key rotation needs nothing migrated), or
+ * that owner is a contract (a `RecoveryAccount`) accepting it through ERC-1271.
  * Run it before anything is stored or any gas is spent.
  *
  * @throws {VaultInputError} `bad-signature` or `not-owner` (403).
@@ -41,7 +42,8 @@ export async function checkOwnerSignature(parameters: CheckOwnerSignatureParamet
     });
   }
   const owner = await vault.chain.identityOwner(identity, blockNumber);
-  if (!isAddressEqual(owner, signer)) {
+  const hash = hashTypedData(typedData as Parameters<typeof hashTypedData>[0]);
+  if (!(await vault.chain.ownerAccepts(owner, { signer, hash, signature }, blockNumber))) {
     throw new VaultInputError('not-owner', `the ${what} is not signed by the identity’s current owner`, {
       status: 403,
     });

@@ -5,6 +5,7 @@ import {
   type ReadClient,
   recordRegistryAbi,
   type ScopeKind,
+  verifyOwnerSignature,
 } from '@carekey/sdk/chain';
 import { VaultChainUnavailableError } from '@carekey/sdk/errors';
 import type { Address, Hex, BaseError as ViemBaseError } from 'viem';
@@ -58,6 +59,8 @@ export function createVaultChain(parameters: CreateVaultChainParameters): Create
           blockNumber,
         }),
       ),
+    ownerAccepts: (owner, signed, blockNumber) =>
+      read(() => verifyOwnerSignature({ client, owner, ...signed, blockNumber })),
     readGrant: async (grantId, blockNumber) => {
       try {
         const grant = await readContract(client, {

@@ -188,7 +188,8 @@ export async function publishRecords(
     });
   }
   const owner = await vault.chain.identityOwner(publisher, head.number);
-  if (!isAddressEqual(owner, signer)) {
+  const signed = { signer, hash: publishDigest, signature: parameters.publish.signature };
+  if (!(await vault.chain.ownerAccepts(owner, signed, head.number))) {
     throw new VaultInputError(
       'not-owner',
       'the Publish is not signed by the publisher identity’s current owner',

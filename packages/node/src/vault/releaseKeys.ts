@@ -100,7 +100,7 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
   let actor: Address = grantee;
   let reason: string | undefined;
   let grant: ChainGrant | undefined;
-  if (!isAddressEqual(owner, signer)) {
+  if (!(await vault.chain.ownerAccepts(owner, { signer, hash: requestDigest, signature }, head.number))) {
     // T-6: the actor is the key that signed (verified), never the identity it claims.
     actor = signer;
     reason = 'not-owner';

@@ -63,7 +63,8 @@ async function checkPart(
   } catch (cause) {
     throw new VaultInputError('bad-signature', `${field} signature does not verify`, { cause, status: 403 });
   }
-  if (!isAddressEqual(signer, owner)) {
+  const signed = { signer, hash: hashTypedData(typedData), signature: part.signature };
+  if (!(await vault.chain.ownerAccepts(owner, signed, head.number))) {
     throw new VaultInputError('not-owner', `${field} is not signed by the patient identity’s current owner`, {
       status: 403,
     });

@@ -169,7 +169,8 @@ export async function submitGrant(parameters: SubmitGrantParameters): Promise<Su
     throw new VaultInputError('bad-signature', 'the Grant signature does not verify', { cause, status: 403 });
   }
   const owner = await vault.chain.identityOwner(patient, head.number);
-  if (!isAddressEqual(owner, signer)) {
+  const signed = { signer, hash: grantDigest, signature: g.signature };
+  if (!(await vault.chain.ownerAccepts(owner, signed, head.number))) {
     throw new VaultInputError(
       'not-owner',
       'the Grant is not signed by the patient identity’s current owner',

@@ -9,6 +9,9 @@ export {
   ethereumDidRegistryBytecode,
   recordRegistryAbi,
   recordRegistryBytecode,
+  recoveryAbi,
+  recoveryAccountAbi,
+  recoveryBytecode,
 } from './abi/index.ts';
 export type { ChainClient, ReadClient } from './clients/ChainClient.ts';
 export {
@@ -105,6 +108,10 @@ export {
   type ToContractRevertErrorReturnType,
   toContractRevertError,
 } from './clients/toContractRevertError.ts';
+export {
+  type VerifyOwnerSignatureParameters,
+  verifyOwnerSignature,
+} from './clients/verifyOwnerSignature.ts';
 export {
   type WriteContractAndWaitParameters,
   type WriteContractAndWaitReturnType,

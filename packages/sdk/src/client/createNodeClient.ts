@@ -14,6 +14,7 @@ import { blobIdFromDigest, parseBlobId } from '../blobs/blobId.ts';
 import { X25519Recipient } from '../crypto/x25519.ts';
 import type { NodeDomain, SignedEnvelope } from '../protocol/signedRequest.ts';
 import { AUTH_HEADER, signKeyRequest, signNodeRequest } from '../protocol/signRequest.ts';
+import { changeDid } from '../recovery/recoveryClient.ts';
 import { type NodeProblem, NodeProblemError, NodeResponseError, NodeUnreachableError } from './NodeError.ts';
 import type {
   AccessRequestList,
@@ -184,6 +185,20 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
       const publicKey = new X25519Recipient(options.recipient).publicKey;
       const nonce = await this.getDidNonce(identity);
       const validity = options.validity ?? DEFAULT_KEY_VALIDITY;
+      if (nonce.account !== undefined) {
+        // The owner is the identity's RecoveryAccount: its controller signs an Execute (POST /v1/did/changes).
+        return changeDid({
+          node: this as unknown as NodeClient,
+          account,
+          identity,
+          change: {
+            kind: 'setAttribute',
+            name: X25519_ATTRIBUTE_NAME,
+            value: bytesToHex(publicKey),
+            validity,
+          },
+        });
+      }
       const hash = keccak256(
         encodePacked(
           ['bytes1', 'bytes1', 'address', 'uint256', 'address', 'string', 'bytes32', 'bytes', 'uint256'],

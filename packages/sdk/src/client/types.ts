@@ -23,6 +23,8 @@ export type DidNonce = {
   nonce: string;
   didRegistry: Address;
   attributeName: Hex;
+  /** Present when the owner is the identity's `RecoveryAccount` (its controller signs `Execute` instead). */
+  account?: { address: Address; controller: Address; nonce: string };
 };
 
 /** A relayed transaction: mined (200), or still queued in the node's outbox (202, `status`). */

@@ -2,6 +2,7 @@ import { ethereumDidRegistryAbi, getIdentityOwner, X25519_ATTRIBUTE_NAME } from 
 import { Type } from '@sinclair/typebox';
 import { getAddress } from 'viem';
 import { readContract } from 'viem/actions';
+import { readRecoveryAccount } from '../../recovery/readRecovery.ts';
 import { defineRoute } from '../defineRoute.ts';
 import { readChain } from '../readChain.ts';
 import { AddressSchema } from './schemas.ts';
@@ -14,6 +15,20 @@ export const DidNonce = Type.Object(
     nonce: Type.String({ pattern: '^[0-9]+$', description: 'the registry nonce of the owner (decimal)' }),
     didRegistry: AddressSchema,
     attributeName: Type.String({ description: 'bytes32 name of the X25519 attribute' }),
+    account: Type.Optional(
+      Type.Object(
+        {
+          address: AddressSchema,
+          controller: AddressSchema,
+          nonce: Type.String({ pattern: '^[0-9]+$', description: 'the account’s `executeSigned` nonce' }),
+        },
+        {
+          additionalProperties: false,
+          description:
+            'present when the owner is the identity’s RecoveryAccount: its controller signs an Execute instead (POST /v1/did/changes)',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -42,9 +57,17 @@ export const getDidNonce = defineRoute({
       });
       return { owner, nonce };
     });
+    const account = await readRecoveryAccount(services, owner);
     return {
       status: 200,
-      body: { identity, owner, nonce: nonce.toString(), didRegistry, attributeName: X25519_ATTRIBUTE_NAME },
+      body: {
+        identity,
+        owner,
+        nonce: nonce.toString(),
+        didRegistry,
+        attributeName: X25519_ATTRIBUTE_NAME,
+        ...(account === undefined ? {} : { account: { ...account, nonce: account.nonce.toString() } }),
+      },
     };
   },
 });

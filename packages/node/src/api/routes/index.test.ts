@@ -31,6 +31,10 @@ describe('the route table', () => {
       'GET /v1/credentials/{address}',
       'GET /v1/status-lists/{issuer}/{listId}',
       'GET /v1/issuers/{address}',
+      // Stolen-phone recovery (docs/recovery.md): the state is public on chain; executing after the delay is
+      // anyone's call (the contract checks approvals and time).
+      'GET /v1/recovery/{address}',
+      'POST /v1/recovery/execute',
     ];
     const policy = new Map(routes.map((r) => [`${r.method} ${r.path}`, r.auth]));
     for (const [route, auth] of policy) {

@@ -3,6 +3,8 @@
  * policy, handler) and add it to this list. `GET /openapi.json` is added by the server.
  */
 import { identityRoutes } from '../../identity/routes/index.ts';
+import { postDidChange } from '../../recovery/routes/postDidChange.ts';
+import { recoveryRoutes } from '../../recovery/routes/recoveryRoutes.ts';
 import type { AnyRoute } from '../defineRoute.ts';
 import { getAudit } from './getAudit.ts';
 import { getBlob } from './getBlob.ts';
@@ -24,6 +26,7 @@ import { postRecordTags } from './postRecordTags.ts';
 import { postRequestDeny } from './postRequestDeny.ts';
 import { postRequests } from './postRequests.ts';
 import { putBlob } from './putBlob.ts';
+import { putOwnStanzas } from './putOwnStanzas.ts';
 
 /** Every route of the node API except `GET /openapi.json`. */
 export const routes: readonly AnyRoute[] = [
@@ -51,4 +54,8 @@ export const routes: readonly AnyRoute[] = [
   postRequestDeny,
   // Identity: provider credentials, status lists, TrustedIssuers governance (docs/identity.md).
   ...identityRoutes,
+  // DID changes and stolen-phone recovery (docs/identity.md, docs/recovery.md).
+  postDidChange,
+  putOwnStanzas,
+  ...recoveryRoutes,
 ];

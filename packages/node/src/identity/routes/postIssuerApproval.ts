@@ -1,4 +1,4 @@
-import { getIdentityOwner, toContractRevertError } from '@carekey/sdk/chain';
+import { getIdentityOwner, toContractRevertError, verifyOwnerSignature } from '@carekey/sdk/chain';
 import { ContractRevertError } from '@carekey/sdk/errors';
 import { type IssuerAction, toApprovalTypedData, trustedIssuersAbi } from '@carekey/sdk/identity';
 import { Type } from '@sinclair/typebox';
@@ -7,7 +7,7 @@ import {
   encodeFunctionData,
   getAddress,
   type Hex,
-  isAddressEqual,
+  hashTypedData,
   recoverTypedDataAddress,
 } from 'viem';
 import { readContract } from 'viem/actions';
@@ -88,25 +88,27 @@ async function verifyApproval({ body, services }: { body: Body; services: ApiSer
   };
   const { client, deployment, chainId } = services.chain;
   const trustedIssuers = deployment.contracts.trustedIssuers.address;
-  const signer = await recoverTypedDataAddress({
-    ...toApprovalTypedData({
-      chainId,
-      verifyingContract: trustedIssuers,
-      message: {
-        governor,
-        action: body.action as IssuerAction,
-        issuer: getAddress(body.issuer.toLowerCase()),
-        epoch: BigInt(body.epoch),
-        nonce: BigInt(body.nonce),
-        deadline: BigInt(body.deadline),
-      },
-    }),
-    signature: body.signature as Hex,
-  }).catch(() => undefined);
-  const owner = await readChain(() =>
-    getIdentityOwner({ client, didRegistry: deployment.contracts.didRegistry.address, identity: governor }),
-  );
-  if (signer === undefined || !isAddressEqual(signer, owner)) {
+  const typedData = toApprovalTypedData({
+    chainId,
+    verifyingContract: trustedIssuers,
+    message: {
+      governor,
+      action: body.action as IssuerAction,
+      issuer: getAddress(body.issuer.toLowerCase()),
+      epoch: BigInt(body.epoch),
+      nonce: BigInt(body.nonce),
+      deadline: BigInt(body.deadline),
+    },
+  });
+  const signature = body.signature as Hex;
+  const signer = await recoverTypedDataAddress({ ...typedData, signature }).catch(() => undefined);
+  const accepted = await readChain(async () => {
+    const didRegistry = deployment.contracts.didRegistry.address;
+    const owner = await getIdentityOwner({ client, didRegistry, identity: governor });
+    const hash = hashTypedData(typedData);
+    return signer !== undefined && (await verifyOwnerSignature({ client, owner, signer, hash, signature }));
+  });
+  if (!accepted) {
     return refuse(
       401,
       'bad-signature',
