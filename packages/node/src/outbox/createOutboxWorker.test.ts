@@ -83,6 +83,14 @@ const bumpBelow = (address: Address, label: string, limit: bigint) => ({
   to: address,
   data: encodeFunctionData({ abi: counter.abi, functionName: 'bumpBelow', args: [key(label), limit] }),
 });
+const bumpAt = (address: Address, label: string, expected: bigint) => ({
+  to: address,
+  data: encodeFunctionData({ abi: counter.abi, functionName: 'bumpAt', args: [key(label), expected] }),
+});
+const touch = (address: Address, label: string) => ({
+  to: address,
+  data: encodeFunctionData({ abi: counter.abi, functionName: 'touch', args: [key(label)] }),
+});
 const hits = (reader: PublicClient, address: Address, label: string) =>
   reader.readContract({
     address,
@@ -99,6 +107,67 @@ const statuses = async (sql: Sql) =>
       'select idempotency_key, status from outbox order by id',
     )
   ).rows.map((r) => `${r.idempotency_key}:${r.status}`);
+
+type Written = { idempotency_key: string; status: string; nonce: bigint | null; last_error: string | null };
+const written = async (sql: Sql) =>
+  (
+    await sql.query<Written>(
+      'select idempotency_key, status, nonce, last_error, attempts from outbox order by id',
+    )
+  ).rows;
+
+/**
+ * Enqueues, in one go, writes that depend on each other (each `bumpAt` needs the one before it mined), one that
+ * can never succeed (`bumpAt` far ahead) in the middle and independent ones (`touch`) after it; drains; checks
+ * every dependent write landed once, in order, the impossible one failed for good and nothing else was held back.
+ */
+async function expectDependentWritesLand(
+  sql: Sql,
+  worker: OutboxWorker,
+  reader: PublicClient,
+  address: Address,
+  prefix: string,
+): Promise<void> {
+  const start = await count(reader, address);
+  const plan = [
+    [`${prefix}-dep-0`, bumpAt(address, `${prefix}-dep-0`, start)],
+    [`${prefix}-dep-1`, bumpAt(address, `${prefix}-dep-1`, start + 1n)],
+    [`${prefix}-never`, bumpAt(address, `${prefix}-never`, start + 100n)],
+    [`${prefix}-dep-2`, bumpAt(address, `${prefix}-dep-2`, start + 2n)],
+    [`${prefix}-free`, touch(address, `${prefix}-free`)],
+    [`${prefix}-dep-3`, bumpAt(address, `${prefix}-dep-3`, start + 3n)],
+  ] as const;
+  for (const [label, payload] of plan)
+    await enqueueOutbox({ sql, kind: 'Counter.bumpAt', idempotencyKey: label, payload });
+  await drain(worker, sql);
+  const rows = await written(sql);
+  const mine = rows.filter((r) => r.idempotency_key.startsWith(`${prefix}-`));
+  expect(mine.map((r) => `${r.idempotency_key}:${r.status}`)).toEqual([
+    `${prefix}-dep-0:confirmed`,
+    `${prefix}-dep-1:confirmed`,
+    `${prefix}-never:failed`,
+    `${prefix}-dep-2:confirmed`,
+    `${prefix}-free:confirmed`,
+    `${prefix}-dep-3:confirmed`,
+  ]);
+  const never = mine.find((r) => r.idempotency_key === `${prefix}-never`);
+  expect(never?.last_error).toMatch(
+    new RegExp(`^Counter\\.bumpAt reverted with CounterNotAt\\(\\d+, ${start + 100n}\\)$`),
+  );
+  expect(never?.nonce).toBeNull(); // refused at estimation: never signed, never sent
+  // In order: the relayer's transaction nonces follow the dependency order.
+  const nonces = ['dep-0', 'dep-1', 'dep-2', 'dep-3'].map(
+    (l) => mine.find((r) => r.idempotency_key === `${prefix}-${l}`)?.nonce ?? -1n,
+  );
+  expect([...nonces].sort((a, b) => (a < b ? -1 : 1))).toEqual(nonces);
+  for (const label of ['dep-0', 'dep-1', 'dep-2', 'dep-3', 'free'])
+    expect(await hits(reader, address, `${prefix}-${label}`)).toBe(1n);
+  expect(await hits(reader, address, `${prefix}-never`)).toBe(0n);
+  expect(await count(reader, address)).toBe(start + 4n);
+  // Failed is final.
+  await worker.tick();
+  expect((await written(sql)).find((r) => r.idempotency_key === `${prefix}-never`)?.status).toBe('failed');
+}
 
 /** Ticks until nothing is pending or submitted. */
 async function drain(worker: OutboxWorker, sql: Sql, timeoutMs = 30_000): Promise<void> {
@@ -285,6 +354,16 @@ describe.each(SQL_ENGINES)('outbox on %s (automining anvil)', (engine) => {
     }
   });
 
+  it('F-9 lands dependent writes of one pass, in order; a write that can never succeed fails once the earlier ones are mined, holding back nothing', async () => {
+    const { sql } = await openStore(engine);
+    try {
+      const worker = createOutboxWorker({ sql, client: relayer(), abi: counter.abi });
+      await expectDependentWritesLand(sql, worker, reader, address, `${engine}-pass`);
+    } finally {
+      await sql.close();
+    }
+  });
+
   it('runs in the background: a woken worker sends a new entry, stop() ends the loop', async () => {
     const { sql } = await openStore(engine);
     const errors: unknown[] = [];
@@ -370,6 +449,49 @@ describe.each(SQL_ENGINES)('outbox on %s (automining anvil)', (engine) => {
   }
 });
 
+describe('outbox on a chain with blocks every second (broadcast writes wait in the mempool)', () => {
+  it('F-9 lands dependent writes of one pass, in order, estimating each against the pending state', async () => {
+    const anvil = await startAnvil({
+      dataDir: mkdtempSync(join(tmpdir(), 'carekey-anvil-')),
+      port: 0,
+      blockTime: 1,
+    });
+    const { sql } = await openStore('pglite');
+    try {
+      const address = await deployCounter(anvil.rpcUrl);
+      const reader = createPublicClient({ transport: http(anvil.rpcUrl), cacheTime: 0 }) as PublicClient;
+      const worker = createOutboxWorker({
+        sql,
+        client: createWalletClient({
+          account: privateKeyToAccount('0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a'),
+          transport: http(anvil.rpcUrl),
+        }),
+        abi: counter.abi,
+      });
+      // The first tick sends every dependent write at once: none waits for a block to be estimated.
+      const start = await count(reader, address);
+      for (let i = 0n; i < 5n; i++)
+        await enqueueOutbox({
+          sql,
+          kind: 'Counter.bumpAt',
+          idempotencyKey: `mempool-${i}`,
+          payload: bumpAt(address, `mempool-${i}`, start + i),
+        });
+      const first = await worker.tick();
+      expect(first.submitted.map((e) => e.idempotencyKey)).toEqual(
+        [0, 1, 2, 3, 4].map((i) => `mempool-${i}`),
+      );
+      expect(first.failed).toEqual([]);
+      await drain(worker, sql);
+      expect(await count(reader, address)).toBe(start + 5n);
+      await expectDependentWritesLand(sql, worker, reader, address, 'mempool-pass');
+    } finally {
+      await sql.close();
+      await anvil.stop();
+    }
+  }, 120_000);
+});
+
 describe('outbox across a chain node restart', () => {
   it('F-4 completes writes pending or in flight while the chain node was down, each exactly once', async () => {
     const chainDir = mkdtempSync(join(tmpdir(), 'carekey-anvil-'));
@@ -424,6 +546,87 @@ describe('outbox across a chain node restart', () => {
       for (const label of ['f4-1', 'f4-2', 'f4-3', 'f4-4'])
         expect(await hits(reader(), address, label)).toBe(1n);
       expect(await count(reader(), address)).toBe(4n);
+    } finally {
+      await sql.close();
+      await anvil.stop();
+    }
+  }, 120_000);
+});
+
+describe('outbox after the chain node lost blocks', () => {
+  it('F-4 a write marked confirmed whose block anvil lost (killed -9 before its state dump) is sent again with the same hash, exactly once', async () => {
+    const chainDir = mkdtempSync(join(tmpdir(), 'carekey-anvil-'));
+    let anvil = await startAnvil({ dataDir: chainDir, port: 0, blockTime: 1 });
+    const port = anvil.port;
+    const address = await deployCounter(anvil.rpcUrl);
+    // Saved with the Counter deployed; from now on no periodic dump, so a kill -9 loses every later block.
+    await anvil.stop();
+    anvil = await startAnvil({ dataDir: chainDir, port, blockTime: 1, stateInterval: 3600 });
+    const { sql } = await openStore('pglite');
+    const reader = () =>
+      createPublicClient({ transport: http(`http://127.0.0.1:${port}`), cacheTime: 0 }) as PublicClient;
+    const worker = createOutboxWorker({
+      sql,
+      client: createWalletClient({
+        account: privateKeyToAccount('0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba'),
+        transport: http(`http://127.0.0.1:${port}`, { retryCount: 0 }),
+      }),
+      abi: counter.abi,
+      minBackoffMs: 50,
+      maxBackoffMs: 200,
+    });
+    try {
+      const labels = ['lost-1', 'lost-2', 'lost-3'];
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: 'lost-1',
+        payload: bump(address, 'lost-1'),
+      });
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bumpAt',
+        idempotencyKey: 'lost-2',
+        payload: bumpAt(address, 'lost-2', 1n),
+      });
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: 'lost-3',
+        payload: bump(address, 'lost-3'),
+      });
+      await drain(worker, sql);
+      expect(await statuses(sql)).toEqual(labels.map((l) => `${l}:confirmed`));
+      const before = await sql.query<{ idempotency_key: string; tx_hash: Uint8Array; block_number: bigint }>(
+        'select idempotency_key, tx_hash, block_number from outbox order by id',
+      );
+      const hashes = before.rows.map((r) => `0x${Buffer.from(r.tx_hash).toString('hex')}` as Hex);
+      expect(await count(reader(), address)).toBe(3n);
+
+      // kill -9 right after the confirmations: anvil comes back from its dump, without those blocks.
+      process.kill(anvil.pid, 'SIGKILL');
+      await anvil.exited;
+      anvil = await startAnvil({ dataDir: chainDir, port, blockTime: 1, stateInterval: 3600 });
+      expect(await count(reader(), address)).toBe(0n);
+      for (const hash of hashes)
+        await expect(reader().getTransactionReceipt({ hash })).rejects.toThrow(/could not be found/);
+
+      const report = await worker.tick();
+      expect(report.reopened.map((e) => e.idempotencyKey).sort()).toEqual(labels);
+      await drain(worker, sql);
+      expect(await statuses(sql)).toEqual(labels.map((l) => `${l}:confirmed`));
+      const after = await sql.query<{ tx_hash: Uint8Array; attempts: number }>(
+        'select tx_hash, attempts from outbox order by id',
+      );
+      // The same signed bytes: the same hashes, signed once each.
+      expect(after.rows.map((r) => `0x${Buffer.from(r.tx_hash).toString('hex')}`)).toEqual(hashes);
+      expect(after.rows.map((r) => r.attempts)).toEqual([1, 1, 1]);
+      for (const hash of hashes)
+        expect((await reader().getTransactionReceipt({ hash })).status).toBe('success');
+      for (const label of labels) expect(await hits(reader(), address, label)).toBe(1n);
+      expect(await count(reader(), address)).toBe(3n);
+      // A healthy chain: nothing is reopened again.
+      expect((await worker.tick()).reopened).toEqual([]);
     } finally {
       await sql.close();
       await anvil.stop();

@@ -3,6 +3,7 @@ import {
   type Abi,
   type Account,
   type Address,
+  BlockNotFoundError,
   type Chain,
   type Client,
   type Hex,
@@ -15,6 +16,8 @@ import {
 } from 'viem';
 import {
   call,
+  estimateGas,
+  getBlock,
   getTransactionCount,
   getTransactionReceipt,
   prepareTransactionRequest,
@@ -68,6 +71,16 @@ export type OutboxTickReport = {
   retried: OutboxEntry[];
   /** Entries still submitted and not yet mined (re-broadcast). */
   waiting: OutboxEntry[];
+  /**
+   * Entries found confirmed (or failed once mined) in a block the chain no longer has — a chain node restarted
+   * from an older saved state, or a reorg: back to submitted, their same signed bytes sent again.
+   */
+  reopened: OutboxEntry[];
+  /**
+   * Entries the chain refuses for now while earlier entries are still unresolved (e.g. a revoke whose grant is
+   * not mined yet): kept pending, estimated again once those are mined; failed if they still revert then.
+   */
+  deferred: OutboxEntry[];
 };
 
 /** The worker that drains the outbox. */
@@ -105,6 +118,21 @@ export const OUTBOX_LOCK_KEY = 0x636b6f7574n;
  * transaction and no receipt → it can never be mined, so it is signed anew.
  * A revert (at gas estimation or once mined) is a permanent failure with the
  * decoded error in `last_error`; transport errors are retried with backoff.
+ *
+ * Dependent writes in one pass (a grant then its revoke; two relayed signatures
+ * of one identity with consecutive nonces) all land, in order: gas is estimated
+ * against the `pending` state (which holds what this worker already broadcast),
+ * and a pass broadcasts what it signed before it estimates a write that reverts
+ * after something signed in the same pass. A write that reverts while an
+ * earlier entry is still pending or in flight is deferred, not failed; once
+ * every earlier entry is mined or failed, a revert is final. Writes after a
+ * deferred one go on.
+ *
+ * A mined write's block hash and the chain's genesis hash are kept: if the chain
+ * later lacks that block (anvil restarted from a state saved before it, a
+ * reorg), the entry goes back to submitted and its stored signed bytes are sent
+ * again — same hash, so never doubled. A different genesis (a wiped chain) is
+ * another chain: nothing of the old one is sent to it.
  *
  * One relayer account per outbox: other senders using that account would make
  * its nonces unpredictable (still never doubled, but re-signed).
@@ -145,8 +173,68 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
   const describe = (error: unknown) =>
     (error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
 
+  let genesis: Uint8Array | undefined;
+  const readGenesis = async (): Promise<Uint8Array> => {
+    genesis = hexToBytes((await getBlock(client, { blockNumber: 0n })).hash);
+    return genesis;
+  };
+  const header = async (blockNumber: bigint): Promise<Hex | undefined> => {
+    try {
+      return (await getBlock(client, { blockNumber })).hash;
+    } catch (error) {
+      if (error instanceof BlockNotFoundError) return undefined;
+      throw error;
+    }
+  };
+
+  /**
+   * Step 0: are the blocks mined writes landed in still on the chain? Newest first; the first block still there
+   * vouches for every block below it (a block hash commits to its ancestors), so a healthy chain costs one read.
+   */
+  const recheckMined = async (report: OutboxTickReport) => {
+    let current = genesis ?? (await readGenesis());
+    let below: bigint | null = null;
+    for (;;) {
+      const mined = await sql.query<{ block_number: bigint; block_hash: Uint8Array }>(
+        `select distinct block_number, block_hash from outbox
+         where status in ('confirmed', 'failed') and sender = $1 and genesis_hash = $2 and block_hash is not null
+           and ($3::int8 is null or block_number < $3)
+         order by block_number desc limit 16`,
+        [senderBytes, current, below],
+      );
+      const rows: { block_number: bigint; block_hash: Uint8Array }[] = mined.rows;
+      if (rows.length === 0) return;
+      for (const row of rows) {
+        const onChain = await header(row.block_number);
+        if (onChain !== undefined && onChain === bytesToHex(row.block_hash)) return;
+        if (below === null) {
+          // First surprise of this pass: a wiped chain (new genesis) is not ours to fill with old writes.
+          const before = current;
+          current = await readGenesis();
+          if (Buffer.compare(before, current) !== 0) return;
+        }
+        const { rows: lost } = await sql.query<OutboxRow>(
+          `update outbox set status = 'submitted', block_number = null, block_hash = null, genesis_hash = null,
+             last_error = $4, updated_at = now()
+           where status in ('confirmed', 'failed') and sender = $1 and block_number = $2 and block_hash = $3
+             and tx_hash is not null and raw_tx is not null and nonce is not null
+           returning ${OUTBOX_COLUMNS}`,
+          [
+            senderBytes,
+            row.block_number,
+            row.block_hash,
+            `block ${row.block_number} (${bytesToHex(row.block_hash)}) is no longer on the chain: sending the same signed transaction again`,
+          ],
+        );
+        report.reopened.push(...lost.map(toOutboxEntry));
+        below = row.block_number as bigint;
+      }
+    }
+  };
+
   /** Step 1: what happened to the transactions already signed? */
   const reconcile = async (report: OutboxTickReport) => {
+    await recheckMined(report);
     const { rows } = await sql.query<OutboxRow & { raw_tx: Uint8Array }>(
       `select ${OUTBOX_COLUMNS}, raw_tx from outbox where status = 'submitted' and sender = $1 order by nonce`,
       [senderBytes],
@@ -168,8 +256,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
           const done = await update(
             entry.id,
             'submitted',
-            `status = 'confirmed', block_number = $3, last_error = null`,
-            [receipt.blockNumber],
+            `status = 'confirmed', block_number = $3, block_hash = $4, genesis_hash = $5, last_error = null`,
+            [receipt.blockNumber, hexToBytes(receipt.blockHash), genesis ?? (await readGenesis())],
           );
           if (done) report.confirmed.push(done);
         } else {
@@ -177,8 +265,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
           const done = await update(
             entry.id,
             'submitted',
-            `status = 'failed', block_number = $3, last_error = $4`,
-            [receipt.blockNumber, reason],
+            `status = 'failed', block_number = $3, block_hash = $5, genesis_hash = $6, last_error = $4`,
+            [receipt.blockNumber, reason, hexToBytes(receipt.blockHash), genesis ?? (await readGenesis())],
           );
           if (done) report.failed.push(done);
         }
@@ -224,16 +312,50 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
     return `${entry.kind} reverted in block ${blockNumber} (the reason could not be replayed)`;
   };
 
-  /** Step 2: sign and record due pending entries, in one transaction holding the signer lock. */
+  /**
+   * Step 2: sign, record and broadcast due pending entries, in rounds. A round signs entries in id order in one
+   * transaction holding the signer lock, commits, then broadcasts them; an entry that reverts at estimation after
+   * something was signed in the same round ends the round (it may depend on what is not broadcast yet) and starts
+   * the next one, estimated against the `pending` state that now holds the round's transactions.
+   */
   const signDue = async (report: OutboxTickReport) => {
+    let budget = batchSize;
+    const deferred = new Set<bigint>();
+    while (budget > 0) {
+      const round = await signRound(report, budget, deferred);
+      budget -= round.signed.length;
+      if (round.signed.length === 0) return;
+      // Committed: whatever happens from here on, the next tick knows these hashes.
+      await hooks?.afterRecord?.(round.signed.map((s) => s.entry));
+      for (const { entry, raw } of round.signed) {
+        try {
+          await sendRawTransaction(client, { serializedTransaction: raw });
+        } catch (error) {
+          // Still recorded as submitted: the next tick finds it mined, re-broadcasts it, or re-signs it.
+          await update(entry.id, 'submitted', 'last_error = $3', [`broadcast: ${describe(error)}`]);
+        }
+        report.submitted.push(entry);
+      }
+      await hooks?.afterBroadcast?.(round.signed.map((s) => s.entry));
+      if (!round.cut) return;
+    }
+  };
+
+  /** One round of {@link signDue}: `cut` when it stopped at a revert that may depend on what it signed. */
+  const signRound = async (
+    report: OutboxTickReport,
+    limit: number,
+    deferred: Set<bigint>,
+  ): Promise<{ signed: { entry: OutboxEntry; raw: Hex }[]; cut: boolean }> => {
     const signed: { entry: OutboxEntry; raw: Hex }[] = [];
+    let cut = false;
     await sql.transaction(
       async (tx) => {
         await tx.query('select pg_advisory_xact_lock($1)', [OUTBOX_LOCK_KEY]);
         const due = await tx.query<OutboxRow>(
           `select ${OUTBOX_COLUMNS} from outbox where status = 'pending' and next_attempt_at <= now()
            order by id limit $1 for update`,
-          [batchSize],
+          [limit + 64],
         );
         if (due.rows.length === 0) return;
         const recorded = await tx.query<{ next: bigint | null }>(
@@ -244,21 +366,49 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
         const next = recorded.rows[0]?.next;
         if (next != null && next > nonce) nonce = next;
         for (const row of due.rows) {
+          if (signed.length >= limit) break;
           const entry = toOutboxEntry(row);
           let raw: Hex;
           try {
-            const request = await prepareTransactionRequest(client, {
+            const call = {
               account,
-              chain: client.chain ?? null,
               to: entry.payload.to,
               data: entry.payload.data,
               value: entry.payload.value ?? 0n,
+            };
+            // Against `pending`: the state with every transaction this worker broadcast and the chain has not
+            // mined yet, so a write that depends on one of them (same identity, next nonce) estimates correctly.
+            const gas = await estimateGas(client, { ...call, blockTag: 'pending' });
+            const request = await prepareTransactionRequest(client, {
+              ...call,
+              chain: client.chain ?? null,
               nonce: Number(nonce),
+              gas,
             });
             raw = await signTransaction(serializable(request));
           } catch (error) {
             const revert = toOutboxRevertError(entry.kind, error, abi);
             if (revert) {
+              if (signed.length > 0) {
+                // Maybe it needs what this round signed and has not broadcast yet: broadcast, then estimate again.
+                cut = true;
+                break;
+              }
+              const earlier = await tx.query(
+                `select 1 from outbox where id < $1 and status in ('pending', 'submitted') limit 1`,
+                [entry.id],
+              );
+              if (earlier.rows.length > 0) {
+                // An earlier write is not mined yet (or was deferred itself): this one may depend on it. Judge it
+                // once every earlier write is settled; meanwhile the writes after it go on.
+                const { rows } = await tx.query<OutboxRow>(
+                  `update outbox set last_error = $2, updated_at = now() where id = $1 returning ${OUTBOX_COLUMNS}`,
+                  [entry.id, `waiting for earlier writes to be mined: ${revert.message}`],
+                );
+                if (rows[0] && !deferred.has(entry.id)) report.deferred.push(toOutboxEntry(rows[0]));
+                deferred.add(entry.id);
+                continue;
+              }
               const { rows } = await tx.query<OutboxRow>(
                 `update outbox set status = 'failed', last_error = $2, attempts = attempts + 1, updated_at = now()
                  where id = $1 returning ${OUTBOX_COLUMNS}`,
@@ -284,28 +434,25 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
             [entry.id, senderBytes, nonce, hexToBytes(keccak256(raw)), hexToBytes(raw)],
           );
           if (rows[0]) signed.push({ entry: toOutboxEntry(rows[0]), raw });
+          deferred.delete(entry.id);
           nonce += 1n;
         }
       },
       { isolation: 'read committed' },
     );
-    if (signed.length === 0) return;
-    // Committed: whatever happens from here on, the next tick knows these hashes.
-    await hooks?.afterRecord?.(signed.map((s) => s.entry));
-    for (const { entry, raw } of signed) {
-      try {
-        await sendRawTransaction(client, { serializedTransaction: raw });
-      } catch (error) {
-        // Still recorded as submitted: the next tick finds it mined, re-broadcasts it, or re-signs it.
-        await update(entry.id, 'submitted', 'last_error = $3', [`broadcast: ${describe(error)}`]);
-      }
-      report.submitted.push(entry);
-    }
-    await hooks?.afterBroadcast?.(signed.map((s) => s.entry));
+    return { signed, cut };
   };
 
   const tick = async (): Promise<OutboxTickReport> => {
-    const report: OutboxTickReport = { submitted: [], confirmed: [], failed: [], retried: [], waiting: [] };
+    const report: OutboxTickReport = {
+      submitted: [],
+      confirmed: [],
+      failed: [],
+      retried: [],
+      waiting: [],
+      reopened: [],
+      deferred: [],
+    };
     await reconcile(report);
     await signDue(report);
     return report;
@@ -338,7 +485,12 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
           try {
             const report = await tick();
             failures = 0;
-            busy = report.submitted.length > 0 || report.waiting.length > 0 || report.retried.length > 0;
+            busy =
+              report.submitted.length > 0 ||
+              report.waiting.length > 0 ||
+              report.retried.length > 0 ||
+              report.reopened.length > 0 ||
+              report.deferred.length > 0;
           } catch (error) {
             failures += 1;
             parameters.onError?.(error);

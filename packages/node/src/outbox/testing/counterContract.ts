@@ -4,17 +4,25 @@ import type { Abi, Hex } from 'viem';
 /**
  * A tiny contract whose state shows exactly how many times each write landed:
  * `bump(key)` adds one to `hits(key)` and to `count`; `bumpBelow(key, limit)`
- * reverts with `CounterLimitReached(count, limit)` once `count >= limit`.
+ * reverts with `CounterLimitReached(count, limit)` once `count >= limit`; `bumpAt(key, expected)` reverts with
+ * `CounterNotAt(count, expected)` unless `count == expected` — a write that depends on the one before it, like the
+ * EIP-712 nonce of a relayed signature; `touch(key)` adds one to `hits(key)` only (a write independent of them).
  */
 export const COUNTER_SOURCE = `// SPDX-License-Identifier: MIT
 pragma solidity ^0.8.20;
 contract Counter {
   error CounterLimitReached(uint256 count, uint256 limit);
+  error CounterNotAt(uint256 count, uint256 expected);
   uint256 public count;
   mapping(bytes32 => uint256) public hits;
   function bump(bytes32 key) external { hits[key] += 1; count += 1; }
   function bumpBelow(bytes32 key, uint256 limit) external {
     if (count >= limit) revert CounterLimitReached(count, limit);
+    hits[key] += 1; count += 1;
+  }
+  function touch(bytes32 key) external { hits[key] += 1; }
+  function bumpAt(bytes32 key, uint256 expected) external {
+    if (count != expected) revert CounterNotAt(count, expected);
     hits[key] += 1; count += 1;
   }
 }
