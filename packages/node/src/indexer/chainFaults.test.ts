@@ -5,7 +5,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IndexerChainMismatchError } from '@carekey/sdk/errors';
-import { bytesToHex, type Hex, hexToBytes, hexToNumber } from 'viem';
+import { randomBytes } from 'node:crypto';
+import { type Address, bytesToHex, type Hex, hexToBytes, hexToNumber } from 'viem';
 import { getLogs } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IndexerChange } from './createIndexer.ts';
@@ -41,6 +42,42 @@ async function expectEventsMatchChain(): Promise<void> {
   expect(rows.map((r) => `${bytesToHex(r.block_hash)}:${r.log_index}`)).toEqual(
     logs.map((l) => `${l.blockHash}:${l.logIndex}`),
   );
+}
+
+/** Stores a published batch's records as the vault does (root, leaf, index, proof; no batch id yet). */
+async function storeRecords(
+  publisher: Address,
+  batch: { root: Hex; recordIds: Hex[]; leafHashes: Hex[]; proofs: Hex[][] },
+): Promise<void> {
+  for (const [i, recordId] of batch.recordIds.entries())
+    await bed.sql.query(
+      `insert into records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof, batch_root, salt)
+       values ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9)`,
+      [
+        hexToBytes(recordId),
+        hexToBytes(publisher),
+        `b${'a'.repeat(58)}`,
+        randomBytes(32),
+        hexToBytes(batch.leafHashes[i] as Hex),
+        i,
+        (batch.proofs[i] ?? []).map((p) => hexToBytes(p)),
+        hexToBytes(batch.root),
+        randomBytes(32),
+      ],
+    );
+}
+
+/** `records.batch_id` of each record (`null` while its batch is not on chain). */
+async function batchIds(recordIds: Hex[]): Promise<(string | null)[]> {
+  const ids: (string | null)[] = [];
+  for (const id of recordIds) {
+    const { rows } = await bed.sql.query<{ batch_id: bigint | null }>(
+      'select batch_id from records where record_id = $1',
+      [hexToBytes(id)],
+    );
+    ids.push(rows[0]?.batch_id == null ? null : String(rows[0].batch_id));
+  }
+  return ids;
 }
 
 const until = async (what: string, check: () => Promise<boolean>, timeoutMs = 15_000) => {
@@ -270,5 +307,44 @@ describe('indexer on a misbehaving chain', () => {
     expect((await third.syncOnce()).reset).toMatch(/genesis hash/);
     expect(await grantIds()).toEqual([after]);
     expect(again.reset).toBe(true);
+  });
+  it('fills records.batch_id from BatchPublished, clears it when a reorg removes the batch, and after the replay of a reset chain sets the id the batch has there (F-5)', async () => {
+    const indexer = bed.indexer();
+    const hospital = bed.newKey();
+    const kept = await bed.publish(hospital, 2);
+    await storeRecords(hospital.address, kept);
+    await indexer.syncOnce();
+    expect(await batchIds(kept.recordIds)).toEqual([String(kept.batchId), String(kept.batchId)]);
+
+    // A batch that a reorg takes away loses its id again; the one below the fork keeps it.
+    const snapshot = await bed.snapshot();
+    const dropped = await bed.publish(hospital, 1);
+    await storeRecords(hospital.address, dropped);
+    await indexer.syncOnce();
+    expect(await batchIds(dropped.recordIds)).toEqual([String(dropped.batchId)]);
+    await bed.revert(snapshot);
+    await bed.mine(3);
+    expect((await indexer.syncOnce()).rolledBackFrom).toBeDefined();
+    expect(await batchIds(dropped.recordIds)).toEqual([null]);
+    expect(await batchIds(kept.recordIds)).toEqual([String(kept.batchId), String(kept.batchId)]);
+
+    // A reset chain: the replay clears every id; the same records published again there (after another batch,
+    // so under another id) get the new one.
+    // (anvil's genesis hash is per start second: let the previous test's wiped chain be a second old.)
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const chain = await bed.restartChain({ wipe: true });
+    expect(chain.reset).toBe(true);
+    const fresh = bed.indexer({ reset: chain.reset });
+    const first = await bed.publish(bed.newKey(), 1);
+    if (first.batchId + 1n === kept.batchId) await bed.publish(bed.newKey(), 1);
+    expect((await fresh.syncOnce()).reset).toBeDefined();
+    expect(await batchIds(kept.recordIds)).toEqual([null, null]);
+    const again = await bed.publish(hospital, 2, kept.records);
+    expect(again.root).toBe(kept.root);
+    expect(again.batchId).not.toBe(kept.batchId);
+    await fresh.syncOnce();
+    expect(await batchIds(kept.recordIds)).toEqual([String(again.batchId), String(again.batchId)]);
+    expect(await batchIds(first.recordIds)).toEqual([null]); // not stored by this node
+    expect(await batchIds(dropped.recordIds)).toEqual([null]);
   });
 });

@@ -84,7 +84,19 @@ export type IndexerTestbed = {
   revoke(patient: LocalAccount, grantId: Hex): Promise<bigint>;
   request(requester: LocalAccount, patient: Address): Promise<Hex>;
   deny(patient: LocalAccount, requestId: Hex): Promise<void>;
-  publish(publisher: LocalAccount, count: number): Promise<{ batchId: bigint; recordIds: Hex[] }>;
+  /** Publishes `count` random records (or exactly `records`, e.g. again on a reset chain) in one batch. */
+  publish(
+    publisher: LocalAccount,
+    count: number,
+    records?: readonly RecordLeaf[],
+  ): Promise<{
+    batchId: bigint;
+    recordIds: Hex[];
+    root: Hex;
+    records: RecordLeaf[];
+    leafHashes: Hex[];
+    proofs: Hex[][];
+  }>;
   shred(patient: LocalAccount, recordId: Hex, action: 'request' | 'cancel' | 'finalize'): Promise<void>;
   setKey(identity: LocalAccount, key: Uint8Array): Promise<void>;
   changeOwner(identity: LocalAccount, newOwner: Address): Promise<void>;
@@ -197,21 +209,23 @@ export async function startIndexerTestbed(options: StartIndexerTestbedOptions = 
         signer: patient,
       });
     },
-    publish: async (publisher, count) => {
-      const records: RecordLeaf[] = Array.from({ length: count }, () => ({
-        recordId: `0x${randomBytes(32).toString('hex')}` as Hex,
-        blobId: `0x${randomBytes(32).toString('hex')}` as Hex,
-        categoryTag: `0x${randomBytes(32).toString('hex')}` as Hex,
-        patientCommitment: `0x${randomBytes(32).toString('hex')}` as Hex,
-      }));
-      const { batchId } = await publishBatch({
+    publish: async (publisher, count, given) => {
+      const records: RecordLeaf[] = given
+        ? [...given]
+        : Array.from({ length: count }, () => ({
+            recordId: `0x${randomBytes(32).toString('hex')}` as Hex,
+            blobId: `0x${randomBytes(32).toString('hex')}` as Hex,
+            categoryTag: `0x${randomBytes(32).toString('hex')}` as Hex,
+            patientCommitment: `0x${randomBytes(32).toString('hex')}` as Hex,
+          }));
+      const { batchId, root, leafHashes, proofs } = await publishBatch({
         client: chain.client,
         recordRegistry: contracts().recordRegistry,
         publisher: publisher.address,
         signer: publisher,
         records,
       });
-      return { batchId, recordIds: records.map((r) => r.recordId) };
+      return { batchId, recordIds: records.map((r) => r.recordId), root, records, leafHashes, proofs };
     },
     shred: async (patient, recordId, action) => {
       await shredRecord({
