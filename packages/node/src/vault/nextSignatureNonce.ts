@@ -59,7 +59,8 @@ function relayedNonces(contract: NonceContract, data: Hex): Relayed[] {
 /**
  * The nonce an identity's next relayed signature on `contract` must carry (`GET /v1/nonces/{address}`). The
  * contract's `nonces(identity)` is not enough while this node still holds signed writes of the identity the chain
- * has not mined: outbox entries pending or submitted, and pre-signed shred finalisations waiting for their delay.
+ * has not mined: outbox entries pending or submitted (or mined after the head this answer is read at), and
+ * pre-signed shred finalisations waiting for their delay.
  * Every one of them takes its nonce in order, so the next signature takes the one after the highest. A client
  * restored on another device (no local counter) signs correctly at once.
  *
@@ -77,9 +78,13 @@ export async function nextSignatureNonce(
   const head = await vault.chain.head();
   const chainNonce = await vault.chain.readNonce(contract, identity, head.number);
   const sql: SqlExecutor = vault.sql;
+  // Also the writes mined *after* the head read above: the worker may mark one confirmed between that read and
+  // this query, and `chainNonce` does not count it yet (it handed out a used nonce: InvalidNonce(…, n + 1, n)).
   const { rows } = await sql.query<{ data: Hex }>(
-    `select payload->>'data' as data from outbox where status in ('pending', 'submitted') and payload->>'to' = $1`,
-    [getAddress(address)],
+    `select payload->>'data' as data from outbox
+     where payload->>'to' = $1
+       and (status in ('pending', 'submitted') or (status = 'confirmed' and block_number > $2))`,
+    [getAddress(address), head.number],
   );
   let next = chainNonce;
   let queued = 0;

@@ -1,0 +1,165 @@
+/**
+ * `GET /v1/nonces/{address}` under relayed writes in a row (issue 3: `ConsentRegistryInvalidNonce(…, 32, 31)` after
+ * ~40 grants). One real node (embedded anvil with 1 s blocks, PGlite, outbox worker, indexer, HTTP API), no mocks.
+ *
+ * The race: the route read `nonces(identity)` at the head, then the outbox rows still pending or submitted; a
+ * write mined in the next block and marked confirmed by the worker between the two reads was in neither, so the
+ * route handed out a nonce already used.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  consentRegistryAbi,
+  purposeOfUse,
+  ScopeKind,
+  toGrantTypedData,
+  ZERO_BYTES32,
+} from '@carekey/sdk/chain';
+import { createNodeClient, type NodeClient, type NodeDescription } from '@carekey/sdk/client';
+import { X25519Identity } from '@carekey/sdk/crypto';
+import type { Address, LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { readContract } from 'viem/actions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
+import { nextSignatureNonce } from './nextSignatureNonce.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'carekey-nonces-'));
+let node: CarekeyNode;
+let description: NodeDescription;
+
+beforeAll(async () => {
+  node = await startNode({
+    dataDir,
+    shredDelay: 0,
+    // Blocks every second: a relayed grant waits in the mempool, then is mined while the next one is signed.
+    chain: { port: 0, blockTime: 1 } as NonNullable<StartNodeParameters['chain']>,
+    api: { port: 0 },
+  });
+  description = await createNodeClient({ url: node.api.url }).describe();
+}, 300_000);
+afterAll(async () => {
+  await node?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function outboxSettled(timeoutMs = 90_000): Promise<{ kind: string; last_error: string | null }[]> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { rows } = await node.sql.query(`select 1 from outbox where status in ('pending', 'submitted')`);
+    if (rows.length === 0) break;
+    if (Date.now() > deadline) throw new Error('the outbox did not settle');
+    node.outbox.wake();
+    await sleep(100);
+  }
+  const failed = await node.sql.query<{ kind: string; last_error: string | null }>(
+    `select kind, last_error from outbox where status = 'failed' order by id`,
+  );
+  return failed.rows;
+}
+
+const chainNonce = (identity: Address) =>
+  readContract(node.chain.client, {
+    abi: consentRegistryAbi,
+    address: description.contracts.consentRegistry,
+    functionName: 'nonces',
+    args: [identity],
+  });
+
+/** One grant as `carekey share --all` signs it: the nonce from the node's route, then `POST /v1/grants`. */
+async function grant(client: NodeClient, patient: LocalAccount): Promise<bigint> {
+  const { nonce } = await client.call<{ nonce: string }>({
+    method: 'GET',
+    path: `/v1/nonces/${patient.address}?contract=ConsentRegistry`,
+  });
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const message = {
+    patient: patient.address,
+    grantee: privateKeyToAccount(generatePrivateKey()).address,
+    scopeKind: ScopeKind.All,
+    scopeData: [],
+    purpose: purposeOfUse('TREAT'),
+    expiresAt: now + 86_400n,
+    requestId: ZERO_BYTES32,
+    nonce: BigInt(nonce),
+    deadline: now + 600n,
+  };
+  const signature = await patient.signTypedData(
+    toGrantTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.consentRegistry,
+      message,
+    }),
+  );
+  await client.createGrant({
+    grant: {
+      ...message,
+      scopeData: [],
+      expiresAt: message.expiresAt.toString(),
+      nonce: message.nonce.toString(),
+      deadline: message.deadline.toString(),
+      signature,
+    },
+    recipient: X25519Identity.generate().recipient.toString(),
+    stanzas: [],
+  });
+  return message.nonce;
+}
+
+describe('the next-nonce route with relayed writes in flight', () => {
+  it('counts a write the outbox marks confirmed between the chain read and the outbox read (no used nonce handed out)', async () => {
+    const patient = privateKeyToAccount(generatePrivateKey());
+    const client = createNodeClient({ url: node.api.url, account: patient });
+    expect(await grant(client, patient)).toBe(0n);
+    // The route's chain read happens, then — before it reads the outbox — the grant is mined and the worker marks
+    // it confirmed: the interleaving the loaded machine produced by chance, made certain.
+    const chain = node.vault.chain;
+    let headRead = false;
+    const racing = {
+      ...chain,
+      contracts: chain.contracts,
+      chainId: chain.chainId,
+      head: async () => {
+        const head = await chain.head();
+        headRead = true;
+        return head;
+      },
+      readNonce: async (...args: Parameters<typeof chain.readNonce>) => {
+        const nonce = await chain.readNonce(...args);
+        expect(headRead).toBe(true);
+        expect(nonce).toBe(0n); // read at a head without the grant
+        const deadline = Date.now() + 30_000;
+        for (;;) {
+          await node.outbox.tick();
+          const { rows } = await node.sql.query<{ status: string }>('select status from outbox');
+          if (rows.every((r) => r.status === 'confirmed')) break;
+          if (Date.now() > deadline) throw new Error('the grant was not confirmed');
+          await sleep(100);
+        }
+        return nonce;
+      },
+    };
+    const next = await nextSignatureNonce({
+      vault: { ...node.vault, chain: racing },
+      contract: 'ConsentRegistry',
+      identity: patient.address,
+    });
+    expect(await chainNonce(patient.address)).toBe(1n);
+    expect(next.chainNonce).toBe(0n);
+    expect(next.nonce).toBe(1n);
+    expect(next.queued).toBe(1);
+  }, 60_000);
+
+  it('50 grants by one patient relayed back to back, each signed with the route’s nonce: all land, in order, none fails', async () => {
+    const patient = privateKeyToAccount(generatePrivateKey());
+    const client = createNodeClient({ url: node.api.url, account: patient });
+    const nonces: bigint[] = [];
+    for (let i = 0; i < 50; i++) nonces.push(await grant(client, patient));
+    expect(nonces).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i)));
+    expect(await outboxSettled()).toEqual([]);
+    expect(await chainNonce(patient.address)).toBe(50n);
+  }, 120_000);
+});
