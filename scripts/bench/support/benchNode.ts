@@ -5,8 +5,7 @@
  * `.ts` files directly in scripts/bench/).
  */
 import '@carekey/sdk/crypto/node';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
 import { generateMnemonic, newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
@@ -16,11 +15,8 @@ import { publishKey } from '../../../packages/cli/src/commands/publishKey.ts';
 import { carekeyHome } from '../../../packages/cli/src/home/carekeyHome.ts';
 import { RecordStore } from '../../../packages/cli/src/home/recordStore.ts';
 import { readWalletPublic, saveNewWallet, unlockWallet } from '../../../packages/cli/src/home/walletStore.ts';
-import {
-  type CarekeyNode,
-  type StartNodeParameters,
-  startNode,
-} from '../../../packages/node/src/startNode.ts';
+import type { CarekeyNode } from '../../../packages/node/src/startNode.ts';
+import { startTempNode, type TempNode } from '../../../packages/node/src/testing/startTempNode.ts';
 
 const args = process.argv.slice(2);
 
@@ -73,31 +69,20 @@ export function applyNodeEnv(): Record<string, string> {
   return applied;
 }
 
-export type BenchNode = { node: CarekeyNode; url: string; dir: string; stop(): Promise<void> };
+export type BenchNode = TempNode;
 
-/** A real node in a temp folder (as packages/cli/test/support/startTestNode.ts), quiet, on free ports. */
-export async function startBenchNode(
+/** A real node in a temp folder (`startTempNode`, as the CLI tests start it), quiet, on free ports. */
+export function startBenchNode(
   parameters: { blockTime?: number; maxBlobBytes?: number } = {},
 ): Promise<BenchNode> {
   applyNodeEnv();
-  const dir = mkdtempSync(join(tmpdir(), 'carekey-bench-'));
-  const node = await startNode({
-    dataDir: dir,
-    shredDelay: 0,
-    chain: { port: 0, blockTime: parameters.blockTime ?? 1 } as NonNullable<StartNodeParameters['chain']>,
-    api: { port: 0, ...(parameters.maxBlobBytes ? { maxBlobBytes: parameters.maxBlobBytes } : {}) },
+  return startTempNode({
+    prefix: 'carekey-bench-',
+    chain: { blockTime: parameters.blockTime ?? 1 },
+    api: parameters.maxBlobBytes ? { maxBlobBytes: parameters.maxBlobBytes } : {},
     onLoopError: () => {},
     indexerPollInterval: 250,
   });
-  return {
-    node,
-    url: node.api.url,
-    dir,
-    async stop() {
-      await node.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 const PASSPHRASE = 'benchmark passphrase';

@@ -1,8 +1,6 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ensurePortalBuilt, PORTAL_DIST } from '../../../../scripts/buildPortal.ts';
-import { type CarekeyNode, type StartNodeParameters, startNode } from '../../../node/src/startNode.ts';
+import type { CarekeyNode } from '../../../node/src/startNode.ts';
+import { startTempNode } from '../../../node/src/testing/startTempNode.ts';
 
 /** A real Carekey node (embedded anvil, PGlite, blobs, API) serving the built portal, on free ports. */
 export type PortalNode = {
@@ -16,30 +14,9 @@ export type PortalNode = {
 
 /**
  * Builds the portal if it is missing or stale (`scripts/buildPortal.ts`), then starts a node in a temp folder
- * serving it at `/`. Start one per test file (a few seconds); `stop()` stops it and removes its folder.
+ * serving it at `/` (`startTempNode`). Start one per test file (a few seconds); `stop()` stops it and removes its folder.
  */
 export async function startPortalNode(): Promise<PortalNode> {
   ensurePortalBuilt();
-  const dir = mkdtempSync(join(tmpdir(), 'carekey-web-node-'));
-  let node: CarekeyNode;
-  try {
-    node = await startNode({
-      dataDir: dir,
-      shredDelay: 0,
-      chain: { port: 0 } as NonNullable<StartNodeParameters['chain']>,
-      api: { port: 0, portalDir: PORTAL_DIST },
-    });
-  } catch (error) {
-    rmSync(dir, { recursive: true, force: true });
-    throw error;
-  }
-  return {
-    node,
-    url: node.api.url,
-    dir,
-    async stop() {
-      await node.stop();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
+  return startTempNode({ prefix: 'carekey-web-node-', api: { portalDir: PORTAL_DIST } });
 }
