@@ -11,6 +11,10 @@ export default defineConfig({
     hookTimeout: 120_000,
     pool: 'forks',
     // Migrated PGlite templates built once per run instead of once per test file (packages/node/src/db/testing).
-    globalSetup: ['packages/node/src/db/testing/pgliteTemplateSetup.ts'],
+    globalSetup: [
+      'packages/node/src/db/testing/pgliteTemplateSetup.ts',
+      // The carekey CLI bundled once per run: the CLI tests spawn plain node on it instead of tsx (packages/cli/test/support).
+      'packages/cli/test/support/carekeyBundleSetup.ts',
+    ],
   },
 });

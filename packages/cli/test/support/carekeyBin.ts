@@ -1,12 +1,19 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 
-const bin = join(import.meta.dirname, '..', '..', 'bin', 'carekey.js');
+/** The real `bin/carekey.js` (tsx on the sources). */
+export const CAREKEY_BIN = join(import.meta.dirname, '..', '..', 'bin', 'carekey.js');
+
+/**
+ * What {@link carekey} runs: the CLI bundled once per vitest run by `carekeyBundleSetup.ts` (same sources, no tsx
+ * loader at each start), or the real `bin/carekey.js` when the run has no bundle (another config, `CAREKEY_TEST_CLI_BUNDLE` unset).
+ */
+const bin = process.env.CAREKEY_TEST_CLI_BUNDLE || CAREKEY_BIN;
 
 /** What one run of the `carekey` binary printed. */
 export type CarekeyRun = { code: number | null; stdout: string; stderr: string };
 
-/** Runs the real `carekey` binary with only PATH and the given environment. */
+/** Runs the `carekey` CLI in a new process with only PATH and the given environment. */
 export function carekey(
   args: readonly string[],
   env: Record<string, string>,
