@@ -27,6 +27,7 @@ export const exportedContracts = [
   { source: 'src/RecordRegistry.sol', sourceUnit: 'src/RecordRegistry.sol', name: 'RecordRegistry' },
   { source: 'src/ConsentRegistry.sol', sourceUnit: 'src/ConsentRegistry.sol', name: 'ConsentRegistry' },
   { source: 'src/TrustedIssuers.sol', sourceUnit: 'src/TrustedIssuers.sol', name: 'TrustedIssuers' },
+  { source: 'src/Emergency.sol', sourceUnit: 'src/Emergency.sol', name: 'Emergency' },
   { source: 'src/recovery/Recovery.sol', sourceUnit: 'src/recovery/Recovery.sol', name: 'Recovery' },
   {
     source: 'src/recovery/RecoveryAccount.sol',

@@ -8,6 +8,7 @@ describe('generated ABI modules', () => {
     const modules = renderAbiModules(compileContracts());
     expect([...modules.keys()].sort()).toEqual([
       'consentRegistry.ts',
+      'emergency.ts',
       'ethereumDidRegistry.ts',
       'index.ts',
       'naivePointerStore.ts',
