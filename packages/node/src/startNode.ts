@@ -8,6 +8,7 @@ import {
   recoveryAbi,
   recoveryAccountAbi,
 } from '@carekey/sdk/chain';
+import { emergencyAbi } from '@carekey/sdk/emergency';
 import { ApiListenError } from './api/ApiListenError.ts';
 import type { ApiServices } from './api/ApiServices.ts';
 import type { OpenApiDocument } from './api/buildOpenApiDocument.ts';
@@ -21,6 +22,9 @@ import { type Chain, type StartChainParameters, startChain } from './chain/start
 import { migrate } from './db/migrate.ts';
 import { openSql } from './db/openSql.ts';
 import type { Sql } from './db/Sql.ts';
+import { type EmergencySettings, loadEmergencySettings } from './emergency/EmergencyServices.ts';
+import { loadEmergencyKey } from './emergency/loadEmergencyKey.ts';
+import { startWebhookLoop } from './emergency/webhooks.ts';
 import { createIndexer, type Indexer } from './indexer/createIndexer.ts';
 import { createOutboxWorker, type OutboxWorker } from './outbox/createOutboxWorker.ts';
 import { createVaultChain } from './vault/createVaultChain.ts';
@@ -29,7 +33,7 @@ import { reapplyTombstones } from './vault/reapplyTombstones.ts';
 import type { Vault } from './vault/Vault.ts';
 
 /** A background loop of the node: the chain indexer, or the finalisation of due shreds. */
-export type NodeLoop = 'indexer' | 'shreds';
+export type NodeLoop = 'indexer' | 'shreds' | 'webhooks';
 
 /** Default milliseconds between two `finalizeDueShreds` runs. */
 export const DEFAULT_SHRED_INTERVAL = 5_000;
@@ -80,6 +84,8 @@ export type StartNodeParameters = {
   shredInterval?: number | undefined;
   /** Milliseconds between two polls of the indexer (default 1000). */
   indexerPollInterval?: number | undefined;
+  /** Break-glass limits and webhook rules (default: `loadEmergencySettings()` from the environment). */
+  emergency?: Partial<EmergencySettings> | undefined;
   api?:
     | {
         /** Loopback port of the API (default 8787; 0 = any free port). */
@@ -178,6 +184,7 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
         ...consentRegistryAbi,
         ...recoveryAbi,
         ...recoveryAccountAbi,
+        ...emergencyAbi,
       ],
       onError: parameters.onOutboxError,
     });
@@ -218,7 +225,23 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     });
     cleanups.push(() => shreds.stop());
 
+    // Break-glass (docs/emergency.md): the node's emergency key and the webhook deliveries of its notifications.
+    const emergencyKey = loadEmergencyKey(dataDir);
+    const emergencySettings = { ...loadEmergencySettings(), ...parameters.emergency };
+    const webhooks = startWebhookLoop({
+      sql,
+      settings: emergencySettings,
+      onError: (e) => onLoopError('webhooks', e),
+    });
+    cleanups.push(() => webhooks.stop());
     const services: ApiServices = {
+      emergency: {
+        identity: emergencyKey,
+        recipient: emergencyKey.recipient.toString(),
+        contract: contracts.emergency.address,
+        settings: emergencySettings,
+        wakeWebhooks: () => webhooks.wake(),
+      },
       chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment },
       blobs,
       sql,

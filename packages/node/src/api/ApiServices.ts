@@ -2,6 +2,7 @@ import type { ChainClient } from '@carekey/sdk/chain';
 import type { FileBlobStore } from '../blobs/FileBlobStore.ts';
 import type { Deployment } from '../chain/Deployment.ts';
 import type { Sql } from '../db/Sql.ts';
+import type { EmergencyServices } from '../emergency/EmergencyServices.ts';
 import type { OutboxWorker } from '../outbox/createOutboxWorker.ts';
 import type { Vault } from '../vault/Vault.ts';
 
@@ -29,4 +30,6 @@ export interface ApiServices {
   audience: string;
   /** The node software's version. */
   version: string;
+  /** Break-glass: the node's emergency key, the Emergency contract, limits (absent: the routes answer 503). */
+  emergency?: EmergencyServices | undefined;
 }

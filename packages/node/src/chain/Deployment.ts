@@ -15,8 +15,8 @@ export type DeployedContract = {
 /** The contracts a Carekey node deploys and indexes, by role. */
 export type ContractName = 'didRegistry' | 'recordRegistry' | 'consentRegistry';
 
-/** Every contract a Carekey node deploys (the indexed ones, and `TrustedIssuers` and `Recovery`, read at the head). */
-export type DeployedContractName = ContractName | 'trustedIssuers' | 'recovery';
+/** Every contract a Carekey node deploys (the indexed ones, and `TrustedIssuers`, `Recovery` and `Emergency`, read at the head). */
+export type DeployedContractName = ContractName | 'trustedIssuers' | 'recovery' | 'emergency';
 
 /** `<dataDir>/chain/deployment.json`: where the node's contracts live and how to recognise the chain they live on. */
 export type Deployment = {

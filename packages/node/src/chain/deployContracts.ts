@@ -9,6 +9,7 @@ import {
   recoveryAbi,
   recoveryBytecode,
 } from '@carekey/sdk/chain';
+import { emergencyAbi, emergencyBytecode } from '@carekey/sdk/emergency';
 import { ChainError } from '@carekey/sdk/errors';
 import { trustedIssuersAbi, trustedIssuersBytecode } from '@carekey/sdk/identity';
 import { type Address, getAddress, getContractAddress, type Hash, keccak256 } from 'viem';
@@ -35,6 +36,7 @@ export const BYTECODE_HASHES = {
   consentRegistry: keccak256(consentRegistryBytecode),
   trustedIssuers: keccak256(trustedIssuersBytecode),
   recovery: keccak256(recoveryBytecode),
+  emergency: keccak256(emergencyBytecode),
 } as const;
 
 /**
@@ -86,9 +88,23 @@ export async function deployContracts(
         args: [didRegistry],
         nonce: nonce + 4,
       }),
+      // Emergency's operator is the deployer: the relayer that records break-glass uses (docs/emergency.md).
+      await client.deployContract({
+        abi: emergencyAbi,
+        bytecode: emergencyBytecode,
+        args: [didRegistry, deployer],
+        nonce: nonce + 5,
+      }),
     ];
     const receipts = await Promise.all(hashes.map((hash) => client.waitForTransactionReceipt({ hash })));
-    const names = ['didRegistry', 'recordRegistry', 'consentRegistry', 'trustedIssuers', 'recovery'] as const;
+    const names = [
+      'didRegistry',
+      'recordRegistry',
+      'consentRegistry',
+      'trustedIssuers',
+      'recovery',
+      'emergency',
+    ] as const;
     const contracts = {} as Deployment['contracts'];
     for (const [i, name] of names.entries()) {
       const receipt = receipts[i];

@@ -10,7 +10,8 @@ export type AccessLogAction =
   | 'shred_request'
   | 'shred_cancel'
   | 'shred'
-  | 'publish';
+  | 'publish'
+  | 'break_glass';
 
 export type AppendAccessLogParameters = {
   tx: SqlExecutor;

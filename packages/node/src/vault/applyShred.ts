@@ -29,6 +29,7 @@ export async function applyShred(parameters: ApplyShredParameters): Promise<Appl
   const id = hexToBytes(recordId);
   await tx.query('insert into shred_tombstones (record_id) values ($1) on conflict do nothing', [id]);
   await tx.query('delete from stanzas where record_id = $1', [id]);
+  await tx.query('delete from emergency_stanzas where record_id = $1', [id]);
   await tx.query('delete from shred_requests where record_id = $1', [id]);
   const { rows } = await tx.query<{ patient: Uint8Array }>(
     `update records set state = 'shredded', salt = null where record_id = $1 and state <> 'shredded' returning patient`,

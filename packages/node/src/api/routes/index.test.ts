@@ -35,6 +35,10 @@ describe('the route table', () => {
       // anyone's call (the contract checks approvals and time).
       'GET /v1/recovery/{address}',
       'POST /v1/recovery/execute',
+      // Emergency (docs/emergency.md): the emergency key's public half and limits; a patient's policy (public on
+      // chain) and whether its summary is here (record id only).
+      'GET /v1/emergency',
+      'GET /v1/emergency/policies/{address}',
     ];
     const policy = new Map(routes.map((r) => [`${r.method} ${r.path}`, r.auth]));
     for (const [route, auth] of policy) {

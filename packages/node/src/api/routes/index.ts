@@ -2,6 +2,7 @@
  * The node's route table. To add a route: write `routes/<operationId>.ts` with `defineRoute` (schemas, auth
  * policy, handler) and add it to this list. `GET /openapi.json` is added by the server.
  */
+import { emergencyRoutes } from '../../emergency/routes/index.ts';
 import { identityRoutes } from '../../identity/routes/index.ts';
 import { postDidChange } from '../../recovery/routes/postDidChange.ts';
 import { recoveryRoutes } from '../../recovery/routes/recoveryRoutes.ts';
@@ -58,4 +59,6 @@ export const routes: readonly AnyRoute[] = [
   postDidChange,
   putOwnStanzas,
   ...recoveryRoutes,
+  // Emergency access (break-glass) and notifications (docs/emergency.md).
+  ...emergencyRoutes,
 ];
