@@ -1,6 +1,6 @@
 import { EmergencyPolicy, emergencyAbi, hashPolicyChange } from '@carekey/sdk/emergency';
 import { Type } from '@sinclair/typebox';
-import { type Address, encodeFunctionData, getAddress, type Hex, isAddressEqual, recoverAddress } from 'viem';
+import { type Address, encodeFunctionData, getAddress, type Hex, recoverAddress } from 'viem';
 import { ApiError } from '../../api/ApiError.ts';
 import type { ApiServices } from '../../api/ApiServices.ts';
 import { defineRoute } from '../../api/defineRoute.ts';
@@ -55,15 +55,18 @@ async function verify({ body, services }: { body: Body; services: ApiServices })
     verifyingContract: emergency.contract,
     message: m,
   });
-  let signer: Address;
+  let signer: Address | undefined;
   try {
     signer = await recoverAddress({ hash, signature: body.signature as Hex });
   } catch {
-    throw new ApiError({ status: 401, code: 'bad-signature', detail: 'the signature does not recover' });
+    signer = undefined; // may still be an ERC-1271 owner's signature (a RecoveryAccount)
   }
   const head = await readChain(() => services.vault.chain.head());
   const owner = await readChain(() => services.vault.chain.identityOwner(m.patient, head.number));
-  if (!isAddressEqual(owner, signer)) {
+  const accepted = await readChain(() =>
+    services.vault.chain.ownerAccepts(owner, { signer, hash, signature: body.signature as Hex }, head.number),
+  );
+  if (!accepted) {
     throw new ApiError({
       status: 403,
       code: 'not-owner',
