@@ -1,0 +1,178 @@
+/**
+ * F-4: the embedded chain killed -9 right after the node saw a relayed write confirmed. anvil saves its state every
+ * few seconds, so it comes back without the blocks mined since its last dump: the outbox already marked the write
+ * confirmed and the indexer already indexed it. The node must notice on its own: the outbox sends the same signed
+ * bytes again (same hash, so never doubled) and the indexer rolls the lost blocks back and indexes the write again.
+ *
+ * One real node (embedded anvil, PGlite, outbox worker, indexer, HTTP API); the test swaps the node's anvil for one
+ * on the same port that never dumps on its own, so the kill loses exactly what came after the swap.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  consentRegistryAbi,
+  purposeOfUse,
+  ScopeKind,
+  toGrantTypedData,
+  ZERO_BYTES32,
+} from '@carekey/sdk/chain';
+import { createNodeClient, type NodeClient, type NodeDescription } from '@carekey/sdk/client';
+import { X25519Identity } from '@carekey/sdk/crypto';
+import { type Address, bytesToHex, type Hex, hexToBytes, type LocalAccount } from 'viem';
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
+import { getTransactionReceipt, readContract } from 'viem/actions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Anvil, startAnvil } from './chain/startAnvil.ts';
+import { type CarekeyNode, type StartNodeParameters, startNode } from './startNode.ts';
+
+const dataDir = mkdtempSync(join(tmpdir(), 'carekey-chain-loss-'));
+const CHAIN = { blockTime: 1 };
+let node: CarekeyNode;
+let anvil: Anvil;
+let description: NodeDescription;
+
+beforeAll(async () => {
+  node = await startNode({
+    dataDir,
+    shredDelay: 0,
+    chain: { port: 0, ...CHAIN } as NonNullable<StartNodeParameters['chain']>,
+    api: { port: 0 },
+    indexerPollInterval: 200,
+    // The chain is killed on purpose: the loops' retries are expected.
+    onLoopError: () => {},
+    onOutboxError: () => {},
+  });
+  // Graceful stop (the deployment is saved), then an anvil that dumps only when stopped.
+  const first = node.chain.anvil as Anvil;
+  await first.stop();
+  anvil = await startAnvil({ dataDir, port: first.port, ...CHAIN, stateInterval: 3600 });
+  description = await createNodeClient({ url: node.api.url }).describe();
+}, 300_000);
+afterAll(async () => {
+  await node?.stop();
+  await anvil?.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function until(what: string, check: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    node.outbox.wake();
+    await sleep(100);
+  }
+}
+
+type GrantWrite = {
+  status: string;
+  tx_hash: Uint8Array | null;
+  attempts: number;
+  block_number: bigint | null;
+};
+const grantWrites = async () =>
+  (
+    await node.sql.query<GrantWrite>(
+      `select status, tx_hash, attempts, block_number from outbox where kind = 'ConsentRegistry.createGrantSigned' order by id`,
+    )
+  ).rows;
+const indexedGrants = async (patient: Address) =>
+  (
+    await node.sql.query<{ grant_id: Uint8Array; created_block: bigint }>(
+      'select grant_id, created_block from grants where patient = $1 order by created_block',
+      [hexToBytes(patient)],
+    )
+  ).rows;
+const chainNonce = (identity: Address) =>
+  readContract(node.chain.client, {
+    abi: consentRegistryAbi,
+    address: description.contracts.consentRegistry,
+    functionName: 'nonces',
+    args: [identity],
+  });
+
+/** A grant as `carekey share` signs it: the nonce from the node's route, then `POST /v1/grants`. */
+async function grant(client: NodeClient, patient: LocalAccount): Promise<bigint> {
+  const { nonce } = await client.call<{ nonce: string }>({
+    method: 'GET',
+    path: `/v1/nonces/${patient.address}?contract=ConsentRegistry`,
+  });
+  const now = BigInt(Math.floor(Date.now() / 1000));
+  const message = {
+    patient: patient.address,
+    grantee: privateKeyToAccount(generatePrivateKey()).address,
+    scopeKind: ScopeKind.All,
+    scopeData: [] as Hex[],
+    purpose: purposeOfUse('TREAT'),
+    expiresAt: now + 86_400n,
+    requestId: ZERO_BYTES32,
+    nonce: BigInt(nonce),
+    deadline: now + 600n,
+  };
+  const signature = await patient.signTypedData(
+    toGrantTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.consentRegistry,
+      message,
+    }),
+  );
+  await client.createGrant({
+    grant: {
+      ...message,
+      expiresAt: message.expiresAt.toString(),
+      nonce: message.nonce.toString(),
+      deadline: message.deadline.toString(),
+      signature,
+    },
+    recipient: X25519Identity.generate().recipient.toString(),
+    stanzas: [],
+  });
+  return message.nonce;
+}
+
+describe('F-4: the chain node killed -9 right after a confirmation', () => {
+  it('F-4 a relayed grant the node saw confirmed and indexed, lost with anvil’s unsaved blocks, is sent again with the same hash and indexed again, once', async () => {
+    const patient = privateKeyToAccount(generatePrivateKey());
+    const client = createNodeClient({ url: node.api.url, account: patient });
+    await grant(client, patient);
+    await until('the grant to be confirmed and indexed', async () => {
+      const [write] = await grantWrites();
+      return write?.status === 'confirmed' && (await indexedGrants(patient.address)).length === 1;
+    });
+    const [before] = await grantWrites();
+    const hash = bytesToHex(before?.tx_hash ?? new Uint8Array()) as Hex;
+    const [indexed] = await indexedGrants(patient.address);
+
+    process.kill(anvil.pid, 'SIGKILL');
+    await anvil.exited;
+    anvil = await startAnvil({ dataDir, port: anvil.port, ...CHAIN, stateInterval: 3600 });
+    // The chain came back without the grant's block (its nonce is free again), but the node had it confirmed.
+    expect(await chainNonce(patient.address)).toBe(0n);
+    await expect(getTransactionReceipt(node.chain.client, { hash })).rejects.toThrow(/could not be found/);
+
+    await until('the lost grant to be mined and indexed again', async () => {
+      const [write] = await grantWrites();
+      const rows = await indexedGrants(patient.address);
+      return (
+        write?.status === 'confirmed' && write.block_number !== before?.block_number && rows.length === 1
+      );
+    });
+    const after = await grantWrites();
+    expect(after).toHaveLength(1);
+    expect(bytesToHex(after[0]?.tx_hash ?? new Uint8Array())).toBe(hash); // the same signed bytes
+    expect(after[0]?.attempts).toBe(1); // never signed again
+    expect((await getTransactionReceipt(node.chain.client, { hash })).status).toBe('success');
+    expect(await chainNonce(patient.address)).toBe(1n); // once
+    const [again] = await indexedGrants(patient.address);
+    expect(bytesToHex(again?.grant_id ?? new Uint8Array())).toBe(
+      bytesToHex(indexed?.grant_id ?? new Uint8Array()),
+    );
+
+    // The next grant signs with the next nonce and lands: nothing is left out of step.
+    expect(await grant(client, patient)).toBe(1n);
+    await until('the second grant', async () => (await indexedGrants(patient.address)).length === 2);
+    expect((await grantWrites()).map((w) => w.status)).toEqual(['confirmed', 'confirmed']);
+    expect(await chainNonce(patient.address)).toBe(2n);
+  }, 120_000);
+});
