@@ -1,7 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { X25519Recipient } from '@carekey/sdk/crypto';
 import { CryptoError } from '@carekey/sdk/errors';
-import { openShare, sealShare } from '@carekey/sdk/recovery';
+import {
+  getRecovery,
+  openShare,
+  sealShare,
+  sendRecoveryApproval,
+  signRecoveryApproval,
+} from '@carekey/sdk/recovery';
 import type { Command } from 'commander';
 import { recoveryFiles, writeSealed } from '../home/recoveryFiles.ts';
 import { CliError } from '../io/CliError.ts';
@@ -58,6 +64,41 @@ export function registerGuardian(program: Command): void {
           `Kept share ${share.index} of ${share.total} for ${patient} (${share.threshold} needed, epoch ${share.epoch}).`,
           'You cannot read their records with it. Release it only when you have confirmed, in person or by',
           'phone, that they lost their device: `carekey guardian release --for <patient> --to <their new key>`.',
+        ].join('\n'),
+      );
+    });
+
+  guardian
+    .command('approve')
+    .description("approve a patient's new key after their phone was stolen (they can use it after the delay)")
+    .requiredOption('--for <address|did>', 'the patient')
+    .requiredOption('--key <address>', "the new device's key (`carekey recover start --new-key` printed it)")
+    .option('--json', 'print JSON')
+    .action(async (options: { for: string; key: string; json?: boolean }) => {
+      const patient = parseIdentityRef(options.for);
+      const key = parseIdentityRef(options.key);
+      const session = await openSession();
+      const state = await getRecovery(session.node, patient);
+      if (!state.enabled) {
+        throw new CliError(`${patient} has not turned on stolen-phone recovery`, {
+          hint: 'they can still recover a lost wallet with shares (`carekey guardian release`)',
+        });
+      }
+      const approval = await signRecoveryApproval({
+        node: session.node,
+        account: session.account,
+        guardian: session.keys.address,
+        identity: patient,
+        newController: key,
+      });
+      await sendRecoveryApproval(session.node, approval);
+      const after = await getRecovery(session.node, patient);
+      output(options, { patient, key, approval, state: after }, () =>
+        [
+          `Approved key ${key} for ${patient}: ${after.pending?.approvals ?? 0} of ${after.threshold} approvals.`,
+          after.pending !== null && after.pending.readyAt !== '0'
+            ? `The delay runs ${after.delay} s; until then their current key can cancel.`
+            : 'More guardians must approve the same key.',
         ].join('\n'),
       );
     });

@@ -1,7 +1,15 @@
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
 import { X25519Recipient } from '@carekey/sdk/crypto';
-import { mnemonicToRecoverySecret, sealShare, splitSecret } from '@carekey/sdk/recovery';
+import {
+  cancelRecovery,
+  enableRecovery,
+  getRecovery,
+  mnemonicToRecoverySecret,
+  type RecoveryStateBody,
+  sealShare,
+  splitSecret,
+} from '@carekey/sdk/recovery';
 import { walletKeys } from '@carekey/sdk/wallet';
 import type { Command } from 'commander';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -17,8 +25,32 @@ import { readWalletPublic, unlockWalletSecrets } from '../home/walletStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
-import { nodeUrl } from './openSession.ts';
+import { nodeUrl, openSession } from './openSession.ts';
+import { parseDuration } from './parseDuration.ts';
 import { parseIdentityRef } from './parseIdentityRef.ts';
+
+/** One line per fact of a stolen-phone recovery state. */
+export function describeRecovery(state: RecoveryStateBody): string {
+  if (!state.enabled) return 'Stolen-phone recovery is off (`carekey guardians enable --delay 3d`).';
+  const lines = [
+    `Stolen-phone recovery on: ${state.threshold} of ${state.guardians.length} guardians, delay ${state.delay} s.`,
+    `  key in control  ${state.controller}`,
+  ];
+  if (state.pending === null) lines.push('  no recovery under way');
+  else {
+    const ready = BigInt(state.pending.readyAt);
+    lines.push(
+      `  RECOVERY UNDER WAY to key ${state.pending.newController}: ${state.pending.approvals} of ${state.threshold} approvals` +
+        ` (${state.approvedBy.join(', ')})`,
+      ready === 0n
+        ? '  not executable: not enough approvals yet'
+        : ready > BigInt(state.chainTime)
+          ? `  executable in ${ready - BigInt(state.chainTime)} s; if you did not ask for it: \`carekey guardians cancel\``
+          : '  executable now',
+    );
+  }
+  return lines.join('\n');
+}
 
 /**
  * `carekey guardians setup --guardian <address|did> … --threshold <k>`: splits the recovery phrase into one Shamir
@@ -115,6 +147,83 @@ export function registerGuardians(program: Command): void {
           'Guardians help you recover your key; they cannot read your records, and fewer than',
           `${k} of them together learn nothing. Share set ${split.setRoot.slice(0, 18)}…, epoch ${epoch}` +
             (previous ? ` (shares of epoch ${previous.epoch} no longer count once you delete them).` : '.'),
+        ].join('\n'),
+      );
+    });
+
+  guardians
+    .command('enable')
+    .description(
+      'protect against a stolen phone: your guardians (k of n) can move your identity to a new key after a delay you can cancel in',
+    )
+    .requiredOption(
+      '--delay <duration>',
+      'how long you have to cancel a recovery you did not ask for (e.g. 3d)',
+    )
+    .option('--json', 'print JSON')
+    .action(async (options: { delay: string; json?: boolean }) => {
+      const delay = parseDuration(options.delay);
+      const session = await openSession();
+      const set = await readGuardianSet(session.home);
+      if (!set) throw new CliError('no guardians set up', { hint: 'run `carekey guardians setup` first' });
+      const identity = session.keys.address;
+      const before = await getRecovery(session.node, identity);
+      if (before.enabled) {
+        throw new CliError('stolen-phone recovery is already on', { hint: 'see `carekey guardians status`' });
+      }
+      await enableRecovery({
+        node: session.node,
+        account: session.account,
+        identity,
+        settings: {
+          guardians: set.guardians.map((g) => g.address),
+          threshold: set.threshold,
+          delay: BigInt(delay),
+          shareSetRoot: set.setRoot,
+          shareEpoch: set.epoch,
+        },
+      });
+      const state = await getRecovery(session.node, identity);
+      output(options, state, () =>
+        [
+          describeRecovery(state),
+          `Your DID is now owned by your recovery account ${state.account}, which acts for your key: nothing`,
+          'changes in how you sign. If your phone is stolen, on a new device run `carekey recover start --new-key`.',
+        ].join('\n'),
+      );
+    });
+
+  guardians
+    .command('status')
+    .description('your stolen-phone recovery: guardians, delay, and any recovery under way')
+    .option('--for <address|did>', 'another identity (default: yours)')
+    .option('--json', 'print JSON')
+    .action(async (options: { for?: string; json?: boolean }) => {
+      const node = createNodeClient({ url: nodeUrl() });
+      const identity =
+        options.for === undefined
+          ? (await readWalletPublic(carekeyHome())).address
+          : parseIdentityRef(options.for);
+      const state = await getRecovery(node, identity);
+      output(options, state, () => describeRecovery(state));
+    });
+
+  guardians
+    .command('cancel')
+    .description('cancel a recovery of your identity that you did not ask for (during the delay)')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const session = await openSession();
+      const identity = session.keys.address;
+      const before = await getRecovery(session.node, identity);
+      if (!before.enabled) throw new CliError('stolen-phone recovery is off: there is nothing to cancel');
+      if (before.pending === null) throw new CliError('no recovery of your identity is under way');
+      await cancelRecovery({ node: session.node, account: session.account, identity });
+      const state = await getRecovery(session.node, identity);
+      output(options, state, () =>
+        [
+          `Recovery to key ${before.pending?.newController} cancelled: its approvals count for nothing now.`,
+          'If guardians approved it without you asking, talk to them, and consider new guardians.',
         ].join('\n'),
       );
     });

@@ -20,7 +20,9 @@ export function nodeUrl(env: NodeJS.ProcessEnv = process.env): string {
 export type Session = {
   home: CarekeyHome;
   facts: WalletPublic;
+  /** The wallet's keys; `address` is the identity acted for (the key's own address unless rotated). */
   keys: WalletKeys;
+  /** The signing key. */
   account: LocalAccount;
   node: NodeClient;
   store: RecordStore;
@@ -34,14 +36,19 @@ export async function openSession(): Promise<Session> {
   const home = carekeyHome();
   const facts = await readWalletPublic(home);
   const passphrase = await readSecret({ prompt: 'Passphrase: ', envVar: 'CAREKEY_PASSPHRASE' });
-  const keys = await unlockWallet(home, passphrase);
-  const account = privateKeyToAccount(keys.privateKey);
+  const own = await unlockWallet(home, passphrase);
+  const account = privateKeyToAccount(own.privateKey);
+  // After a rotation the wallet's key acts for an identity that is not its own address: every command speaks for
+  // the identity (`keys.address`), signing with the key (`account`).
+  const identity = facts.address;
+  const keys: WalletKeys = { ...own, address: identity };
+  const rotated = identity.toLowerCase() !== account.address.toLowerCase();
   return {
     home,
     facts,
     keys,
     account,
-    node: createNodeClient({ url: nodeUrl(), account }),
+    node: createNodeClient({ url: nodeUrl(), account, ...(rotated ? { identity } : {}) }),
     store: new RecordStore(home, keys.recipient),
   };
 }

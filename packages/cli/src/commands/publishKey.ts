@@ -19,13 +19,15 @@ export async function publishKey(
   home: CarekeyHome,
   account: LocalAccount,
   recipient: string,
+  identity: `0x${string}` = account.address,
 ): Promise<KeyPublication> {
   const url = nodeUrl();
-  const node = createNodeClient({ url, account, timeoutMs: 30_000 });
+  const rotated = identity.toLowerCase() !== account.address.toLowerCase();
+  const node = createNodeClient({ url, account, timeoutMs: 30_000, ...(rotated ? { identity } : {}) });
   try {
     const description = await node.describe();
-    const did = didOf(account.address, description.chainId);
-    const current = await node.getDid(account.address).catch(() => undefined);
+    const did = didOf(identity, description.chainId);
+    const current = await node.getDid(identity).catch(() => undefined);
     let transactionHash = 'already published';
     if (current?.recipient !== recipient) {
       const receipt = await node.publishEncryptionKey({ recipient });
@@ -62,7 +64,12 @@ export function registerPublishKey(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const session = await openSession();
-      const result = await publishKey(session.home, session.account, session.keys.recipient);
+      const result = await publishKey(
+        session.home,
+        session.account,
+        session.keys.recipient,
+        session.keys.address,
+      );
       if (!result.published) {
         const { CliError } = await import('../io/CliError.ts');
         throw new CliError(result.reason, { hint: result.hint });

@@ -1,14 +1,19 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createNodeClient } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
 import { CryptoError } from '@carekey/sdk/errors';
 import {
   combineShares,
+  executeRecovery,
+  getRecovery,
   openShare,
   type RecoveryShare,
   recoverySecretToMnemonic,
 } from '@carekey/sdk/recovery';
-import { newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
+import { generateMnemonic, newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
 import type { Command } from 'commander';
+import { type Address, isAddressEqual } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { carekeyHome } from '../home/carekeyHome.ts';
 import { recoveryFiles } from '../home/recoveryFiles.ts';
@@ -16,7 +21,45 @@ import { saveNewWallet } from '../home/walletStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
+import { nodeUrl, openSession } from './openSession.ts';
+import { parseIdentityRef } from './parseIdentityRef.ts';
 import { publishKey } from './publishKey.ts';
+import { rekeyRecords } from './rekeyRecords.ts';
+
+/** `recovery/rotation.json`: a stolen-phone recovery this device started (its new key waits for approvals). */
+type Rotation = { identity: Address; key: Address; startedAt: string };
+const rotationFile = (dir: string) => join(dir, 'rotation.json');
+
+async function readRotation(dir: string): Promise<Rotation | undefined> {
+  try {
+    return JSON.parse(await readFile(rotationFile(dir), 'utf8')) as Rotation;
+  } catch {
+    return undefined;
+  }
+}
+
+async function readShares(paths: readonly string[], identity: X25519Identity): Promise<RecoveryShare[]> {
+  const shares: RecoveryShare[] = [];
+  for (const path of paths) {
+    let sealed: string;
+    try {
+      sealed = await readFile(path, 'utf8');
+    } catch {
+      throw new CliError(`cannot read ${path}`);
+    }
+    try {
+      shares.push(await openShare({ sealed, identities: [identity] }));
+    } catch (error) {
+      if (error instanceof CryptoError) {
+        throw new CliError(`${path} is not a share sealed to this device, or it was damaged`, {
+          hint: "ask that guardian to run `carekey guardian release` again with this device's key",
+        });
+      }
+      throw error;
+    }
+  }
+  return shares;
+}
 
 /** The new device's one-time identity, if `recover start` made one (a damaged file counts as none). */
 async function readDeviceIdentity(path: string): Promise<X25519Identity | undefined> {
@@ -39,10 +82,50 @@ export function registerRecover(program: Command): void {
   recover
     .command('start')
     .description("make this device's one-time key and print it for your guardians")
+    .option(
+      '--new-key',
+      'the phone was stolen: also make a new wallet key here for your guardians to approve (needs --for)',
+    )
+    .option('--for <address|did>', 'your identity (with --new-key)')
+    .option('--scrypt-log-n <n>', 'scrypt work factor of the new wallet file (default 18)', (v) => Number(v))
     .option('--json', 'print JSON')
-    .action(async (options: { json?: boolean }) => {
+    .action(async (options: { newKey?: boolean; for?: string; scryptLogN?: number; json?: boolean }) => {
       const home = carekeyHome();
       const files = recoveryFiles(home);
+      let rotation: Rotation | undefined;
+      if (options.newKey) {
+        if (options.for === undefined) {
+          throw new CliError('--new-key needs --for <your address>', {
+            hint: 'the identity your guardians protect',
+          });
+        }
+        const identity = parseIdentityRef(options.for);
+        rotation = await readRotation(files.dir);
+        if (rotation === undefined) {
+          const state = await getRecovery(createNodeClient({ url: nodeUrl() }), identity);
+          if (!state.enabled) {
+            throw new CliError(`${identity} has not turned on stolen-phone recovery`, {
+              hint: 'recover the wallet itself with your guardians: `carekey recover start` without --new-key',
+            });
+          }
+          const passphrase = await readSecret({
+            prompt: 'New passphrase for this device: ',
+            envVar: 'CAREKEY_PASSPHRASE',
+            confirm: true,
+          });
+          const secrets = newWalletSecrets({ mnemonic: generateMnemonic() });
+          await saveNewWallet({
+            home,
+            secrets,
+            passphrase,
+            identity,
+            ...(options.scryptLogN === undefined ? {} : { logN: options.scryptLogN }),
+          });
+          rotation = { identity, key: walletKeys(secrets).address, startedAt: new Date().toISOString() };
+          await mkdir(files.dir, { recursive: true, mode: 0o700 });
+          await writeFile(rotationFile(files.dir), `${JSON.stringify(rotation, null, 2)}\n`, { mode: 0o600 });
+        }
+      }
       let identity = await readDeviceIdentity(files.deviceIdentityFile);
       if (!identity) {
         identity = X25519Identity.generate();
@@ -50,11 +133,16 @@ export function registerRecover(program: Command): void {
         await writeFile(files.deviceIdentityFile, `${identity.toString()}\n`, { mode: 0o600 });
       }
       const recipient = identity.recipient.toString();
-      output(options, { recipient }, () =>
+      output(options, { recipient, ...(rotation === undefined ? {} : { newKey: rotation.key }) }, () =>
         [
           'Ask your guardians to run, each on their own device:',
-          `  carekey guardian release --for <your address> --to ${recipient} --out share.age`,
-          'then run `carekey recover finish <their files…>` here.',
+          ...(rotation === undefined
+            ? []
+            : [`  carekey guardian approve --for ${rotation.identity} --key ${rotation.key}`]),
+          `  carekey guardian release --for ${rotation?.identity ?? '<your address>'} --to ${recipient} --out share.age`,
+          rotation === undefined
+            ? 'then run `carekey recover finish <their files…>` here.'
+            : 'then, once the delay has passed, run `carekey recover finish <their files…>` here.',
         ].join('\n'),
       );
     });
@@ -73,24 +161,12 @@ export function registerRecover(program: Command): void {
           hint: 'run `carekey recover start` first',
         });
       }
-      const shares: RecoveryShare[] = [];
-      for (const path of paths) {
-        let sealed: string;
-        try {
-          sealed = await readFile(path, 'utf8');
-        } catch {
-          throw new CliError(`cannot read ${path}`);
-        }
-        try {
-          shares.push(await openShare({ sealed, identities: [identity] }));
-        } catch (error) {
-          if (error instanceof CryptoError) {
-            throw new CliError(`${path} is not a share sealed to this device, or it was damaged`, {
-              hint: "ask that guardian to run `carekey guardian release` again with this device's key",
-            });
-          }
-          throw error;
-        }
+      const shares = await readShares(paths, identity);
+      const rotation = await readRotation(files.dir);
+      if (rotation !== undefined) {
+        await finishRotation({ rotation, shares, deviceIdentityFile: files.deviceIdentityFile, options });
+        await rm(rotationFile(files.dir), { force: true });
+        return;
       }
       const { secret, used, corrupted } = await combineShares({ shares });
       const mnemonic = recoverySecretToMnemonic(secret);
@@ -118,4 +194,69 @@ export function registerRecover(program: Command): void {
         ].join('\n'),
       );
     });
+}
+
+/**
+ * The stolen-phone finish: the shares give back the old phrase (only its X25519 key is used, to re-wrap; it is
+ * never saved), the approved recovery executes once its delay has passed, the new key publishes its X25519 key on
+ * the DID and re-wraps every own stanza (the old ones deleted in the vault). Shares are checked first: a bad share,
+ * too few approvals or a delay still running change nothing.
+ */
+async function finishRotation(parameters: {
+  rotation: Rotation;
+  shares: RecoveryShare[];
+  deviceIdentityFile: string;
+  options: { json?: boolean };
+}): Promise<void> {
+  const { rotation, shares, options } = parameters;
+  const { secret, used, corrupted } = await combineShares({ shares });
+  const old = walletKeys(newWalletSecrets({ mnemonic: recoverySecretToMnemonic(secret) }));
+  const session = await openSession();
+  const state = await getRecovery(session.node, rotation.identity);
+  // The shares are of the phrase whose key controlled the identity (its own address unless it was rotated before).
+  const known = [rotation.identity, ...(state.controller === null ? [] : [state.controller])];
+  if (!known.some((a) => isAddressEqual(a, old.address))) {
+    throw new CliError(`these shares are not those of ${rotation.identity}: nothing was changed`, {
+      hint: 'ask your own guardians for your shares',
+    });
+  }
+  if (state.controller === null || !isAddressEqual(state.controller, rotation.key)) {
+    const pending = state.pending;
+    if (pending === null || !isAddressEqual(pending.newController, rotation.key)) {
+      throw new CliError(`no recovery to this device's key ${rotation.key} is under way`, {
+        hint: `your guardians approve it with \`carekey guardian approve --for ${rotation.identity} --key ${rotation.key}\``,
+      });
+    }
+    if (pending.readyAt === '0') {
+      throw new CliError(`${pending.approvals} of ${state.threshold} guardians approved so far`, {
+        hint: 'more guardians must approve this key',
+      });
+    }
+    const wait = BigInt(pending.readyAt) - BigInt(state.chainTime);
+    if (wait > 0n) {
+      throw new CliError(`the delay runs ${wait} s more: nothing was changed`, {
+        hint: 'run `carekey recover finish` again then (your old key can still cancel until then)',
+      });
+    }
+    await executeRecovery(session.node, rotation.identity);
+  }
+  await session.node.publishEncryptionKey({ recipient: session.keys.recipient });
+  const result = await rekeyRecords({ session, old: old.identity });
+  await rm(parameters.deviceIdentityFile, { force: true });
+  output(
+    options,
+    {
+      identity: rotation.identity,
+      key: rotation.key,
+      sharesUsed: used,
+      corruptedShares: corrupted,
+      ...result,
+    },
+    () =>
+      [
+        `Your identity ${rotation.identity} now answers to this device's key ${rotation.key}; the stolen key is powerless.`,
+        `  ${result.rewrapped} record key(s) re-wrapped to your new encryption key; the old ones were deleted.`,
+        'Make new shares for your guardians (`carekey guardians setup`): the old ones hold your old phrase.',
+      ].join('\n'),
+  );
 }

@@ -18,6 +18,9 @@ export function registerWhoami(program: Command): void {
       output(options, { ...facts, did, node: node?.url ?? null, home: home.dir }, () =>
         [
           `address        ${facts.address}`,
+          ...(facts.key === undefined
+            ? []
+            : [`signing key    ${facts.key} (rotated: it acts for the address above)`]),
           `DID            ${did ?? 'unknown until this wallet reaches a node (`carekey publish-key`)'}`,
           `age recipient  ${facts.ageRecipient}`,
           `home           ${home.dir}`,

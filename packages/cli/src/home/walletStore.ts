@@ -11,8 +11,17 @@ import { CliError } from '../io/CliError.ts';
 import type { CarekeyHome } from './carekeyHome.ts';
 import { writeFileAtomic } from './writeFileAtomic.ts';
 
-/** Public facts of a wallet, kept in clear beside it so `whoami` needs no passphrase. */
-export type WalletPublic = { address: `0x${string}`; ageRecipient: string; createdAt: string };
+/**
+ * Public facts of a wallet, kept in clear beside it so `whoami` needs no passphrase. `address` is the identity the
+ * wallet acts for (its DID); `key` is set when the wallet's own key is another one — after `carekey did rotate` or a
+ * stolen-phone recovery, the identity stays and a new key speaks for it.
+ */
+export type WalletPublic = {
+  address: `0x${string}`;
+  ageRecipient: string;
+  createdAt: string;
+  key?: `0x${string}` | undefined;
+};
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -28,6 +37,10 @@ export type SaveWalletParameters = {
   secrets: WalletSecrets;
   passphrase: string;
   logN?: number;
+  /** The identity this wallet's key acts for, when not its own address (a rotated or recovered identity). */
+  identity?: `0x${string}` | undefined;
+  /** Replace the wallet that is there (only `carekey did rotate`, once the chain moved to the new key). */
+  replace?: boolean;
 };
 
 /**
@@ -36,7 +49,7 @@ export type SaveWalletParameters = {
  */
 export async function saveNewWallet(parameters: SaveWalletParameters): Promise<WalletPublic> {
   const { home } = parameters;
-  if (await exists(home.walletFile)) {
+  if (!parameters.replace && (await exists(home.walletFile))) {
     throw new CliError(`a wallet already exists at ${home.walletFile}`, {
       hint: 'use another CAREKEY_HOME, or move that file away first',
     });
@@ -47,13 +60,16 @@ export async function saveNewWallet(parameters: SaveWalletParameters): Promise<W
     ...(parameters.logN === undefined ? {} : { logN: parameters.logN }),
   });
   const keys = walletKeys(parameters.secrets);
+  const identity = parameters.identity ?? keys.address;
   const facts: WalletPublic = {
-    address: keys.address,
+    address: identity,
     ageRecipient: keys.recipient,
     createdAt: parameters.secrets.createdAt,
+    ...(identity.toLowerCase() === keys.address.toLowerCase() ? {} : { key: keys.address }),
   };
-  await writeFileAtomic(home.publicFile, `${JSON.stringify(facts, null, 2)}\n`);
+  // The wallet first: a crash in between leaves public facts naming the same identity (only the recipient is stale).
   await writeFileAtomic(home.walletFile, file);
+  await writeFileAtomic(home.publicFile, `${JSON.stringify(facts, null, 2)}\n`);
   return facts;
 }
 

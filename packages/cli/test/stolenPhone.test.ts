@@ -1,0 +1,348 @@
+/**
+ * The stolen phone (THREAT-MODEL T-17, T-6, T-18) and DID key rotation, through the CLI on a real node: guardians
+ * approve a new key (relayed, signed), the delay holds, the key in control can cancel, then the DID answers to the
+ * new device's key; its new X25519 key is published, the patient's own stanzas re-wrapped (the old ones deleted in
+ * the vault), every record readable on the new device, and the thief's copy of the old wallet powerless: its key
+ * requests, grants, revocations and publishes refused. Commands run in process; `recover finish` runs through the
+ * binary once.
+ */
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ZERO_BYTES32 } from '@carekey/sdk/chain';
+import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
+import { type RecoveryApproval, sendRecoveryApproval } from '@carekey/sdk/recovery';
+import { walletKeys } from '@carekey/sdk/wallet';
+import { bytesToHex, type Hex, hexToBytes } from 'viem';
+import { privateKeyToAccount } from 'viem/accounts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { unlockWalletSecrets } from '../src/home/walletStore.ts';
+import { carekey, jsonOf } from './support/carekeyBin.ts';
+import { carekeyInProcess } from './support/carekeyInProcess.ts';
+import { startTestNode, type TestNode } from './support/startTestNode.ts';
+
+const PASS = 'a long passphrase';
+const DELAY = 3;
+const root = mkdtempSync(join(tmpdir(), 'carekey-stolen-'));
+let node: TestNode;
+beforeAll(async () => {
+  node = await startTestNode();
+}, 240_000);
+afterAll(async () => {
+  await node?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+const as = (who: string) => ({
+  CAREKEY_HOME: join(root, who),
+  CAREKEY_PASSPHRASE: PASS,
+  CAREKEY_NODE: node.url,
+});
+const run = (who: string, ...args: string[]) => carekeyInProcess(args, as(who));
+/** A refusal: exit 1, the last stderr line is one plain `carekey:` line. */
+const refused = async (who: string, ...args: string[]) => {
+  const r = await run(who, ...args);
+  expect(r.code, r.stdout).toBe(1);
+  const last = r.stderr.trimEnd().split('\n').at(-1) ?? '';
+  expect(last).toMatch(/^carekey: \S/u);
+  return last;
+};
+const sleep = (s: number) => new Promise((resolve) => setTimeout(resolve, s * 1000));
+const init = async (who: string) =>
+  jsonOf<{ address: `0x${string}` }>(await run(who, 'init', '--json', '--scrypt-log-n', '15')).address;
+
+const P = '4c1b0a9e-2f3d-4e5a-8b7c-6d5e4f3a2b1c';
+const bundle = {
+  resourceType: 'Bundle',
+  type: 'collection',
+  entry: [
+    { fullUrl: `urn:uuid:${P}`, resource: { resourceType: 'Patient', id: P, gender: 'female' } },
+    {
+      fullUrl: 'urn:uuid:7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
+      resource: {
+        resourceType: 'Observation',
+        id: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
+        status: 'final',
+        code: { text: 'haemoglobin' },
+        subject: { reference: `urn:uuid:${P}` },
+      },
+    },
+  ],
+};
+type Ls = { records: { recordId: Hex; resourceType: string }[] };
+
+async function ownStanzas(patient: `0x${string}`): Promise<Map<string, string>> {
+  const { rows } = await node.node.sql.query<{ record_id: Uint8Array; stanza: string }>(
+    'select record_id, stanza from stanzas where reader = $1',
+    [hexToBytes(patient)],
+  );
+  return new Map(rows.map((r) => [bytesToHex(r.record_id), r.stanza]));
+}
+
+async function refusedAttempts(): Promise<string[]> {
+  const { rows } = await node.node.sql.query<{ operation: string; reason: string }>(
+    "select operation, reason from identity_attempts where outcome = 'refused' order by id",
+  );
+  return rows.map((r) => `${r.operation}:${r.reason}`);
+}
+
+describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
+  it('guardians move the identity to a new device after the delay; the owner can cancel; the thief ends powerless', async () => {
+    const patient = await init('patient');
+    const [g1, g2, g3, outsider, doctor] = [
+      await init('g1'),
+      await init('g2'),
+      await init('g3'),
+      await init('outsider'),
+      await init('doctor'),
+    ];
+    writeFileSync(join(root, 'b.json'), JSON.stringify(bundle));
+    jsonOf(await run('patient', 'import', join(root, 'b.json'), '--json'));
+    const before = jsonOf<Ls>(await run('patient', 'ls', '--json')).records;
+    expect(before).toHaveLength(2);
+    const shared = jsonOf<{ grantId?: Hex }>(
+      await run('patient', 'share', '--all', '--with', doctor, '--expires', '1h', '--json'),
+    );
+
+    // Shares for the lost-phone path, then stolen-phone recovery on chain with the same guardians.
+    const set = jsonOf<{ guardians: { address: string; file: string }[] }>(
+      await run(
+        'patient',
+        'guardians',
+        'setup',
+        '--guardian',
+        g1,
+        '--guardian',
+        g2,
+        '--guardian',
+        g3,
+        '--threshold',
+        '2',
+        '--json',
+      ),
+    );
+    for (const [who, g] of [
+      ['g1', g1],
+      ['g2', g2],
+      ['g3', g3],
+    ] as const) {
+      const file = set.guardians.find((x) => x.address === g)?.file as string;
+      jsonOf(await run(who, 'guardian', 'keep', file, '--for', patient, '--json'));
+    }
+    expect(await refused('outsider', 'guardian', 'approve', '--for', patient, '--key', outsider)).toContain(
+      'has not turned on stolen-phone recovery',
+    );
+    const enabled = jsonOf<{ enabled: boolean; controller: string; threshold: number }>(
+      await run('patient', 'guardians', 'enable', '--delay', `${DELAY}s`, '--json'),
+    );
+    expect(enabled).toMatchObject({ enabled: true, controller: patient, threshold: 2 });
+    // Nothing changes in how the patient works: the old key still reads and shares, through the account (ERC-1271).
+    expect(jsonOf<Ls>(await run('patient', 'ls', '--json')).records).toHaveLength(2);
+
+    // Two guardians collude to hand the identity to an outsider's key; the patient sees it and cancels in time.
+    const colluding = jsonOf<{ approval: RecoveryApproval }>(
+      await run('g1', 'guardian', 'approve', '--for', patient, '--key', outsider, '--json'),
+    ).approval;
+    // A non-guardian's approval, and a second one by the same guardian, are refused and logged.
+    expect(await refused('outsider', 'guardian', 'approve', '--for', patient, '--key', outsider)).toContain(
+      'not a guardian',
+    );
+    expect(await refused('g1', 'guardian', 'approve', '--for', patient, '--key', outsider)).toContain(
+      'already approved',
+    );
+    jsonOf(await run('g2', 'guardian', 'approve', '--for', patient, '--key', outsider, '--json'));
+    const status = await run('patient', 'guardians', 'status');
+    expect(status.stdout).toContain('RECOVERY UNDER WAY');
+    expect(status.stdout).toContain('guardians cancel');
+    jsonOf(await run('patient', 'guardians', 'cancel', '--json'));
+    // The cancelled round's approval, replayed, counts for nothing; after the delay nothing executes.
+    const replay = await sendRecoveryApproval(createNodeClient({ url: node.url }), colluding).catch(
+      (e: unknown) => e,
+    );
+    expect(replay).toBeInstanceOf(NodeProblemError);
+    expect((replay as NodeProblemError).code).toBe('stale-round');
+    await sleep(DELAY + 1);
+    const execute = await fetch(`${node.url}/v1/recovery/execute`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ identity: patient }),
+    });
+    expect(execute.status).toBe(409);
+    expect(((await execute.json()) as { code: string }).code).toBe('nothing-pending');
+    expect(
+      jsonOf<{ controller: string }>(await run('patient', 'guardians', 'status', '--json')).controller,
+    ).toBe(patient);
+
+    // The phone is stolen: the thief has the wallet folder. The patient starts over on a new device.
+    cpSync(join(root, 'patient'), join(root, 'thief'), { recursive: true });
+    rmSync(join(root, 'patient'), { recursive: true, force: true });
+    const started = jsonOf<{ recipient: string; newKey: `0x${string}` }>(
+      await run(
+        'patient',
+        'recover',
+        'start',
+        '--new-key',
+        '--for',
+        patient,
+        '--scrypt-log-n',
+        '15',
+        '--json',
+      ),
+    );
+    expect(started.newKey).not.toBe(patient);
+    jsonOf(await run('g1', 'guardian', 'approve', '--for', patient, '--key', started.newKey, '--json'));
+    for (const [who, out] of [
+      ['g1', 's1.age'],
+      ['g3', 's3.age'],
+    ] as const) {
+      jsonOf(
+        await run(
+          who,
+          'guardian',
+          'release',
+          '--for',
+          patient,
+          '--to',
+          started.recipient,
+          '--out',
+          join(root, out),
+          '--json',
+        ),
+      );
+    }
+    const shares = [join(root, 's1.age'), join(root, 's3.age')];
+    // One guardian alone is not enough: nothing changes.
+    expect(await refused('patient', 'recover', 'finish', ...shares)).toContain(
+      '1 of 2 guardians approved so far',
+    );
+    jsonOf(await run('g3', 'guardian', 'approve', '--for', patient, '--key', started.newKey, '--json'));
+    expect(await refused('patient', 'recover', 'finish', ...shares)).toMatch(
+      /the delay runs \d+ s more: nothing was changed/u,
+    );
+    const stanzasBefore = await ownStanzas(patient);
+    expect(stanzasBefore.size).toBe(2);
+    await sleep(DELAY + 1);
+
+    // Through the real binary once: the recovery executes, the new key is published, the stanzas re-wrapped.
+    const finished = jsonOf<{ identity: string; key: string; rewrapped: number }>(
+      await carekey(['recover', 'finish', ...shares, '--json'], as('patient')),
+    );
+    expect(finished).toMatchObject({ identity: patient, key: started.newKey, rewrapped: 2 });
+    const stanzasAfter = await ownStanzas(patient);
+    for (const [id, stanza] of stanzasBefore) expect(stanzasAfter.get(id), id).not.toBe(stanza);
+    const whoami = jsonOf<{ address: string; key: string; ageRecipient: string }>(
+      await run('patient', 'whoami', '--json'),
+    );
+    expect(whoami).toMatchObject({ address: patient, key: started.newKey });
+    expect((await createNodeClient({ url: node.url }).getDid(patient)).recipient).toBe(whoami.ageRecipient);
+
+    // The patient on the new device reads every record.
+    const after = jsonOf<Ls>(await run('patient', 'ls', '--json')).records;
+    expect(after.map((r) => r.recordId).sort()).toEqual(before.map((r) => r.recordId).sort());
+    for (const r of after) expect((await run('patient', 'get', r.recordId)).code).toBe(0);
+    const observation = after.find((r) => r.resourceType === 'Observation')?.recordId as Hex;
+    expect((await run('patient', 'get', observation)).stdout).toContain('haemoglobin');
+    // The doctor's grant and stanzas were not touched.
+    expect((await run('doctor', 'get', observation)).stdout).toContain('haemoglobin');
+
+    // The thief's key is powerless: node requests, key requests, grants, revocations, publishes (T-6).
+    expect(await refused('thief', 'ls')).toMatch(/not-owner|current owner|not signed/u);
+    expect(await refused('thief', 'share', '--all', '--with', outsider, '--expires', '1h')).toMatch(
+      /carekey: /u,
+    );
+    if (shared.grantId !== undefined)
+      expect(await refused('thief', 'revoke', shared.grantId)).toMatch(/carekey: /u);
+    expect(await refused('thief', 'import', join(root, 'b.json'))).toMatch(/carekey: /u);
+    const thiefKey = walletKeys(await unlockWalletSecrets({ ...homeOf('thief') }, PASS)).privateKey;
+    const thief = createNodeClient({
+      url: node.url,
+      account: privateKeyToAccount(thiefKey),
+      identity: patient,
+    });
+    const release = await thief
+      .releaseKeys({ grantId: ZERO_BYTES32, recordIds: [observation] })
+      .catch((e: unknown) => e);
+    expect((release as NodeProblemError).status).toBe(403);
+    const { rows } = await node.node.sql.query<{ reason: string }>(
+      "select reason from access_log where action = 'refusal' order by id desc limit 1",
+    );
+    expect(rows[0]?.reason).toBe('not-owner');
+    // And the thief cannot cancel or undo: the key in control is the new device's.
+    expect(await refused('thief', 'guardians', 'cancel')).toContain(
+      'no recovery of your identity is under way',
+    );
+    expect(
+      jsonOf<{ controller: string }>(await run('patient', 'guardians', 'status', '--json')).controller,
+    ).toBe(started.newKey);
+    // The new key grants.
+    jsonOf(await run('patient', 'share', '--all', '--with', outsider, '--expires', '1h', '--json'));
+
+    const attempts = await refusedAttempts();
+    for (const reason of [
+      'recovery-approve:not-guardian',
+      'recovery-approve:already-approved',
+      'recovery-approve:stale-round',
+      'recovery-execute:nothing-pending',
+    ]) {
+      expect(attempts).toContain(reason);
+    }
+  }, 300_000);
+
+  it('did rotate: the old key can no longer grant, publish or ask for keys in any contract; the new one can; delegates come and go', async () => {
+    const alice = await init('alice');
+    const bob = await init('bob');
+    writeFileSync(join(root, 'a.json'), JSON.stringify(bundle));
+    jsonOf(await run('alice', 'import', join(root, 'a.json'), '--json'));
+    const records = jsonOf<Ls>(await run('alice', 'ls', '--json')).records;
+
+    expect(await refused('alice', 'did', 'delegate', 'add', bob, '--type', 'nope')).toContain(
+      'unknown delegate type',
+    );
+    jsonOf(await run('alice', 'did', 'delegate', 'add', bob, '--validity', '1h', '--json'));
+    const did = `did:ethr:0x${node.node.chain.chainId.toString(16)}:${alice}`;
+    const resolved = await run('alice', 'did', 'resolve', did);
+    expect(resolved.stdout.toLowerCase()).toContain(bob.toLowerCase());
+
+    cpSync(join(root, 'alice'), join(root, 'alice-old'), { recursive: true });
+    const rotated = jsonOf<{
+      address: string;
+      key: string;
+      previousKey: string;
+      rewrapped: number;
+      mnemonic: string;
+    }>(await run('alice', 'did', 'rotate', '--scrypt-log-n', '15', '--json'));
+    expect(rotated).toMatchObject({ address: alice, previousKey: alice, rewrapped: 2 });
+    expect(rotated.key).not.toBe(alice);
+    expect(rotated.mnemonic.split(' ')).toHaveLength(24);
+    const after = await run('alice', 'did', 'resolve', did, '--json');
+    expect(JSON.parse(after.stdout).owner.toLowerCase()).toBe(rotated.key.toLowerCase());
+
+    // The old key: every contract and the vault refuse it (ConsentRegistry grants, RecordRegistry publishes, keys).
+    expect(await refused('alice-old', 'share', '--all', '--with', bob, '--expires', '1h')).toMatch(
+      /carekey: /u,
+    );
+    expect(await refused('alice-old', 'import', join(root, 'a.json'))).toMatch(/carekey: /u);
+    expect(await refused('alice-old', 'ls')).toMatch(/carekey: /u);
+    expect(await refused('alice-old', 'did', 'delegate', 'revoke', bob)).toMatch(/carekey: /u);
+    // The new key does all of it.
+    for (const r of records) expect((await run('alice', 'get', r.recordId)).code).toBe(0);
+    jsonOf(await run('alice', 'share', '--all', '--with', bob, '--expires', '1h', '--json'));
+    const second = JSON.stringify(bundle)
+      .replaceAll('4c1b0a9e', '5d2c1b0f')
+      .replaceAll('7a8b9c0d', '8b9c0d1e')
+      .replace('haemoglobin', 'ferritin');
+    writeFileSync(join(root, 'a2.json'), second);
+    jsonOf(await run('alice', 'import', join(root, 'a2.json'), '--json'));
+    jsonOf(await run('alice', 'did', 'delegate', 'revoke', bob, '--json'));
+    expect(jsonOf<Ls>(await run('alice', 'ls', '--json')).records.length).toBeGreaterThanOrEqual(3);
+  }, 240_000);
+});
+
+function homeOf(who: string) {
+  const dir = join(root, who);
+  return {
+    dir,
+    walletFile: join(dir, 'wallet.age'),
+    publicFile: join(dir, 'wallet.json'),
+    recordsDir: join(dir, 'records'),
+  };
+}
