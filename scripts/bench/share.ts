@@ -345,8 +345,13 @@ try {
   await share(patient, { records: [large.recordId], with: extra.address, purpose: 'TREAT', expires: '1d' });
   const cliShare = { seconds: since(cliStart), read: bytesRead() - cliRead0 };
   rmSync(localFile, { force: true });
-  const failed = await outboxSettled(node, false);
-  if (failed.length > 0) console.log(`outbox writes that failed (relayed grants): ${JSON.stringify(failed)}`);
+  // Every relayed grant must land (2 × grantees + 1 in a row by one patient): a failed one fails the run.
+  await outboxSettled(node);
+  const { rows: grantRows } = await node.sql.query<{ n: bigint }>(
+    `select count(*) as n from outbox where kind = 'ConsentRegistry.createGrantSigned' and status = 'confirmed'`,
+  );
+  if (Number(grantRows[0]?.n) !== 2 * granteeCount + 1)
+    throw new Error(`${grantRows[0]?.n} relayed grants confirmed, expected ${2 * granteeCount + 1}`);
 
   // Forget: the large record beside the 1 KiB one (each with the patient's and every grantee's stanza).
   const forget = async (record: typeof large): Promise<{ seconds: number; state: string }> => {
