@@ -9,6 +9,9 @@ import {IIdentityRegistry} from "./identity/IIdentityRegistry.sol";
 
 /// @title RecordRegistry
 /// @notice Commitments to batches of encrypted records, and two-phase shred tombstones.
+/// @dev A shred is requested (and may be cancelled) by the patient's owner, directly or relayed;
+///      once its delay has passed, anyone may finalise it (`finalizeShred`): the patient's intent
+///      is already on chain, so finalising needs no signature and consumes no nonce.
 /// @dev A batch commits to the Merkle root of record leaves
 ///      `keccak256(bytes.concat(keccak256(abi.encode(recordId, blobId, categoryTag, patientCommitment))))`
 ///      (the OpenZeppelin `StandardMerkleTree` leaf for four `bytes32`; pairs hashed sorted). Only
@@ -23,12 +26,11 @@ contract RecordRegistry is EIP712 {
         Shredded
     }
 
-    /// @notice What a signed `Shred` message asks for.
+    /// @notice What a signed `Shred` message asks for (finalising needs no signature: `finalizeShred`).
     enum ShredAction {
         None,
         Request,
-        Cancel,
-        Finalize
+        Cancel
     }
 
     /// @notice One signed publication in a bulk relay (see `publishBatchesSigned`).
@@ -49,7 +51,7 @@ contract RecordRegistry is EIP712 {
     /// @notice EIP-712 type of a relayed `publishBatch`.
     bytes32 public constant PUBLISH_TYPEHASH =
         keccak256("Publish(address publisher,bytes32 root,uint32 count,uint256 nonce,uint256 deadline)");
-    /// @notice EIP-712 type of a relayed shred request, cancellation or finalisation.
+    /// @notice EIP-712 type of a relayed shred request or cancellation.
     bytes32 public constant SHRED_TYPEHASH =
         keccak256("Shred(address patient,bytes32 recordId,uint8 action,uint256 nonce,uint256 deadline)");
 
@@ -94,7 +96,8 @@ contract RecordRegistry is EIP712 {
     /// @param recordId The record.
     /// @param state The current state.
     error RecordRegistryShredAlreadyRequested(address patient, bytes32 recordId, ShredState state);
-    /// @notice The record is not pending shred for this patient.
+    /// @notice The record is not pending shred for this patient (never requested, cancelled, or
+    ///         already shredded: `state` says which).
     /// @param patient The patient.
     /// @param recordId The record.
     /// @param state The current state.
@@ -115,7 +118,7 @@ contract RecordRegistry is EIP712 {
     /// @param patient The patient identity.
     /// @param executableAt When the shred can be finalised.
     event ShredRequested(bytes32 indexed recordId, address indexed patient, uint64 executableAt);
-    /// @notice A pending shred was cancelled.
+    /// @notice A pending shred was cancelled (possible until someone finalises it).
     /// @param recordId The record.
     /// @param patient The patient identity.
     event ShredCancelled(bytes32 indexed recordId, address indexed patient);
@@ -244,7 +247,8 @@ contract RecordRegistry is EIP712 {
         _requestShred(patient, recordId);
     }
 
-    /// @notice Cancels a pending shred.
+    /// @notice Cancels a pending shred. Guaranteed to work before `executableAt`; after it, only
+    ///         while nobody has finalised the shred yet.
     /// @param patient The patient identity; the caller must be its current owner.
     /// @param recordId The record.
     function cancelShred(address patient, bytes32 recordId) external {
@@ -252,18 +256,20 @@ contract RecordRegistry is EIP712 {
         _cancelShred(patient, recordId);
     }
 
-    /// @notice Shreds a pending record for good, once the shred delay has elapsed.
-    /// @param patient The patient identity; the caller must be its current owner.
+    /// @notice Shreds a pending record for good once its delay has elapsed. Permissionless: the
+    ///         patient's owner asked for it with `requestShred`, so anyone (the patient's node, the
+    ///         patient, a third party) may finalise it from `executableAt` on, with no signature and
+    ///         no nonce. A cancelled or never-requested record cannot be finalised, nor a shredded one again.
+    /// @param patient The patient identity whose request is finalised.
     /// @param recordId The record.
     function finalizeShred(address patient, bytes32 recordId) external {
-        _checkOwner(patient);
         _finalizeShred(patient, recordId);
     }
 
-    /// @notice Requests, cancels or finalises a shred on a signature of the patient's owner (relayed).
+    /// @notice Requests or cancels a shred on a signature of the patient's owner (relayed).
     /// @param patient The patient identity.
     /// @param recordId The record.
-    /// @param action 1 = request, 2 = cancel, 3 = finalise.
+    /// @param action 1 = request, 2 = cancel (anything else reverts; finalising is `finalizeShred`).
     /// @param nonce The patient's next nonce (`nonces(patient)`).
     /// @param deadline Last block time at which the signature is accepted.
     /// @param signature The owner's EIP-712 `Shred` signature (ECDSA or ERC-1271).
@@ -275,13 +281,12 @@ contract RecordRegistry is EIP712 {
         uint256 deadline,
         bytes calldata signature
     ) external {
-        if (action == 0 || action > uint8(ShredAction.Finalize)) revert RecordRegistryInvalidShredAction(action);
+        if (action == 0 || action > uint8(ShredAction.Cancel)) revert RecordRegistryInvalidShredAction(action);
         _checkSigned(
             patient, keccak256(abi.encode(SHRED_TYPEHASH, patient, recordId, action, nonce, deadline)), nonce, deadline, signature
         );
         if (action == uint8(ShredAction.Request)) _requestShred(patient, recordId);
-        else if (action == uint8(ShredAction.Cancel)) _cancelShred(patient, recordId);
-        else _finalizeShred(patient, recordId);
+        else _cancelShred(patient, recordId);
     }
 
     /// @notice The shred state of a patient's record.
@@ -302,7 +307,7 @@ contract RecordRegistry is EIP712 {
 
     // ------------------------------------------------------------------ common
 
-    /// @notice The next EIP-712 nonce of an identity (shared by `Publish` and `Shred`).
+    /// @notice The next EIP-712 nonce of an identity (shared by `Publish` and `Shred`; `finalizeShred` takes none).
     /// @param identity The identity.
     /// @return The nonce to sign.
     function nonces(address identity) external view returns (uint256) {

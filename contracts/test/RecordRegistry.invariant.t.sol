@@ -16,15 +16,16 @@ contract RecordRegistryInvariantTest is Test {
         EthereumDIDRegistry didRegistry = new EthereumDIDRegistry();
         records = new RecordRegistry(IIdentityRegistry(address(didRegistry)), 1 days);
         handler = new RecordRegistryHandler(records);
-        bytes4[] memory selectors = new bytes4[](8);
+        bytes4[] memory selectors = new bytes4[](9);
         selectors[0] = RecordRegistryHandler.publishAsOwner.selector;
         selectors[1] = RecordRegistryHandler.requestShred.selector;
         selectors[2] = RecordRegistryHandler.cancelShred.selector;
-        selectors[3] = RecordRegistryHandler.finalizeShred.selector;
+        selectors[3] = RecordRegistryHandler.finalizeAsAnyone.selector;
         selectors[4] = RecordRegistryHandler.reviveShredded.selector;
         selectors[5] = RecordRegistryHandler.warp.selector;
         selectors[6] = RecordRegistryHandler.actAsRandomCaller.selector;
         selectors[7] = RecordRegistryHandler.publishBulkSigned.selector;
+        selectors[8] = RecordRegistryHandler.shredSignedAsOwner.selector;
         targetContract(address(handler));
         targetSelector(FuzzSelector({addr: address(handler), selectors: selectors}));
     }
@@ -45,7 +46,22 @@ contract RecordRegistryInvariantTest is Test {
         }
     }
 
-    /// @notice T-6: random callers publish nothing and shred nothing.
+    /// @notice R-11: finalisation, open to anyone, succeeds exactly for a pending record whose
+    ///         delay has passed (never a cancelled, unrequested or shredded one, never early).
+    function invariant_R11_FinalizeOnlyWhenPendingAndDue() public view {
+        assertFalse(handler.finalizeOutOfTurn(), "finalisation out of turn");
+    }
+
+    /// @notice Only an identity's own signed actions move its nonce: finalising takes none, so a
+    ///         pending shred never collides with the identity's next publish or shred.
+    function invariant_FinalizeTakesNoNonce() public view {
+        for (uint256 k = 0; k < 2; k++) {
+            address identity = vm.addr(k == 0 ? 0xC0DE1 : 0xC0DE2);
+            assertEq(records.nonces(identity), handler.ghostSignedNonces(identity), "nonce moved without a signature");
+        }
+    }
+
+    /// @notice T-6: random callers publish nothing and request or cancel no shred.
     function invariant_T6_OnlyIdentityOwnerMutates() public view {
         assertFalse(handler.unauthorizedMutation(), "a non-owner (or a revival) changed record state");
     }

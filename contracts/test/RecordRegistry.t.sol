@@ -226,7 +226,7 @@ contract RecordRegistryTest is Fixture {
         assertEq(uint256(state), uint256(RecordRegistry.ShredState.Shredded), "shredded");
     }
 
-    function testFuzz_T6_RandomCallerCannotShred(address caller, bytes32 recordId) public {
+    function testFuzz_T6_RandomCallerCannotRequestOrCancelShred(address caller, bytes32 recordId) public {
         vm.assume(caller != patient);
         vm.expectRevert(
             abi.encodeWithSelector(RecordRegistry.RecordRegistryNotIdentityOwner.selector, patient, caller, patient)
@@ -241,13 +241,129 @@ contract RecordRegistryTest is Fixture {
         );
         vm.prank(caller);
         records.cancelShred(patient, recordId);
+        assertEq(uint256(_state(patient, recordId)), uint256(RecordRegistry.ShredState.Pending), "still pending");
+    }
+
+    // ------------------------------------------------------------------ permissionless finalisation (R-11)
+
+    function test_R11_FinalizeBeforeDelayRevertsWithExecutableAt() public {
+        vm.prank(patient);
+        records.requestShred(patient, RECORD);
+        uint64 executableAt = uint64(block.timestamp) + SHRED_DELAY;
+        vm.warp(executableAt - 1);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryShredTooEarly.selector, RECORD, executableAt));
+        vm.prank(mallory);
+        records.finalizeShred(patient, RECORD);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryShredTooEarly.selector, RECORD, executableAt));
+        vm.prank(patient);
+        records.finalizeShred(patient, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Pending), "still pending");
+    }
+
+    function test_R11_AnyoneFinalizesAfterDelayWithoutNonce() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        records.shredSigned(patient, RECORD, 1, 0, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 1, 0, deadline));
+        vm.warp(block.timestamp + SHRED_DELAY);
+        address stranger = address(0xBEEF);
+        vm.expectEmit(true, true, false, true, address(records));
+        emit RecordRegistry.Shredded(RECORD, patient);
+        vm.prank(stranger);
+        records.finalizeShred(patient, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Shredded), "shredded");
+        assertEq(records.nonces(patient), 1, "finalising takes no nonce");
+        assertEq(records.nonces(stranger), 0, "nor the caller's");
+    }
+
+    /// @notice The bug this design fixes: a signed publish during the shred window used the nonce
+    ///         a pre-signed finalisation had reserved. Now both land, in any order.
+    function test_R11_PublishDuringShredWindowDoesNotBlockFinalisation() public {
+        uint256 deadline = block.timestamp + 1 hours;
+        records.shredSigned(patient, RECORD, 1, 0, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 1, 0, deadline));
+        records.publishBatchSigned(patient, ROOT, 1, 1, deadline, _publishSig(PATIENT_KEY, patient, ROOT, 1, 1, deadline));
+        vm.warp(block.timestamp + SHRED_DELAY);
+        records.finalizeShred(patient, RECORD); // long after every signature's deadline
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Shredded), "shredded");
+        assertEq(records.nonces(patient), 2, "request + publish");
+    }
+
+    function test_R11_CancelledShredCannotBeFinalized() public {
+        vm.startPrank(patient);
+        records.requestShred(patient, RECORD);
+        records.cancelShred(patient, RECORD);
+        vm.stopPrank();
         vm.warp(block.timestamp + SHRED_DELAY);
         vm.expectRevert(
-            abi.encodeWithSelector(RecordRegistry.RecordRegistryNotIdentityOwner.selector, patient, caller, patient)
+            abi.encodeWithSelector(
+                RecordRegistry.RecordRegistryShredNotPending.selector, patient, RECORD, RecordRegistry.ShredState.None
+            )
         );
+        vm.prank(mallory);
+        records.finalizeShred(patient, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.None), "not shredded");
+    }
+
+    function test_R11_NeverRequestedShredCannotBeFinalized() public {
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RecordRegistry.RecordRegistryShredNotPending.selector, patient, RECORD, RecordRegistry.ShredState.None
+            )
+        );
+        records.finalizeShred(patient, RECORD);
+    }
+
+    function test_R11_FinalizeTwiceReverts() public {
+        vm.prank(patient);
+        records.requestShred(patient, RECORD);
+        vm.warp(block.timestamp + SHRED_DELAY);
+        records.finalizeShred(patient, RECORD);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                RecordRegistry.RecordRegistryShredNotPending.selector, patient, RECORD, RecordRegistry.ShredState.Shredded
+            )
+        );
+        vm.prank(mallory);
+        records.finalizeShred(patient, RECORD);
+    }
+
+    /// @notice A pending request of another identity for the same record id is finalised for
+    ///         that identity only.
+    function test_FinalizeIsPerPatient() public {
+        vm.prank(mallory);
+        records.requestShred(mallory, RECORD);
+        vm.prank(patient);
+        records.requestShred(patient, RECORD);
+        vm.warp(block.timestamp + SHRED_DELAY);
+        vm.expectEmit(true, true, false, true, address(records));
+        emit RecordRegistry.Shredded(RECORD, mallory);
+        records.finalizeShred(mallory, RECORD);
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Pending), "mine still pending");
+    }
+
+    function testFuzz_R11_AnyCallerFinalizesOnlyAfterDelay(address caller, uint64 delay, uint64 wait) public {
+        delay = uint64(bound(delay, 0, 3650 days));
+        wait = uint64(bound(wait, 0, 3650 days));
+        RecordRegistry registry = new RecordRegistry(didRegistryAsIdentity(), delay);
+        vm.prank(patient);
+        registry.requestShred(patient, RECORD);
+        uint64 executableAt = uint64(block.timestamp) + delay;
+        vm.warp(block.timestamp + wait);
+        if (wait < delay) {
+            vm.expectRevert(
+                abi.encodeWithSelector(RecordRegistry.RecordRegistryShredTooEarly.selector, RECORD, executableAt)
+            );
+        } else {
+            vm.expectEmit(true, true, false, true, address(registry));
+            emit RecordRegistry.Shredded(RECORD, patient);
+        }
         vm.prank(caller);
-        records.finalizeShred(patient, recordId);
-        assertEq(uint256(_state(patient, recordId)), uint256(RecordRegistry.ShredState.Pending), "still pending");
+        registry.finalizeShred(patient, RECORD);
+        (RecordRegistry.ShredState state,) = registry.shredState(patient, RECORD);
+        assertEq(
+            uint256(state),
+            uint256(wait < delay ? RecordRegistry.ShredState.Pending : RecordRegistry.ShredState.Shredded),
+            "state"
+        );
+        assertEq(registry.nonces(patient), 0, "no nonce");
     }
 
     function test_ShredByOtherPatientDoesNotTouchMine() public {
@@ -263,9 +379,13 @@ contract RecordRegistryTest is Fixture {
         records.shredSigned(patient, RECORD, 1, 0, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 1, 0, deadline));
         records.shredSigned(patient, RECORD, 2, 1, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 2, 1, deadline));
         records.shredSigned(patient, RECORD, 1, 2, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 1, 2, deadline));
+        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Pending), "pending again");
+        // There is no signed finalisation any more (3 was Finalize): it is `finalizeShred`, for anyone.
         vm.warp(block.timestamp + SHRED_DELAY);
-        records.shredSigned(patient, RECORD, 3, 3, deadline, _shredSig(PATIENT_KEY, patient, RECORD, 3, 3, deadline));
-        assertEq(uint256(_state(patient, RECORD)), uint256(RecordRegistry.ShredState.Shredded), "shredded");
+        bytes memory finalize = _shredSig(PATIENT_KEY, patient, RECORD, 3, 3, deadline);
+        vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidShredAction.selector, 3));
+        records.shredSigned(patient, RECORD, 3, 3, deadline, finalize);
+        assertEq(records.nonces(patient), 3, "three signed actions");
     }
 
     function test_T6_ShredSignedBySomeoneElseReverts() public {
@@ -278,7 +398,7 @@ contract RecordRegistryTest is Fixture {
     function testFuzz_T6_ShredSignedByRandomKeyReverts(uint256 key, bytes32 recordId, uint8 action) public {
         key = boundKey(key);
         vm.assume(vm.addr(key) != patient);
-        action = uint8(bound(action, 1, 3));
+        action = uint8(bound(action, 1, 2));
         uint256 deadline = block.timestamp + 1 days;
         bytes memory sig = _shredSig(key, patient, recordId, action, 0, deadline);
         vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidSignature.selector, patient, patient));
@@ -287,26 +407,9 @@ contract RecordRegistryTest is Fixture {
     }
 
     function testFuzz_ShredSignedRejectsUnknownAction(uint8 action) public {
-        vm.assume(action == 0 || action > 3);
+        vm.assume(action == 0 || action > 2);
         vm.expectRevert(abi.encodeWithSelector(RecordRegistry.RecordRegistryInvalidShredAction.selector, action));
         records.shredSigned(patient, RECORD, action, 0, block.timestamp, "");
-    }
-
-    function testFuzz_ShredDelayRespected(uint64 delay, uint64 wait) public {
-        delay = uint64(bound(delay, 0, 3650 days));
-        wait = uint64(bound(wait, 0, 3650 days));
-        RecordRegistry registry = new RecordRegistry(didRegistryAsIdentity(), delay);
-        vm.prank(patient);
-        registry.requestShred(patient, RECORD);
-        uint64 executableAt = uint64(block.timestamp) + delay;
-        vm.warp(block.timestamp + wait);
-        if (wait < delay) {
-            vm.expectRevert(
-                abi.encodeWithSelector(RecordRegistry.RecordRegistryShredTooEarly.selector, RECORD, executableAt)
-            );
-        }
-        vm.prank(patient);
-        registry.finalizeShred(patient, RECORD);
     }
 }
 

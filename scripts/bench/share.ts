@@ -382,12 +382,10 @@ try {
       patient: patient.keys.address,
       recordId: record.recordId,
       request: await sign(ShredAction.Request, context.nonce),
-      finalize: await sign(ShredAction.Finalize, context.nonce + 1n),
     };
     const start = performance.now();
     const answer = await patient.node.shredRecord(record.recordId, body);
     const seconds = since(start);
-    await context.commit(2);
     return { seconds, state: answer.state };
   };
   const stanzasOf = async (record: typeof large) => {

@@ -5,8 +5,9 @@ import {RecordRegistry} from "../../src/RecordRegistry.sol";
 import {Vm} from "../utils/Vm.sol";
 
 /// @notice Drives RecordRegistry for the invariant campaign: owners publish and shred (request,
-///         cancel, finalise), random callers try the same, time moves. Ghost state tracks batches,
-///         shredded records, and any success by a non-owner.
+///         cancel; directly or signed), anyone finalises (permissionless after the delay), random
+///         callers try the owners' actions, time moves. Ghost state tracks batches, shredded
+///         records, signed nonces, and any success that should have reverted.
 contract RecordRegistryHandler {
     Vm internal constant vm = Vm(0x7109709ECfa91a80626fF3989D68f67F5b1DD12D);
 
@@ -16,6 +17,12 @@ contract RecordRegistryHandler {
     uint256 public ghostBatches;
     bool public batchCountWentBackwards;
     bool public unauthorizedMutation;
+    /// @notice A finalisation succeeded for a record that was not pending, or before its executableAt,
+    ///         or one that was due reverted.
+    bool public finalizeOutOfTurn;
+    /// @notice Successful signed actions per key-held identity: its nonce must equal this.
+    mapping(address identity => uint256) public ghostSignedNonces;
+    uint256[2] internal _keys = [uint256(0xC0DE1), uint256(0xC0DE2)];
 
     struct Key {
         address patient;
@@ -66,6 +73,7 @@ contract RecordRegistryHandler {
             uint256 key = k == 0 ? 0xC0DE1 : 0xC0DE2;
             address publisher = vm.addr(key);
             uint256 nonce = records.nonces(publisher) + used[k]++;
+            ghostSignedNonces[publisher]++;
             bytes32 batchRoot = keccak256(abi.encode(root, i));
             bytes32 structHash =
                 keccak256(abi.encode(records.PUBLISH_TYPEHASH(), publisher, batchRoot, uint32(7), nonce, block.timestamp));
@@ -95,14 +103,43 @@ contract RecordRegistryHandler {
         records.cancelShred(patient, recordId);
     }
 
-    function finalizeShred(uint256 who, uint256 seed) external {
-        address patient = identities[who % 2];
+    /// @notice Every identity a shred may be requested for (plain owners and key-held signers).
+    function _anyIdentity(uint256 who) internal view returns (address) {
+        uint256 i = who % 4;
+        return i < 2 ? identities[i] : vm.addr(_keys[i - 2]);
+    }
+
+    /// @notice A key-held identity requests or cancels a shred by signature (relayed, takes a nonce).
+    function shredSignedAsOwner(uint256 k, uint256 seed, bool cancel) external {
+        uint256 key = _keys[k % 2];
+        address patient = vm.addr(key);
+        bytes32 recordId = _record(seed);
+        RecordRegistry.ShredState state = _state(patient, recordId);
+        if (cancel ? state != RecordRegistry.ShredState.Pending : state != RecordRegistry.ShredState.None) return;
+        uint8 action = cancel ? 2 : 1;
+        uint256 nonce = records.nonces(patient);
+        bytes32 structHash =
+            keccak256(abi.encode(records.SHRED_TYPEHASH(), patient, recordId, action, nonce, block.timestamp));
+        (uint8 v, bytes32 r, bytes32 s) =
+            vm.sign(key, keccak256(abi.encodePacked("\x19\x01", records.DOMAIN_SEPARATOR(), structHash)));
+        records.shredSigned(patient, recordId, action, nonce, block.timestamp, abi.encodePacked(r, s, v));
+        ghostSignedNonces[patient]++;
+    }
+
+    /// @notice Anyone (the owner, a stranger, this handler) tries to finalise, in any state: it must
+    ///         succeed exactly when the record is pending and due.
+    function finalizeAsAnyone(address caller, uint256 who, uint256 seed) external {
+        address patient = _anyIdentity(who);
         bytes32 recordId = _record(seed);
         (RecordRegistry.ShredState state, uint64 executableAt) = records.shredState(patient, recordId);
-        if (state != RecordRegistry.ShredState.Pending || block.timestamp < executableAt) return;
-        vm.prank(patient);
-        records.finalizeShred(patient, recordId);
-        _shredded.push(Key(patient, recordId));
+        bool due = state == RecordRegistry.ShredState.Pending && block.timestamp >= executableAt;
+        vm.prank(caller);
+        try records.finalizeShred(patient, recordId) {
+            if (!due) finalizeOutOfTurn = true;
+            _shredded.push(Key(patient, recordId));
+        } catch {
+            if (due) finalizeOutOfTurn = true;
+        }
     }
 
     /// @notice Owners keep trying to revive shredded records; every attempt must revert.
@@ -125,25 +162,22 @@ contract RecordRegistryHandler {
         vm.warp(block.timestamp + (seconds_ % 3 days));
     }
 
+    /// @notice Random callers try the owner-only actions (finalising is open to all: `finalizeAsAnyone`).
     function actAsRandomCaller(address caller, uint256 who, uint256 seed, uint8 action) external {
         address identity = identities[who % 2];
         if (caller == identity) return;
         bytes32 recordId = _record(seed);
         vm.prank(caller);
-        if (action % 4 == 0) {
+        if (action % 3 == 0) {
             try records.publishBatch(identity, keccak256("evil"), 1) {
                 unauthorizedMutation = true;
             } catch {}
-        } else if (action % 4 == 1) {
+        } else if (action % 3 == 1) {
             try records.requestShred(identity, recordId) {
                 unauthorizedMutation = true;
             } catch {}
-        } else if (action % 4 == 2) {
-            try records.cancelShred(identity, recordId) {
-                unauthorizedMutation = true;
-            } catch {}
         } else {
-            try records.finalizeShred(identity, recordId) {
+            try records.cancelShred(identity, recordId) {
                 unauthorizedMutation = true;
             } catch {}
         }

@@ -28,8 +28,9 @@ async function signShred(
 }
 
 /**
- * Forgets one record (docs/protocol.md flow 5): signs `Shred(Request)` and the pre-signed `Shred(Finalize)` (next
- * nonce), or `Shred(Cancel)`. Returns the state the node reports.
+ * Forgets one record (docs/protocol.md flow 5): signs `Shred(Request)`, or `Shred(Cancel)`, with the nonce the node
+ * reports (past every write it still holds). Nothing more to sign: after the delay the node destroys the keys and
+ * relays the permissionless finalisation. Returns the state the node reports.
  */
 async function forgetOne(session: Session, record: LocalRecord, cancel: boolean): Promise<string> {
   const context = await signatureContext({
@@ -37,43 +38,13 @@ async function forgetOne(session: Session, record: LocalRecord, cancel: boolean)
     contract: 'RecordRegistry',
     identity: session.keys.address,
   });
-  const patient = session.keys.address;
-  const answer = await session.node.shredRecord(
-    record.recordId,
-    cancel
-      ? {
-          action: 'cancel',
-          patient,
-          recordId: record.recordId,
-          request: await signShred(
-            session,
-            record.recordId,
-            ShredAction.Cancel,
-            context.nonce,
-            context.deadline,
-          ),
-        }
-      : {
-          action: 'request',
-          patient,
-          recordId: record.recordId,
-          request: await signShred(
-            session,
-            record.recordId,
-            ShredAction.Request,
-            context.nonce,
-            context.deadline,
-          ),
-          finalize: await signShred(
-            session,
-            record.recordId,
-            ShredAction.Finalize,
-            context.nonce + 1n,
-            context.deadline,
-          ),
-        },
-  );
-  await context.commit(cancel ? 1 : 2);
+  const action = cancel ? ShredAction.Cancel : ShredAction.Request;
+  const answer = await session.node.shredRecord(record.recordId, {
+    action: cancel ? 'cancel' : 'request',
+    patient: session.keys.address,
+    recordId: record.recordId,
+    request: await signShred(session, record.recordId, action, context.nonce, context.deadline),
+  });
   return answer.state;
 }
 

@@ -26,7 +26,7 @@ export type SignatureContext = {
  * The nonce of the identity's next relayed action on a contract, and a deadline.
  *
  * The nonce comes from the node (`GET /v1/nonces/{address}?contract=…`): the contract's `nonces(identity)` moved
- * past the identity's signed writes the node still holds (outbox, pre-signed shred finalisations). Nothing is
+ * past the identity's signed writes the node still holds in its outbox. Nothing is
  * counted on this computer, so a wallet restored on another device signs with the right nonce at once. The
  * deadline is ten minutes ahead of this computer's clock (the vault compares it with chain time).
  */

@@ -20,6 +20,8 @@ export type ApplyShredReturnType = boolean;
  * Destroys a record's keys in the vault, inside the caller's transaction: deletes every stanza of the record and
  * its salt (so nothing links its on-chain leaf to the patient any more, R-11), marks it `shredded`, and keeps a
  * tombstone (never deleted; re-applied after a restore, F-8). Idempotent. The ciphertext stays, undecryptable.
+ * A pending request row (`shred_requests`) is not touched: `finalizeDueShreds` drops it once it has relayed the
+ * chain's finalisation.
  *
  * @example
  * await sql.transaction((tx) => applyShred({ tx, recordId, actor: patient, reason: 'finalised' }));
@@ -30,7 +32,6 @@ export async function applyShred(parameters: ApplyShredParameters): Promise<Appl
   await tx.query('insert into shred_tombstones (record_id) values ($1) on conflict do nothing', [id]);
   await tx.query('delete from stanzas where record_id = $1', [id]);
   await tx.query('delete from emergency_stanzas where record_id = $1', [id]);
-  await tx.query('delete from shred_requests where record_id = $1', [id]);
   const { rows } = await tx.query<{ patient: Uint8Array }>(
     `update records set state = 'shredded', salt = null where record_id = $1 and state <> 'shredded' returning patient`,
     [id],

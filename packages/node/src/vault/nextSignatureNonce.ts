@@ -1,5 +1,5 @@
 import { consentRegistryAbi, recordRegistryAbi } from '@carekey/sdk/chain';
-import { type Address, decodeFunctionData, getAddress, type Hex, hexToBytes, isAddressEqual } from 'viem';
+import { type Address, decodeFunctionData, getAddress, type Hex, isAddressEqual } from 'viem';
 import type { SqlExecutor } from '../db/Sql.ts';
 import type { Vault } from './Vault.ts';
 
@@ -17,7 +17,7 @@ export type NextSignatureNonceReturnType = {
   chainNonce: bigint;
   /** The nonce the identity's next signed message must carry: past every write this node still has to send. */
   nonce: bigint;
-  /** Signed writes of the identity this node holds and the chain has not mined yet (outbox, pre-signed shreds). */
+  /** Signed writes of the identity this node holds and the chain has not mined yet (outbox pending or submitted). */
   queued: number;
   blockNumber: bigint;
 };
@@ -59,9 +59,10 @@ function relayedNonces(contract: NonceContract, data: Hex): Relayed[] {
 /**
  * The nonce an identity's next relayed signature on `contract` must carry (`GET /v1/nonces/{address}`). The
  * contract's `nonces(identity)` is not enough while this node still holds signed writes of the identity the chain
- * has not mined: outbox entries pending or submitted (or mined after the head this answer is read at), and
- * pre-signed shred finalisations waiting for their delay.
- * Every one of them takes its nonce in order, so the next signature takes the one after the highest. A client
+ * has not mined: outbox entries pending or submitted (or mined after the head this answer is read at). Every one of
+ * them takes its nonce in order, so the next signature takes the one after the highest. (A shred's finalisation
+ * takes no nonce: `finalizeShred` is permissionless once the delay has passed, so a pending shred never holds one
+ * back.) A client
  * restored on another device (no local counter) signs correctly at once.
  *
  * @throws {VaultChainUnavailableError} the chain cannot be read.
@@ -112,18 +113,6 @@ export async function nextSignatureNonce(
       if (who === undefined || !isAddressEqual(who, identity) || r.nonce < chainNonce) continue;
       queued++;
       if (r.nonce + 1n > next) next = r.nonce + 1n;
-    }
-  }
-  if (contract === 'RecordRegistry') {
-    const { rows: shreds } = await sql.query<{ finalize_nonce: string }>(
-      'select finalize_nonce::text from shred_requests where patient = $1',
-      [hexToBytes(identity)],
-    );
-    for (const s of shreds) {
-      const nonce = BigInt(s.finalize_nonce);
-      if (nonce < chainNonce) continue;
-      queued++;
-      if (nonce + 1n > next) next = nonce + 1n;
     }
   }
   return { chainNonce, nonce: next, queued, blockNumber: head.number };

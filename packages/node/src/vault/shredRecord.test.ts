@@ -29,29 +29,29 @@ async function signShred(
     address: recordRegistry,
     identity: who.address,
   });
-  const sign = (a: ShredAction, n: bigint) =>
-    who.account.signTypedData(
-      toShredTypedData({
-        chainId,
-        verifyingContract: recordRegistry,
-        message: { patient: who.address, recordId, action: a, nonce: n, deadline },
-      }),
-    );
-  if (action === 'cancel') {
-    return {
-      action,
-      patient: who.address,
-      recordId,
-      request: { nonce, deadline, signature: await sign(ShredAction.Cancel, nonce) },
-    };
-  }
-  return {
-    action,
-    patient: who.address,
-    recordId,
-    request: { nonce, deadline, signature: await sign(ShredAction.Request, nonce) },
-    finalize: { nonce: nonce + 1n, deadline, signature: await sign(ShredAction.Finalize, nonce + 1n) },
-  };
+  const signature = await who.account.signTypedData(
+    toShredTypedData({
+      chainId,
+      verifyingContract: recordRegistry,
+      message: {
+        patient: who.address,
+        recordId,
+        action: action === 'request' ? ShredAction.Request : ShredAction.Cancel,
+        nonce,
+        deadline,
+      },
+    }),
+  );
+  return { action, patient: who.address, recordId, request: { nonce, deadline, signature } };
+}
+
+/** The outbox entries that finalise `recordId` on chain (permissionless `finalizeShred`). */
+async function finalizations(t: VaultTestbed, recordId: Hex): Promise<{ status: string }[]> {
+  const { rows } = await t.sql.query<{ status: string }>(
+    `select status from outbox where kind = 'RecordRegistry.finalizeShred' and idempotency_key like $1`,
+    [`%:${recordId.toLowerCase()}`],
+  );
+  return rows;
 }
 
 async function reason(promise: Promise<unknown>): Promise<string | undefined> {
@@ -83,7 +83,14 @@ describe('shredRecord, delay 0 (R-11, F-8)', () => {
       input: await signShred(t, patient, target.recordId, 'request'),
     });
     expect(result.state).toBe('shredded');
+    // Delay 0: the keys went at once; the chain's finalisation waits until the request is mined.
+    expect(await finalizations(t, target.recordId)).toEqual([]);
     await t.drain();
+    expect(await finalizeDueShreds({ vault: t.vault })).toEqual([]); // keys already gone: relays only
+    expect(await finalizations(t, target.recordId)).toEqual([{ status: 'pending' }]);
+    await t.drain();
+    expect(await finalizeDueShreds({ vault: t.vault })).toEqual([]);
+    expect(await finalizations(t, target.recordId)).toEqual([{ status: 'confirmed' }]);
 
     const id = hexToBytes(target.recordId);
     expect((await t.sql.query('select 1 from stanzas where record_id = $1', [id])).rows).toHaveLength(0);
@@ -159,6 +166,9 @@ describe('shredRecord, delay 0 (R-11, F-8)', () => {
     const backup = await dumpPgliteSql(t.sql);
     await shredRecord({ vault: t.vault, input: await signShred(t, patient, recordId, 'request') });
     await t.drain();
+    await finalizeDueShreds({ vault: t.vault });
+    await t.drain();
+    expect(await t.vault.chain.shreddedRecordIds()).toContain(recordId);
 
     const restored = await createPgliteSql({ from: backup });
     try {
@@ -263,7 +273,7 @@ describe('shredRecord, delay 60 s: finalised by the chain time of the mined requ
     await t?.stop();
   });
 
-  it('waits for the request to be mined, then for its block time + delay, so the chain accepts the finalisation', async () => {
+  it('R-11 waits for the request to be mined, then for its block time + delay; a publish in the window takes no nonce from it', async () => {
     const anvil = createTestClient({ mode: 'anvil', transport: http(t.chain.rpcUrl) });
     const later = async (seconds: number) => {
       await anvil.increaseTime({ seconds });
@@ -290,10 +300,19 @@ describe('shredRecord, delay 60 s: finalised by the chain time of the mined requ
     ]);
     expect(rows[0]?.state).toBe('pending_shred');
 
+    // The patient publishes inside the window: with a pre-signed finalisation this took its reserved nonce.
+    const more = await t.publish({ patient, tags: [randomTag()] });
+    expect(more).toHaveLength(1);
+
     await later(61);
     expect(await finalizeDueShreds({ vault: t.vault })).toEqual([recordId]);
+    expect(await finalizeDueShreds({ vault: t.vault })).toEqual([]); // never enqueued twice
+    expect(await finalizations(t, recordId)).toEqual([{ status: 'pending' }]);
     // The finalisation is accepted by the chain (drain throws on a revert) and the chain records the shred.
     await t.drain();
     expect(await t.vault.chain.shreddedRecordIds()).toContain(recordId);
+    expect(
+      (await t.sql.query('select 1 from shred_requests where record_id = $1', [hexToBytes(recordId)])).rows,
+    ).toHaveLength(0);
   });
 });

@@ -20,16 +20,16 @@ import { toAddress, toBytes32 } from './vaultInput.ts';
 /** One signed `Shred` message (RecordRegistry EIP-712) without its patient, record and action. */
 export type SignedShredPart = { nonce: bigint; deadline: bigint; signature: Hex };
 
-/** A shred request (with the pre-signed finalisation, next nonce) or a cancellation. */
-export type ShredRequestInput =
-  | {
-      action: 'request';
-      patient: Address;
-      recordId: Hex;
-      request: SignedShredPart;
-      finalize: SignedShredPart;
-    }
-  | { action: 'cancel'; patient: Address; recordId: Hex; request: SignedShredPart };
+/**
+ * A signed shred request or cancellation (each with the patient's next RecordRegistry nonce). The finalisation is
+ * not signed: it is permissionless on chain once the delay has passed, and this node relays it.
+ */
+export type ShredRequestInput = {
+  action: 'request' | 'cancel';
+  patient: Address;
+  recordId: Hex;
+  request: SignedShredPart;
+};
 
 export type VerifyShredParameters = { vault: Vault; input: ShredRequestInput };
 
@@ -38,7 +38,6 @@ export type VerifyShredReturnType = {
   recordId: Hex;
   head: ChainHead;
   digest: Hex;
-  finalizeDigest?: Hex;
 };
 
 async function checkPart(
@@ -73,8 +72,8 @@ async function checkPart(
 }
 
 /**
- * Checks a signed `Shred` request or cancellation (and the pre-signed finalisation, whose nonce must follow the
- * request's): each is signed by the patient's current owner with a deadline ahead in chain time.
+ * Checks a signed `Shred` request or cancellation: signed by the patient's current owner with a deadline ahead in
+ * chain time. (The nonce is the chain's to check: a wrong one makes the relayed write fail, nothing else.)
  *
  * @throws {VaultInputError} malformed (400), not the owner's signature (403).
  */
@@ -86,19 +85,7 @@ export async function verifyShred(parameters: VerifyShredParameters): Promise<Ve
   const owner = await vault.chain.identityOwner(patient, head.number);
   const action = input.action === 'request' ? ShredAction.Request : ShredAction.Cancel;
   const digest = await checkPart(vault, head, owner, { patient, recordId, action }, input.request, 'request');
-  if (input.action === 'cancel') return { patient, recordId, head, digest };
-  if (input.finalize.nonce !== input.request.nonce + 1n) {
-    throw new VaultInputError('invalid-nonce', 'finalize.nonce must be request.nonce + 1');
-  }
-  const finalizeDigest = await checkPart(
-    vault,
-    head,
-    owner,
-    { patient, recordId, action: ShredAction.Finalize },
-    input.finalize,
-    'finalize',
-  );
-  return { patient, recordId, head, digest, finalizeDigest };
+  return { patient, recordId, head, digest };
 }
 
 export type ShredRecordParameters = VerifyShredParameters;
@@ -112,9 +99,10 @@ export type ShredRecordReturnType = {
 
 /**
  * Forgets a record, two-phase (docs/protocol.md flow 5).
- * - `request`: at once the record is `pending_shred` (every release refused, the owner's too); the signed request
- *   is enqueued, and the pre-signed finalisation is kept until the shred delay has passed (chain time), when
- *   {@link finalizeDueShreds} enqueues it and destroys every stanza and the salt (with a delay of 0, at once).
+ * - `request`: at once the record is `pending_shred` (every release refused, the owner's too) and the signed request
+ *   is enqueued; once the shred delay has passed (chain time of the mined request) {@link finalizeDueShreds}
+ *   destroys every stanza and the salt and relays the permissionless `finalizeShred` (with a delay of 0 the keys go
+ *   at once).
  * - `cancel`: within the delay, the record is `active` again and the cancellation is enqueued.
  * Each step writes its access-log row in the same transaction.
  *
@@ -149,18 +137,8 @@ export async function shredRecord(parameters: ShredRecordParameters): Promise<Sh
       }
       await tx.query(`update records set state = 'pending_shred' where record_id = $1`, [id]);
       await tx.query(
-        `insert into shred_requests (record_id, patient, executable_at, finalize_nonce, finalize_deadline, finalize_signature,
-                                     request_digest)
-         values ($1, $2, $3, $4, $5, $6, $7)`,
-        [
-          id,
-          hexToBytes(patient),
-          executableAt,
-          input.finalize.nonce.toString(),
-          input.finalize.deadline.toString(),
-          hexToBytes(input.finalize.signature),
-          hexToBytes(digest),
-        ],
+        'insert into shred_requests (record_id, patient, executable_at, request_digest) values ($1, $2, $3, $4)',
+        [id, hexToBytes(patient), executableAt, hexToBytes(digest)],
       );
     } else {
       const { rows: pending } = await tx.query<{ executable_at: bigint }>(

@@ -239,7 +239,6 @@ describe('vault HTTP routes', () => {
         patient: patient.address,
         recordId,
         request: await part(ShredAction.Request, nonce),
-        finalize: await part(ShredAction.Finalize, nonce + 1n),
       }),
     });
     expect(answer.statusCode).toBe(200);

@@ -180,7 +180,7 @@ describe('typedData', () => {
         message: {
           patient: patientAccount.address,
           recordId: keccak256('0x03'),
-          action: ShredAction.Finalize,
+          action: ShredAction.Cancel,
           nonce: 1n,
           deadline: 9n,
         },

@@ -23,8 +23,11 @@ export const CAREKEY_DOMAIN_VERSION = '1';
 export const ScopeKind = { All: 0, Categories: 1, Records: 2 } as const;
 export type ScopeKind = (typeof ScopeKind)[keyof typeof ScopeKind];
 
-/** What a signed `Shred` message asks `RecordRegistry.shredSigned` to do. */
-export const ShredAction = { Request: 1, Cancel: 2, Finalize: 3 } as const;
+/**
+ * What a signed `Shred` message asks `RecordRegistry.shredSigned` to do. There is no signed finalisation: once the
+ * delay has passed anyone calls `finalizeShred(patient, recordId)`, with no signature and no nonce.
+ */
+export const ShredAction = { Request: 1, Cancel: 2 } as const;
 export type ShredAction = (typeof ShredAction)[keyof typeof ShredAction];
 
 /** `ConsentRegistry.GRANT_TYPEHASH`. */
@@ -213,7 +216,7 @@ export function toPublishTypedData({ message, ...target }: ToTypedDataParameters
   } as const;
 }
 
-/** The typed data of a relayed shred request, cancellation or finalisation. */
+/** The typed data of a relayed shred request or cancellation. */
 export function toShredTypedData({ message, ...target }: ToTypedDataParameters<ShredMessage>) {
   return {
     domain: domain(RECORD_REGISTRY_DOMAIN_NAME, target),

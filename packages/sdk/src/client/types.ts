@@ -72,10 +72,17 @@ export type RecordList = { records: RecordRow[] } & Record<string, unknown>;
 /** `POST /v1/records/tags`. */
 export type TagRecordsBody = { tags: { recordId: Hex; categoryTag: Hex }[] };
 
-/** `POST /v1/records/{id}/shred`: a request (with its pre-signed finalisation, next nonce) or a cancellation. */
-export type ShredRecordBody =
-  | { action: 'request'; patient: Address; recordId: Hex; request: SignedPart; finalize: SignedPart }
-  | { action: 'cancel'; patient: Address; recordId: Hex; request: SignedPart };
+/**
+ * `POST /v1/records/{id}/shred`: a signed `Shred(Request)` or `Shred(Cancel)`, each with the patient's next
+ * RecordRegistry nonce (`GET /v1/nonces/{address}?contract=RecordRegistry`). The node finalises a request itself
+ * once the delay has passed (permissionless on chain): nothing else to sign.
+ */
+export type ShredRecordBody = {
+  action: 'request' | 'cancel';
+  patient: Address;
+  recordId: Hex;
+  request: SignedPart;
+};
 
 /** Answer of `POST /v1/records/{id}/shred`. */
 export type ShredReceipt = { state: 'active' | 'pending_shred' | 'shredded'; executableAt?: string };

@@ -179,30 +179,29 @@ export async function revoke(session: Session, grantId: Hex): Promise<Date> {
   return new Date();
 }
 
-/** Forgets (crypto-shreds) one record (flow 5): signed request and pre-signed finalisation. Returns the new state. */
+/**
+ * Forgets (crypto-shreds) one record (flow 5): one signed `Shred(Request)` with the node's next nonce; the node
+ * finalises it after the delay (permissionless on chain). Returns the new state.
+ */
 export async function forget(session: Session, recordId: Hex): Promise<string> {
   const { node, keys } = session;
   const description = await node.describe();
   const context = await signatureContext(session, 'RecordRegistry');
-  const sign = async (action: (typeof ShredAction)[keyof typeof ShredAction], nonce: bigint) => ({
-    nonce: nonce.toString(),
-    deadline: context.deadline.toString(),
-    signature: await session.account.signTypedData(
-      toShredTypedData({
-        chainId: description.chainId,
-        verifyingContract: description.contracts.recordRegistry,
-        message: { patient: keys.address, recordId, action, nonce, deadline: context.deadline },
-      }),
-    ),
-  });
+  const { nonce, deadline } = context;
+  const signature = await session.account.signTypedData(
+    toShredTypedData({
+      chainId: description.chainId,
+      verifyingContract: description.contracts.recordRegistry,
+      message: { patient: keys.address, recordId, action: ShredAction.Request, nonce, deadline },
+    }),
+  );
   const answer = await node.shredRecord(recordId, {
     action: 'request',
     patient: keys.address,
     recordId,
-    request: await sign(ShredAction.Request, context.nonce),
-    finalize: await sign(ShredAction.Finalize, context.nonce + 1n),
+    request: { nonce: nonce.toString(), deadline: deadline.toString(), signature },
   });
-  await context.commit(2);
+  await context.commit();
   const cached = await loadCache(session);
   for (const r of cached) {
     if (r.recordId.toLowerCase() !== recordId.toLowerCase()) continue;

@@ -7,14 +7,16 @@ import { AddressSchema } from './schemas.ts';
 import { vaultCall } from './vaultCall.ts';
 import { Bytes32Schema, SignedPartSchema } from './vaultSchemas.ts';
 
-/** Body of `POST /v1/records/{id}/shred`: a signed `Shred(Request)` with the pre-signed `Shred(Finalize)`, or a `Shred(Cancel)`. */
+/**
+ * Body of `POST /v1/records/{id}/shred`: a signed `Shred(Request)` or `Shred(Cancel)` with the patient's next
+ * RecordRegistry nonce. Nothing else: the node relays the permissionless finalisation itself after the delay.
+ */
 export const ShredSubmission = Type.Object(
   {
     action: Type.Union([Type.Literal('request'), Type.Literal('cancel')]),
     patient: AddressSchema,
     recordId: Bytes32Schema,
     request: SignedPartSchema,
-    finalize: Type.Optional(SignedPartSchema),
   },
   { additionalProperties: false },
 );
@@ -31,7 +33,6 @@ type Body = {
   patient: string;
   recordId: string;
   request: Part;
-  finalize?: Part;
 };
 
 function toInput(body: Body): ShredRequestInput {
@@ -40,20 +41,12 @@ function toInput(body: Body): ShredRequestInput {
     deadline: BigInt(p.deadline),
     signature: p.signature as Hex,
   });
-  const common = {
+  return {
+    action: body.action,
     patient: body.patient as Address,
     recordId: body.recordId as Hex,
     request: part(body.request),
   };
-  if (body.action === 'cancel') return { action: 'cancel', ...common };
-  if (body.finalize === undefined) {
-    throw new ApiError({
-      status: 400,
-      code: 'missing-finalize',
-      detail: 'a shred request needs the pre-signed finalisation',
-    });
-  }
-  return { action: 'request', ...common, finalize: part(body.finalize) };
 }
 
 /**
@@ -64,7 +57,8 @@ export const postRecordShred = defineRoute({
   operationId: 'postRecordShred',
   method: 'POST',
   path: '/v1/records/{id}/shred',
-  summary: 'Shred a record (signed Shred request + finalisation), or cancel a pending shred',
+  summary:
+    'Shred a record (signed Shred request; finalised by the node after the delay), or cancel a pending shred',
   tags: ['vault'],
   auth: 'signed-payload',
   params: Type.Object({ id: Bytes32Schema }),

@@ -17,7 +17,7 @@ afterAll(async () => {
 const State = { None: 0, Pending: 1, Shredded: 2 } as const;
 
 describe('two-phase shred through the typed clients (live RecordRegistry)', () => {
-  it('request → cancel → request → too early → finalize after the delay (chain time) → Shredded', async () => {
+  it('request → cancel → request → too early → anyone finalises after the delay (chain time, no nonce) → Shredded', async () => {
     const patient = t.newKey();
     const recordId = keccak256(toHex('shred-me'));
     const registry = getRecordRegistry({ address: t.recordRegistry, client: t.relayer });
@@ -40,14 +40,17 @@ describe('two-phase shred through the typed clients (live RecordRegistry)', () =
     const [, executableAt] = await registry.read.shredState([patient.address, recordId]);
     expect(executableAt).toBe(requestedAt + BigInt(SHRED_DELAY));
 
-    const early = await shredRecord({ ...base, action: 'finalize' }).catch((e: unknown) => e);
+    const { signer: _, ...anyone } = base;
+    const early = await shredRecord({ ...anyone, action: 'finalize' }).catch((e: unknown) => e);
     expect(early).toBeInstanceOf(ContractRevertError);
     expect((early as ContractRevertError).errorName).toBe('RecordRegistryShredTooEarly');
     expect((early as ContractRevertError).args).toEqual([recordId, executableAt]);
     expect(await state()).toBe(State.Pending);
 
     await t.advanceTime(SHRED_DELAY + 1);
-    const { hash } = await shredRecord({ ...base, action: 'finalize' });
+    const nonceBefore = await registry.read.nonces([patient.address]);
+    const { hash } = await shredRecord({ ...anyone, action: 'finalize' });
+    expect(await registry.read.nonces([patient.address])).toBe(nonceBefore);
     expect(await state()).toBe(State.Shredded);
     const receipt = await t.relayer.getTransactionReceipt({ hash });
     const shredded = await registry.getEvents.Shredded({ recordId }, { blockHash: receipt.blockHash });

@@ -11,43 +11,63 @@ export type ShredRecordParameters = {
   recordRegistry: Address;
   /** The patient identity. */
   patient: Address;
-  /** The patient's current DID owner, who signs. */
-  signer: LocalAccount;
   recordId: Hex;
-  /**
-   * `request`: pending, every access denied from now on; `cancel`: back to normal (within the
-   * shred delay); `finalize`: shredded for good (emits `Shredded`), once the delay has passed.
-   */
-  action: 'request' | 'cancel' | 'finalize';
-};
+} & (
+  | {
+      /**
+       * `request`: pending, every access denied from now on; `cancel`: back to normal (within the shred delay).
+       * Both are signed by the patient and take the patient's next nonce.
+       */
+      action: 'request' | 'cancel';
+      /** The patient's current DID owner, who signs. */
+      signer: LocalAccount;
+    }
+  | {
+      /**
+       * `finalize`: shredded for good (emits `Shredded`), once the delay has passed. Permissionless: the relayer
+       * sends it on its own, with no signature and no nonce of the patient.
+       */
+      action: 'finalize';
+      /** Ignored: finalising needs no signature. */
+      signer?: LocalAccount | undefined;
+    }
+);
 
 export type ShredRecordReturnType = { hash: Hash; blockNumber: bigint };
 
-const ACTIONS = {
-  request: ShredAction.Request,
-  cancel: ShredAction.Cancel,
-  finalize: ShredAction.Finalize,
-} as const;
-
 /**
  * Two-phase erasure on chain (DESIGN.md "Data flow" 7): the patient signs an EIP-712 `Shred`
- * message, the relayer sends `RecordRegistry.shredSigned`.
+ * request (or cancellation) and the relayer sends `RecordRegistry.shredSigned`; after the delay
+ * anyone sends `RecordRegistry.finalizeShred`.
  *
  * @throws {ContractRevertError} `RecordRegistryShredAlreadyRequested`, `RecordRegistryShredNotPending`,
  *   `RecordRegistryShredTooEarly(recordId, executableAt)`, `RecordRegistryInvalidSignature`.
  * @example
  * await shredRecord({ client: relayer, recordRegistry, patient, signer: patientKey, recordId, action: 'request' });
+ * // ... once the delay has passed, from any account:
+ * await shredRecord({ client: relayer, recordRegistry, patient, recordId, action: 'finalize' });
  */
 export async function shredRecord(parameters: ShredRecordParameters): Promise<ShredRecordReturnType> {
-  const { client, recordRegistry, patient, signer, recordId } = parameters;
-  const action = ACTIONS[parameters.action];
+  const { client, recordRegistry, patient, recordId } = parameters;
+  if (parameters.action === 'finalize') {
+    const { hash, receipt } = await writeContractAndWait({
+      client,
+      abi: recordRegistryAbi,
+      address: recordRegistry,
+      contractName: 'RecordRegistry',
+      functionName: 'finalizeShred',
+      args: [patient, recordId],
+    });
+    return { hash, blockNumber: receipt.blockNumber };
+  }
+  const action = parameters.action === 'request' ? ShredAction.Request : ShredAction.Cancel;
   const { chainId, nonce, deadline } = await getSignatureContext({
     client,
     contract: 'RecordRegistry',
     address: recordRegistry,
     identity: patient,
   });
-  const signature = await signer.signTypedData(
+  const signature = await parameters.signer.signTypedData(
     toShredTypedData({
       chainId,
       verifyingContract: recordRegistry,
