@@ -1,0 +1,208 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { recordRegistryAbi, ZERO_BYTES32 } from '@carekey/sdk/chain';
+import { NodeProblemError } from '@carekey/sdk/client';
+import { type Hex, hexToBytes } from 'viem';
+import { getContractEvents } from 'viem/actions';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openSession } from '../src/commands/openSession.ts';
+import { jsonOf } from './support/carekeyBin.ts';
+import { carekeyInProcess } from './support/carekeyInProcess.ts';
+import { startTestNode, type TestNode } from './support/startTestNode.ts';
+
+// A real delay, in chain time (anvil mines a block a second): long enough for the steps inside the window on a
+// loaded machine, short enough for the test to wait it out.
+const SHRED_DELAY = 6;
+const PASS = 'a long passphrase';
+const root = mkdtempSync(join(tmpdir(), 'carekey-forget-delay-'));
+let node: TestNode;
+beforeAll(async () => {
+  node = await startTestNode({ shredDelay: SHRED_DELAY, shredInterval: 250 });
+}, 120_000);
+afterAll(async () => {
+  await node?.stop();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const as = (who: string) => ({
+  CAREKEY_HOME: join(root, who),
+  CAREKEY_PASSPHRASE: PASS,
+  CAREKEY_NODE: node.url,
+});
+const run = (who: string, ...args: string[]) => carekeyInProcess(args, as(who));
+const oneLine = (stderr: string) => expect(stderr).toMatch(/^carekey: [^\n]+\n$/u);
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const P = '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
+const bundle = (ids: string[]) => ({
+  resourceType: 'Bundle',
+  type: 'collection',
+  entry: [
+    { fullUrl: `urn:uuid:${P}`, resource: { resourceType: 'Patient', id: P, gender: 'female' } },
+    ...ids.map((id, n) => ({
+      fullUrl: `urn:uuid:${id}`,
+      resource: {
+        resourceType: 'Observation',
+        id,
+        status: 'final',
+        code: { text: `forget delay test ${n}` },
+        subject: { reference: `urn:uuid:${P}` },
+      },
+    })),
+  ],
+});
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? filesUnder(path) : [path];
+  });
+}
+
+describe('carekey forget with a real shred delay', () => {
+  it('R-11/R-13 GDPR erasure, delay 6 s: pending denies everything; --cancel restores; a publish and a second forget in the window take no nonce from it; the Shredded tombstone lands on chain once; no stanza in the vault or the wallet folder; the ciphertext stays', async () => {
+    const { chain, sql, blobs } = node.node;
+    const registry = chain.deployment.contracts.recordRegistry.address;
+    const patient = jsonOf<{ address: string }>(
+      await run('patient', 'init', '--json', '--scrypt-log-n', '15'),
+    );
+    const doctor = jsonOf<{ address: string }>(await run('doctor', 'init', '--json', '--scrypt-log-n', '15'));
+    writeFileSync(
+      join(root, 'first.json'),
+      JSON.stringify(
+        bundle(['1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a51', '1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a52']),
+      ),
+    );
+    jsonOf(await run('patient', 'import', join(root, 'first.json'), '--json'));
+    const { records } = jsonOf<{ records: { recordId: Hex; resourceType: string; blobId: string }[] }>(
+      await run('patient', 'ls', '--json', '--offline'),
+    );
+    const [a, b] = records.filter((r) => r.resourceType === 'Observation');
+    if (a === undefined || b === undefined) throw new Error('two observations expected');
+    jsonOf(await run('patient', 'share', '--all', '--with', doctor.address, '--json'));
+    expect((await run('doctor', 'get', a.recordId)).code).toBe(0);
+    const { rows: own } = await sql.query<{ stanza: string }>(
+      'select stanza from stanzas where record_id = $1 and reader = $2',
+      [hexToBytes(a.recordId), hexToBytes(patient.address as Hex)],
+    );
+    const stanzaLine = own[0]?.stanza.split('\n')[0] as string; // "-> X25519 <ephemeral share>"
+    expect(stanzaLine).toMatch(/^-> X25519 /u);
+    expect(
+      filesUnder(join(root, 'patient')).some((f) => readFileSync(f, 'latin1').includes(stanzaLine)),
+    ).toBe(true);
+
+    // Forget A: pending at once; every release refused, the doctor's and the owner's own.
+    const forgotA = jsonOf<{ records: { state: string }[] }>(
+      await run('patient', 'forget', a.recordId, '--json'),
+    );
+    expect(forgotA.records[0]?.state).toBe('pending_shred');
+    const refused = await run('doctor', 'get', a.recordId);
+    expect(refused.code).toBe(1);
+    oneLine(refused.stderr);
+    const ownRelease = await withEnv(as('patient'), async () =>
+      (await openSession()).node
+        .releaseKeys({ grantId: ZERO_BYTES32, recordIds: [a.recordId] })
+        .catch((e) => e),
+    );
+    expect(ownRelease).toBeInstanceOf(NodeProblemError);
+    expect((ownRelease as NodeProblemError).status).toBe(403);
+
+    // Two more RecordRegistry writes of the patient inside A's window: a publish and a second forget (then its
+    // cancel). With a pre-signed finalisation, the first of them took the nonce it had reserved.
+    writeFileSync(
+      join(root, 'second.json'),
+      JSON.stringify(bundle(['1f2e3d4c-5b6a-4978-8a9b-0c1d2e3f4a53'])),
+    );
+    jsonOf(await run('patient', 'import', join(root, 'second.json'), '--json'));
+    const forgotB = jsonOf<{ records: { state: string }[] }>(
+      await run('patient', 'forget', b.recordId, '--json'),
+    );
+    expect(forgotB.records[0]?.state).toBe('pending_shred');
+    expect((await run('doctor', 'get', b.recordId)).code).toBe(1);
+    const cancelled = jsonOf<{ records: { state: string }[] }>(
+      await run('patient', 'forget', b.recordId, '--cancel', '--json'),
+    );
+    expect(cancelled.records[0]?.state).toBe('active');
+    // Everything so far happened inside A's window (the test would prove nothing otherwise).
+    const { rows: pendingA } = await sql.query<{ state: string }>(
+      'select state from records where record_id = $1',
+      [hexToBytes(a.recordId)],
+    );
+    expect(pendingA[0]?.state).toBe('pending_shred');
+
+    // After the delay: the node destroys A's keys and relays the permissionless finalisation.
+    const shreddedEvents = async (recordId: Hex) =>
+      getContractEvents(chain.client, {
+        abi: recordRegistryAbi,
+        address: registry,
+        eventName: 'Shredded',
+        args: { recordId },
+        fromBlock: 0n,
+      });
+    const deadline = Date.now() + 40_000;
+    while ((await shreddedEvents(a.recordId)).length === 0 && Date.now() < deadline) await sleep(250);
+    // Let the outbox settle (nothing left to send), then a few more shred-loop runs: still one tombstone.
+    for (let busy = 1; busy > 0 && Date.now() < deadline; ) {
+      await sleep(500);
+      const { rows } = await sql.query<{ n: bigint }>(
+        `select count(*) as n from outbox where status in ('pending', 'submitted')`,
+      );
+      busy = Number(rows[0]?.n);
+    }
+    await sleep(1_000);
+    const events = await shreddedEvents(a.recordId);
+    expect(events.map((e) => e.args.patient?.toLowerCase())).toEqual([patient.address.toLowerCase()]);
+    expect(await shreddedEvents(b.recordId)).toEqual([]);
+    const { rows: outbox } = await sql.query<{ kind: string; status: string; last_error: string | null }>(
+      'select kind, status, last_error from outbox order by id',
+    );
+    expect(outbox.filter((o) => o.status !== 'confirmed')).toEqual([]); // no write reverted: no nonce collided
+    expect(outbox.filter((o) => o.kind === 'RecordRegistry.finalizeShred')).toHaveLength(1);
+
+    // No stanza of A in the vault (every reader), its salt gone, the tombstone kept; B untouched.
+    const id = hexToBytes(a.recordId);
+    expect((await sql.query('select 1 from stanzas where record_id = $1', [id])).rows).toHaveLength(0);
+    const { rows: state } = await sql.query<{ state: string; salt: Uint8Array | null }>(
+      'select state, salt from records where record_id = $1',
+      [id],
+    );
+    expect(state[0]).toEqual({ state: 'shredded', salt: null });
+    expect((await sql.query('select 1 from shred_tombstones where record_id = $1', [id])).rows).toHaveLength(
+      1,
+    );
+    expect(JSON.parse((await run('doctor', 'get', b.recordId)).stdout)).toMatchObject({
+      resourceType: 'Observation',
+    });
+
+    // Too late to cancel: one line, nothing changed.
+    const late = await run('patient', 'forget', a.recordId, '--cancel');
+    expect(late.code).toBe(1);
+    oneLine(late.stderr);
+    // The patient's next sync deletes its own copy: no stanza of A anywhere in the wallet folder.
+    const listed = jsonOf<{ records: { recordId: Hex; state: string }[] }>(
+      await run('patient', 'ls', '--json'),
+    );
+    expect(listed.records.find((r) => r.recordId === a.recordId)?.state).toBe('shredded');
+    expect(existsSync(join(root, 'patient', 'records', `${a.recordId.toLowerCase()}.age`))).toBe(false);
+    expect(
+      filesUnder(join(root, 'patient')).filter((f) => readFileSync(f, 'latin1').includes(stanzaLine)),
+    ).toEqual([]);
+    expect((await run('doctor', 'get', a.recordId)).code).toBe(1);
+    // The ciphertext is still in the blob store (content-addressed, intact), undecryptable.
+    expect(await blobs.has(a.blobId)).toBe(true);
+    let bytes = 0;
+    for await (const chunk of blobs.get(a.blobId)) bytes += chunk.length;
+    expect(bytes).toBeGreaterThan(0);
+
+    const audit = jsonOf<{ entries: { action: string; recordIds: string[] }[] }>(
+      await run('patient', 'audit', '--json'),
+    );
+    const about = (recordId: Hex) =>
+      audit.entries.filter((e) => e.recordIds.includes(recordId)).map((e) => e.action);
+    expect(about(a.recordId)).toEqual(expect.arrayContaining(['shred_request', 'refusal', 'shred']));
+    expect(about(b.recordId)).toEqual(expect.arrayContaining(['shred_request', 'shred_cancel']));
+    expect(about(b.recordId)).not.toContain('shred');
+  }, 120_000);
+});
