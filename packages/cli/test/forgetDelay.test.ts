@@ -3,17 +3,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { recordRegistryAbi, ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { NodeProblemError } from '@carekey/sdk/client';
-import { type Hex, hexToBytes } from 'viem';
-import { getContractEvents } from 'viem/actions';
+import { createTestClient, type Hex, hexToBytes, http } from 'viem';
+import { getBlock, getContractEvents } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSession } from '../src/commands/openSession.ts';
 import { jsonOf } from './support/carekeyBin.ts';
 import { carekeyInProcess } from './support/carekeyInProcess.ts';
 import { startTestNode, type TestNode } from './support/startTestNode.ts';
 
-// A real delay, in chain time (anvil mines a block a second): long enough for the steps inside the window on a
-// loaded machine, short enough for the test to wait it out.
-const SHRED_DELAY = 6;
+// The production default delay (a day of chain time). The steps inside the window take what they take (no race with
+// a clock on a loaded machine); then chain time jumps a day ahead and the node, its shred loop, outbox and the chain
+// do the rest for real. A day is also far past the 600 s deadline of every signature made at the request, which is
+// what made a pre-signed finalisation revert.
+const SHRED_DELAY = 86_400;
 const PASS = 'a long passphrase';
 const root = mkdtempSync(join(tmpdir(), 'carekey-forget-delay-'));
 let node: TestNode;
@@ -53,6 +55,18 @@ const bundle = (ids: string[]) => ({
   ],
 });
 
+/** Waits (up to 40 s) until the node's outbox has nothing left to send. */
+async function settled(): Promise<void> {
+  const until = Date.now() + 40_000;
+  for (;;) {
+    const { rows } = await node.node.sql.query<{ n: bigint }>(
+      `select count(*) as n from outbox where status in ('pending', 'submitted')`,
+    );
+    if (Number(rows[0]?.n) === 0 || Date.now() > until) return;
+    await sleep(250);
+  }
+}
+
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -61,8 +75,8 @@ function filesUnder(dir: string): string[] {
   });
 }
 
-describe('carekey forget with a real shred delay', () => {
-  it('R-11/R-13 GDPR erasure, delay 6 s: pending denies everything; --cancel restores; a publish and a second forget in the window take no nonce from it; the Shredded tombstone lands on chain once; no stanza in the vault or the wallet folder; the ciphertext stays', async () => {
+describe('carekey forget with the default shred delay', () => {
+  it('R-11/R-13 GDPR erasure, delay 1 day: pending denies everything; --cancel restores; a publish and a second forget in the window take no nonce from it; the Shredded tombstone lands on chain once; no stanza in the vault or the wallet folder; the ciphertext stays', async () => {
     const { chain, sql, blobs } = node.node;
     const registry = chain.deployment.contracts.recordRegistry.address;
     const patient = jsonOf<{ address: string }>(
@@ -141,19 +155,24 @@ describe('carekey forget with a real shred delay', () => {
         args: { recordId },
         fromBlock: 0n,
       });
+    expect(
+      (await sql.query(`select 1 from outbox where kind = 'RecordRegistry.finalizeShred'`)).rows,
+    ).toHaveLength(0);
+    // Every signed write of the window mined first (their 600 s deadlines would not survive the jump).
+    await settled();
+    const beforeJump = (await getBlock(chain.client)).timestamp;
+    const anvil = createTestClient({ mode: 'anvil', transport: http(chain.rpcUrl) });
+    await anvil.increaseTime({ seconds: SHRED_DELAY + 1 });
+    await anvil.mine({ blocks: 1 });
     const deadline = Date.now() + 40_000;
     while ((await shreddedEvents(a.recordId)).length === 0 && Date.now() < deadline) await sleep(250);
     // Let the outbox settle (nothing left to send), then a few more shred-loop runs: still one tombstone.
-    for (let busy = 1; busy > 0 && Date.now() < deadline; ) {
-      await sleep(500);
-      const { rows } = await sql.query<{ n: bigint }>(
-        `select count(*) as n from outbox where status in ('pending', 'submitted')`,
-      );
-      busy = Number(rows[0]?.n);
-    }
+    await settled();
     await sleep(1_000);
     const events = await shreddedEvents(a.recordId);
     expect(events.map((e) => e.args.patient?.toLowerCase())).toEqual([patient.address.toLowerCase()]);
+    const shreddedAt = (await getBlock(chain.client, { blockHash: events[0]?.blockHash as Hex })).timestamp;
+    expect(shreddedAt - beforeJump).toBeGreaterThan(SHRED_DELAY); // long past every request-time signature
     expect(await shreddedEvents(b.recordId)).toEqual([]);
     const { rows: outbox } = await sql.query<{ kind: string; status: string; last_error: string | null }>(
       'select kind, status, last_error from outbox order by id',
@@ -180,6 +199,7 @@ describe('carekey forget with a real shred delay', () => {
     const late = await run('patient', 'forget', a.recordId, '--cancel');
     expect(late.code).toBe(1);
     oneLine(late.stderr);
+    expect((await shreddedEvents(a.recordId)).length).toBe(1);
     // The patient's next sync deletes its own copy: no stanza of A anywhere in the wallet folder.
     const listed = jsonOf<{ records: { recordId: Hex; state: string }[] }>(
       await run('patient', 'ls', '--json'),
