@@ -67,6 +67,20 @@ async function settled(): Promise<void> {
   }
 }
 
+/** Runs `work` with `env` set in `process.env` (restored after); the test runs one thing at a time. */
+async function withEnv<result>(env: Record<string, string>, work: () => Promise<result>): Promise<result> {
+  const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+  Object.assign(process.env, env);
+  try {
+    return await work();
+  } finally {
+    for (const [k, v] of Object.entries(saved)) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  }
+}
+
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
