@@ -15,9 +15,8 @@
  * the node with it off or high through `--node-env` (the run fails loudly on any 429).
  * Not a test: prints a table and a final JSON line.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -35,6 +34,7 @@ import {
   startBenchNode,
   until,
 } from './support/benchNode.ts';
+import { type Line, type Load, runLoad } from './support/runLoad.ts';
 
 const requestsPerRound = Number(option('requests', '2000'));
 const concurrency = Number(option('concurrency', '16'));
@@ -44,19 +44,6 @@ const bundles = path.join(here, '../../../shared/data/synthea/bundles');
 const smallest = readdirSync(bundles)
   .filter((f) => f.endsWith('.json'))
   .sort((a, b) => statSync(path.join(bundles, a)).size - statSync(path.join(bundles, b)).size)[0] as string;
-
-type Load = {
-  count: number;
-  statuses: Record<string, number>;
-  seconds: number;
-  perSecond: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  max: number;
-  meanBytes: number;
-};
-type Line = { method: string; path: string; headers: Record<string, string>; body?: string };
 
 const nodeEnv = applyNodeEnv();
 const bench = await startBenchNode();
@@ -134,41 +121,8 @@ try {
     },
   });
 
-  const loadgen = path.join(here, 'support', 'loadgen.ts');
-  const run = async (name: string, make: () => Promise<Line>, count: number): Promise<Load> => {
-    step(`${name}: signing ${count} requests`);
-    const lines: string[] = [];
-    for (let i = 0; i < count; i++) lines.push(JSON.stringify(await make()));
-    const file = path.join(work, `${name}.jsonl`);
-    writeFileSync(file, `${lines.join('\n')}\n`);
-    step(`${name}: sending them from a second process`);
-    // Asynchronously: the node runs in this process and must keep answering.
-    const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
-      (resolve, reject) => {
-        const p = spawn(process.execPath, ['--import', 'tsx', loadgen, url, file, String(concurrency)]);
-        let stdout = '';
-        let stderr = '';
-        p.stdout.setEncoding('utf8').on('data', (d: string) => {
-          stdout += d;
-        });
-        p.stderr.setEncoding('utf8').on('data', (d: string) => {
-          stderr += d;
-        });
-        p.on('error', reject);
-        p.on('close', (status) => resolve({ status, stdout, stderr }));
-      },
-    );
-    if (child.status !== 0) throw new Error(`load generator failed: ${child.stderr}`);
-    const load = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Load;
-    if (load.statuses['429'])
-      throw new Error(
-        `${name}: ${load.statuses['429']} requests were rate limited (T-24); start the node with the limit off or high: --node-env <its variable>=<value>`,
-      );
-    const ok = (load.statuses['200'] ?? 0) + (load.statuses['201'] ?? 0);
-    if (ok !== count)
-      throw new Error(`${name}: only ${ok}/${count} succeeded: ${JSON.stringify(load.statuses)}`);
-    return load;
-  };
+  const run = (name: string, make: () => Promise<Line>, count: number): Promise<Load> =>
+    runLoad({ url, work, name, make, count, concurrency, step });
 
   // Warm-up (JIT, connections, caches), then alternate baseline and release so both see the same machine.
   await run('warm-read', readLine, 200);

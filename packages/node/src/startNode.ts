@@ -25,6 +25,7 @@ import type { Sql } from './db/Sql.ts';
 import { type EmergencySettings, loadEmergencySettings } from './emergency/EmergencyServices.ts';
 import { loadEmergencyKey } from './emergency/loadEmergencyKey.ts';
 import { startWebhookLoop } from './emergency/webhooks.ts';
+import { createCredentialGate } from './identity/createCredentialGate.ts';
 import { createIndexer, type Indexer } from './indexer/createIndexer.ts';
 import { createOutboxWorker, type OutboxWorker } from './outbox/createOutboxWorker.ts';
 import { createVaultChain } from './vault/createVaultChain.ts';
@@ -76,6 +77,8 @@ export type StartNodeParameters = {
   databaseUrl?: string | undefined;
   /** Called with each error the outbox worker meets in the background (it retries them). */
   onOutboxError?: ((error: unknown) => void) | undefined;
+  /** Release keys under a grant only to grantees holding a valid provider credential (docs/identity.md). */
+  releaseRequiresCredential?: boolean | undefined;
   /** Blocks a grant needs (its own included) before its first key release (T-5; default 1). */
   confirmations?: number | undefined;
   /** Called with each error of the indexer or shred loop (both retry). Default: one stderr line, no identifiers. */
@@ -215,6 +218,12 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       confirmations: parameters.confirmations ?? 1,
       shredDelay,
     };
+    if (parameters.releaseRequiresCredential) {
+      vault.checkGrantee = createCredentialGate({
+        sql,
+        chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment },
+      });
+    }
     // A restored backup may hold keys of records shredded since: destroy them before serving (F-8, T-28). If the
     // chain cannot be read, the node does not start.
     await reapplyTombstones({ vault });

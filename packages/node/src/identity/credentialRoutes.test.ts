@@ -22,6 +22,7 @@ import type { Hex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
+import { createCredentialGate } from './createCredentialGate.ts';
 
 const govKeys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
 const governors = govKeys.map((k) => privateKeyToAccount(k));
@@ -261,9 +262,13 @@ describe('credentials presented to the node', () => {
     expect(logged.map((a) => a.reason)).toEqual([...cases.map(([reason]) => reason), 'tampered-disclosure']);
   });
 
-  it('T-7: once the board revokes it, the stored credential shows unverified (revoked); a new presentation is refused', async () => {
+  it('T-7: once the board revokes it, the stored credential shows unverified (revoked), the key-release gate refuses it; a new presentation is refused', async () => {
     const issued = await credential({ status: { uri: listUri, idx: 1 } });
     await api.present(await presentToNode(issued));
+    // The key-release credential gate (vault.checkGrantee) lets a credentialed grantee through, nobody else.
+    const gate = createCredentialGate({ sql: node.sql, chain: node.chain });
+    expect(await gate(doctor)).toBeUndefined();
+    expect(await gate(board)).toBe('no-credential');
     // A newer list must carry a later `iat` (whole seconds) than the one published before: on a fast machine both
     // would fall in the same second.
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -276,6 +281,7 @@ describe('credentials presented to the node', () => {
       }),
     );
     expect(await api.getCredential(doctor)).toMatchObject({ verified: false, reason: 'revoked' });
+    expect(await gate(doctor)).toBe('revoked');
     expect((await problem(api.present(await presentToNode(issued)))).code).toBe('revoked');
   });
 

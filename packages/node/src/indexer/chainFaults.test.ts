@@ -2,10 +2,11 @@
  * The indexer against a chain that misbehaves: reorgs (F-5, T-5), an RPC outage and a killed anvil (F-4), a reset
  * chain. Real anvil (snapshot/revert for reorgs, stop/kill/restart on the same port) and PGlite; no mocks.
  */
+
+import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { IndexerChainMismatchError } from '@carekey/sdk/errors';
-import { randomBytes } from 'node:crypto';
 import { type Address, bytesToHex, type Hex, hexToBytes, hexToNumber } from 'viem';
 import { getLogs } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -1,3 +1,4 @@
+import type { Address } from 'viem';
 import type { FileBlobStore } from '../blobs/FileBlobStore.ts';
 import type { Sql } from '../db/Sql.ts';
 import type { VaultChain } from './VaultChain.ts';
@@ -19,6 +20,11 @@ export type Vault = {
   confirmations: number;
   /** `RecordRegistry` shred delay, seconds of chain time (0 in tests). */
   shredDelay: number;
+  /**
+   * An extra check of a grantee before any release under a grant (e.g. `createCredentialGate`: a valid provider
+   * credential); its refusal reason is logged as `credential-<reason>` and the release refused. Unset: no check.
+   */
+  checkGrantee?: ((grantee: Address) => Promise<string | undefined>) | undefined;
   /** Node clock in seconds, for signed-request freshness (tests inject it). */
   now?: (() => number) | undefined;
 };

@@ -116,6 +116,10 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
         reason = 'unconfirmed';
     }
   }
+  if (reason === undefined && !ownerMode && vault.checkGrantee !== undefined) {
+    const refusal = await vault.checkGrantee(grantee);
+    if (refusal !== undefined) reason = `credential-${refusal}`;
+  }
   const patient: Address | undefined = ownerMode ? grantee : grant?.patient;
 
   let scopeRecordIds: Hex[] | undefined;
