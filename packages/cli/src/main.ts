@@ -32,6 +32,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   did: async () => (await import('./commands/did.ts')).registerDid,
   issuer: async () => (await import('./commands/issuer.ts')).registerIssuer,
   credential: async () => (await import('./commands/credential.ts')).registerCredential,
+  emergency: async () => (await import('./commands/emergency.ts')).registerEmergency,
+  notifications: async () => (await import('./commands/notifications.ts')).registerNotifications,
   gateway: async () => (await import('./commands/gateway.ts')).registerGateway,
   'import-export': async () => (await import('./commands/gatewayImportExport.ts')).registerImportExport,
 };

@@ -10,6 +10,8 @@ export type ReadPatientIndexParameters = {
   patient?: string | undefined;
   /** Do not contact the node: use what the gateway store holds. */
   offline?: boolean | undefined;
+  /** An open session to use (default: open the wallet). */
+  session?: Session | undefined;
 };
 
 export type ReadPatientIndexReturnType = {
@@ -30,7 +32,7 @@ export async function readPatientIndex(
   parameters: ReadPatientIndexParameters,
 ): Promise<ReadPatientIndexReturnType> {
   if (parameters.patient !== undefined) parseIdentityRef(parameters.patient); // malformed: fail before the passphrase
-  const session = await openSession();
+  const session = parameters.session ?? (await openSession());
   const patient =
     parameters.patient === undefined ? session.keys.address : parseIdentityRef(parameters.patient);
   const store = await openGatewayStore(session);
