@@ -1,4 +1,4 @@
-import { formatDate } from '../lib/fhirDisplay.ts';
+import { formatDate, newestFirst } from '../lib/fhirDisplay.ts';
 import { fmt, type LabValue, labSentence, rangeWords } from '../lib/labs.ts';
 
 /** Where a value sits on a line from below the range to above it (SVG, no colour needed: a text flag says it). */
@@ -69,7 +69,7 @@ export type TrendPoint = { id: string; value: LabValue; source: string };
 
 /** A trend over time: points with date and source, a shaded reference band, and the same data as a table. */
 export function Trend({ name, points }: { name: string; points: readonly TrendPoint[] }) {
-  const sorted = [...points].sort((a, b) => (a.value.date ?? '').localeCompare(b.value.date ?? ''));
+  const sorted = [...points].sort((a, b) => newestFirst(b.value.date, a.value.date));
   const values = sorted.map((p) => p.value.value);
   const lows = sorted.map((p) => p.value.low).filter((v): v is number => v !== undefined);
   const highs = sorted.map((p) => p.value.high).filter((v): v is number => v !== undefined);

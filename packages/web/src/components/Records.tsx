@@ -1,10 +1,11 @@
-import { useId, useMemo, useState } from 'react';
+import { memo, useId, useMemo, useState } from 'react';
 import {
   dateOf,
   formatDate,
   isSensitive,
   kindOf,
   narrativeText,
+  newestFirst,
   type SourceIndex,
   titleOf,
 } from '../lib/fhirDisplay.ts';
@@ -41,13 +42,17 @@ export function toTimeline(records: readonly PortalRecord[], sources: SourceInde
       labs: labValues(resource).sort(abnormalFirst),
     });
   }
-  return items.sort((a, b) => (b.date ?? '').localeCompare(a.date ?? ''));
+  return items.sort((a, b) => newestFirst(a.date, b.date));
 }
 
-const PAGE = 200;
+/** Records rendered at first and added by each "Show more" (the rest are counted, not built). */
+export const PAGE = 100;
 
-/** The records timeline across institutions, filterable by institution and kind. */
-export function Timeline({
+/**
+ * The records timeline across institutions, filterable by institution and kind. Memoised, as every card: a
+ * re-render of the page (progress of an action) does not rebuild thousands of records.
+ */
+export const Timeline = memo(function Timeline({
   items,
   onForget,
   heading = 'My records',
@@ -63,8 +68,12 @@ export function Timeline({
   const id = useId();
   const institutions = useMemo(() => [...new Set(items.map((i) => i.institution))].sort(), [items]);
   const kinds = useMemo(() => [...new Set(items.map((i) => i.kind))].sort(), [items]);
-  const filtered = items.filter(
-    (i) => (institution === '' || i.institution === institution) && (kind === '' || i.kind === kind),
+  const filtered = useMemo(
+    () =>
+      items.filter(
+        (i) => (institution === '' || i.institution === institution) && (kind === '' || i.kind === kind),
+      ),
+    [items, institution, kind],
   );
   return (
     <section aria-labelledby={`${id}-title`}>
@@ -128,7 +137,7 @@ export function Timeline({
       ) : null}
     </section>
   );
-}
+});
 
 export function TrendPanel({
   code,
@@ -157,7 +166,7 @@ export function TrendPanel({
 }
 
 /** One record: where it came from, when, what it says; sensitive ones only on request; narrative as plain text. */
-export function RecordCard({
+export const RecordCard = memo(function RecordCard({
   item,
   onTrend,
   onForget,
@@ -227,7 +236,7 @@ export function RecordCard({
       ) : null}
     </article>
   );
-}
+});
 
 /** The latest result of each test, abnormal first, each opening its trend in one action. */
 export function LatestLabs({ items }: { items: readonly TimelineItem[] }) {

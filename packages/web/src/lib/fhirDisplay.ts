@@ -1,4 +1,4 @@
-import { clinicalDate } from '@carekey/sdk/fhir';
+import { clinicalDate, recordCategory } from '@carekey/sdk/fhir';
 import type { Resource } from './records.ts';
 
 type Coding = { system?: string; code?: string; display?: string };
@@ -46,12 +46,13 @@ const KIND_LABELS: Record<string, string> = {
   Provenance: 'Provenance',
 };
 
-/** The kind of a record for filtering: "Lab results", "Conditions"… */
+/** The kind of a record for filtering ("Lab results", "Conditions"…): the SDK's `recordCategory`, in words. */
 export function kindOf(resource: Resource): string {
-  const first = (resource.category as CodeableConcept[] | undefined)?.[0];
-  const code = Array.isArray(resource.category) ? first?.coding?.[0]?.code : undefined;
-  const key = code === undefined ? resource.resourceType : `${resource.resourceType}|${code}`;
-  return KIND_LABELS[key] ?? KIND_LABELS[resource.resourceType] ?? resource.resourceType;
+  return (
+    KIND_LABELS[recordCategory(resource as never)] ??
+    KIND_LABELS[resource.resourceType] ??
+    resource.resourceType
+  );
 }
 
 /** A one-line title of a record ("Hemoglobin A1c", "Amoxicillin 250 MG", "Penicillin allergy"). */
@@ -115,18 +116,35 @@ export function dateOf(resource: Resource): string | undefined {
   return clinicalDate(resource as never);
 }
 
+// One formatter of each kind for the whole page: `toLocaleString` builds a new one per call, which a timeline of
+// thousands of records pays for on every render.
+const WITH_TIME = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+const DAY_ONLY = new Intl.DateTimeFormat('en-GB', {
+  day: 'numeric',
+  month: 'short',
+  year: 'numeric',
+  timeZone: 'UTC',
+});
+
 /** Formats a FHIR date or dateTime for people ("3 Mar 2021", with time when there is one). */
 export function formatDate(value: string | undefined): string {
   if (value === undefined) return 'date unknown';
   const date = new Date(value.length === 4 ? `${value}-01-01` : value.length === 7 ? `${value}-01` : value);
   if (Number.isNaN(date.getTime())) return value;
-  const withTime = value.length > 10;
-  return date.toLocaleString('en-GB', {
-    day: 'numeric',
-    month: 'short',
-    year: 'numeric',
-    ...(withTime ? { hour: '2-digit', minute: '2-digit' } : { timeZone: 'UTC' }),
-  });
+  return (value.length > 10 ? WITH_TIME : DAY_ONLY).format(date);
+}
+
+/** Orders FHIR dates and dateTimes newest first (ISO strings compare by code unit; no locale collation needed). */
+export function newestFirst(a: string | undefined, b: string | undefined): number {
+  const x = a ?? '';
+  const y = b ?? '';
+  return x < y ? 1 : x > y ? -1 : 0;
 }
 
 /** Who and where a record came from, resolved through the other records of the same person. */
