@@ -7,6 +7,7 @@ import {
   CredentialError,
   createIdentityClient,
   issueCredential,
+  parseIdentityRef,
   presentCredential,
   STATUS_REVOKED,
   signStatusList,
@@ -22,7 +23,6 @@ import { output } from '../io/output.ts';
 import { describeIdentity, openCredentialTrust } from './credentialTrust.ts';
 import { nodeUrl, openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 
 /** The issuer's Token Status List, kept in `<home>/issuer/status-list.json` (one list; index = issue order). */
 type IssuerState = { listId: string; uri: string; issuerName: string; statuses: number[]; iat?: number };
@@ -130,7 +130,7 @@ export function registerCredential(program: Command): void {
         const lifetime = parseDuration(options.expires);
         const session = await openSession();
         const { chainId } = await session.node.describe();
-        const subject = parseIdentityRef(options.to, chainId);
+        const subject = parseIdentityRef(options.to, { chainId });
         const previous = await readState();
         const listId = previous?.listId ?? randomBytes(8).toString('hex');
         const state: IssuerState = {

@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
-import { resolveDid } from '@carekey/sdk/identity';
+import { parseIdentityRef, resolveDid } from '@carekey/sdk/identity';
 import { changeDid } from '@carekey/sdk/recovery';
 import { generateMnemonic, newWalletSecrets, sealWallet, walletKeys } from '@carekey/sdk/wallet';
 import type { Command } from 'commander';
@@ -16,7 +16,6 @@ import { readSecret } from '../io/readSecret.ts';
 import { openCredentialTrust } from './credentialTrust.ts';
 import { nodeUrl, openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 import { rekeyRecords } from './rekeyRecords.ts';
 import { waitFor } from './waitFor.ts';
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { X25519Recipient } from '@carekey/sdk/crypto';
 import { CryptoError } from '@carekey/sdk/errors';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   getRecovery,
   openShare,
@@ -13,7 +14,6 @@ import { recoveryFiles, writeSealed } from '../home/recoveryFiles.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { openSession } from './openSession.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 
 async function readSealedFile(path: string): Promise<string> {
   try {

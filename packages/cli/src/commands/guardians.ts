@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
 import { X25519Recipient } from '@carekey/sdk/crypto';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   cancelRecovery,
   enableRecovery,
@@ -27,7 +28,6 @@ import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
 import { nodeUrl, openSession } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 
 /** One line per fact of a stolen-phone recovery state. */
 export function describeRecovery(state: RecoveryStateBody): string {

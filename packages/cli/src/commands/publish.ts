@@ -1,8 +1,8 @@
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import type { Command } from 'commander';
 import { output } from '../io/output.ts';
 import { countBy } from './import.ts';
 import { openSession } from './openSession.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 import { publishFhir } from './publishFhir.ts';
 
 /**
@@ -22,7 +22,7 @@ export function registerPublish(program: Command): void {
       parseIdentityRef(options.for); // a malformed address fails before anything else
       const session = await openSession();
       const description = await session.node.describe();
-      const patient = parseIdentityRef(options.for, description.chainId);
+      const patient = parseIdentityRef(options.for, { chainId: description.chainId });
       const result = await publishFhir({ session, file, patient });
       output(
         options,

@@ -1,9 +1,9 @@
 import { buildPatientIndex, type PatientIndex, type SourcedResource } from '@carekey/sdk/clinical';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import type { Address } from 'viem';
 import { openGatewayStore } from '../gateway/store/openGatewayStore.ts';
 import { progress } from '../io/progress.ts';
 import { openSession, type Session } from './openSession.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 
 export type ReadPatientIndexParameters = {
   /** Whose index (an address or DID; default the wallet's own identity, the patient). */

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
 import { CryptoError } from '@carekey/sdk/errors';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   combineShares,
   executeRecovery,
@@ -22,7 +23,6 @@ import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
 import { nodeUrl, openSession } from './openSession.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 import { publishKey } from './publishKey.ts';
 import { rekeyRecords } from './rekeyRecords.ts';
 

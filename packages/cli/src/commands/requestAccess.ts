@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { purposeOfUse, ScopeKind, toAccessRequestTypedData } from '@carekey/sdk/chain';
+import { purposeOfUse, ScopeKind, signAccessRequestForRelay } from '@carekey/sdk/chain';
 import { encrypt, X25519Recipient } from '@carekey/sdk/crypto';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import type { Command } from 'commander';
 import { type Hex, isAddressEqual, keccak256 } from 'viem';
 import { CliError } from '../io/CliError.ts';
@@ -8,7 +9,6 @@ import { output } from '../io/output.ts';
 import { progress } from '../io/progress.ts';
 import { openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 import { signatureContext } from './signatureContext.ts';
 import { waitFor } from './waitFor.ts';
 
@@ -61,7 +61,7 @@ export async function requestAccess(
     }
   }
   const description = await node.describe();
-  const patient = parseIdentityRef(options.patient, description.chainId);
+  const patient = parseIdentityRef(options.patient, { chainId: description.chainId });
   if (isAddressEqual(patient, keys.address)) throw new CliError('you cannot ask yourself for access');
   const purpose = purposeOfUse(options.purpose.toUpperCase());
   const lifetime = parseDuration(options.expires);
@@ -75,31 +75,16 @@ export async function requestAccess(
   const scopeData: Hex[] = categories.length > 0 ? [keccak256(noteBytes)] : [];
   const context = await signatureContext({ session, contract: 'ConsentRegistry', identity: keys.address });
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + lifetime);
-  const message = {
-    requester: keys.address,
-    patient,
-    scopeKind,
-    scopeData,
-    purpose,
-    expiresAt,
+  const signed = await signAccessRequestForRelay({
+    account: session.account,
+    chainId: description.chainId,
+    verifyingContract: description.contracts.consentRegistry,
     nonce: context.nonce,
     deadline: context.deadline,
-  };
-  const signature = await session.account.signTypedData(
-    toAccessRequestTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message,
-    }),
-  );
+    request: { requester: keys.address, patient, scopeKind, scopeData, purpose, expiresAt },
+  });
   const answer = (await node.createAccessRequest({
-    request: {
-      ...message,
-      expiresAt: expiresAt.toString(),
-      nonce: context.nonce.toString(),
-      deadline: context.deadline.toString(),
-      signature,
-    },
+    request: signed.body,
     sealed: Buffer.from(sealed).toString('base64'),
   })) as { requestDigest: Hex };
   let requestId: Hex | undefined;

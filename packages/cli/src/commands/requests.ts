@@ -1,4 +1,4 @@
-import { toDenyTypedData } from '@carekey/sdk/chain';
+import { signDenyForRelay } from '@carekey/sdk/chain';
 import { decrypt } from '@carekey/sdk/crypto';
 import type { Command } from 'commander';
 import { type Hex, isAddressEqual, keccak256 } from 'viem';
@@ -184,24 +184,16 @@ export function registerRequests(program: Command): void {
         contract: 'ConsentRegistry',
         identity: session.keys.address,
       });
-      const signature = await session.account.signTypedData(
-        toDenyTypedData({
-          chainId: description.chainId,
-          verifyingContract: description.contracts.consentRegistry,
-          message: {
-            patient: session.keys.address,
-            requestId,
-            nonce: context.nonce,
-            deadline: context.deadline,
-          },
-        }),
-      );
-      const answer = await session.node.denyAccessRequest(requestId, {
+      const signed = await signDenyForRelay({
+        account: session.account,
+        chainId: description.chainId,
+        verifyingContract: description.contracts.consentRegistry,
+        nonce: context.nonce,
+        deadline: context.deadline,
+        patient: session.keys.address,
         requestId,
-        nonce: context.nonce.toString(),
-        deadline: context.deadline.toString(),
-        signature,
       });
+      const answer = await session.node.denyAccessRequest(requestId, signed.body);
       output(options, { requestId, denied: true, node: answer }, () => `Denied ${requestId}.`);
     });
 }

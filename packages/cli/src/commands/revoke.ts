@@ -1,4 +1,4 @@
-import { toRevokeTypedData } from '@carekey/sdk/chain';
+import { signRevokeForRelay } from '@carekey/sdk/chain';
 import type { Command } from 'commander';
 import type { Hex } from 'viem';
 import { CliError } from '../io/CliError.ts';
@@ -59,24 +59,16 @@ export function registerRevoke(program: Command): void {
         contract: 'ConsentRegistry',
         identity: keys.address,
       });
-      const signature = await session.account.signTypedData(
-        toRevokeTypedData({
-          chainId: description.chainId,
-          verifyingContract: description.contracts.consentRegistry,
-          message: {
-            patient: keys.address,
-            grantId: grantId as Hex,
-            nonce: context.nonce,
-            deadline: context.deadline,
-          },
-        }),
-      );
-      const answer = await node.revokeGrant(grantId as Hex, {
+      const signed = await signRevokeForRelay({
+        account: session.account,
+        chainId: description.chainId,
+        verifyingContract: description.contracts.consentRegistry,
+        nonce: context.nonce,
+        deadline: context.deadline,
+        patient: keys.address,
         grantId: grantId as Hex,
-        nonce: context.nonce.toString(),
-        deadline: context.deadline.toString(),
-        signature,
       });
+      const answer = await node.revokeGrant(grantId as Hex, signed.body);
       await context.commit();
       const at = new Date().toISOString().slice(11, 16);
       output(options, { grantId, grantee: grant.grantee, revoked: true, node: answer }, () =>

@@ -1,12 +1,7 @@
-import {
-  buildRecordIdTree,
-  purposeOfUse,
-  ScopeKind,
-  toGrantTypedData,
-  ZERO_BYTES32,
-} from '@carekey/sdk/chain';
+import { buildRecordIdTree, purposeOfUse, ScopeKind, signGrantForRelay } from '@carekey/sdk/chain';
 import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
 import { categoryKey, categoryTag } from '@carekey/sdk/fhir';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import type { Command } from 'commander';
 import { type Hex, isAddressEqual } from 'viem';
 import type { LocalRecord } from '../home/recordStore.ts';
@@ -16,7 +11,6 @@ import { progress } from '../io/progress.ts';
 import { identityLine } from './credentialTrust.ts';
 import { openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 import { resolveRecordRef } from './resolveRecordRef.ts';
 import { signatureContext } from './signatureContext.ts';
 import { waitFor } from './waitFor.ts';
@@ -95,7 +89,7 @@ function select(
 export async function share(session: Session, options: ShareOptions): Promise<ShareResult> {
   const { node, keys } = session;
   const description = await node.describe();
-  const grantee = parseIdentityRef(options.with, description.chainId);
+  const grantee = parseIdentityRef(options.with, { chainId: description.chainId });
   if (isAddressEqual(grantee, keys.address)) throw new CliError('you cannot share with yourself');
   const purpose = purposeOfUse(options.purpose.toUpperCase());
   const lifetime = parseDuration(options.expires);
@@ -128,33 +122,24 @@ export async function share(session: Session, options: ShareOptions): Promise<Sh
         : [buildRecordIdTree(recordIds).root];
   const context = await signatureContext({ session, contract: 'ConsentRegistry', identity: keys.address });
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + lifetime);
-  const message = {
-    patient: keys.address,
-    grantee,
-    scopeKind,
-    scopeData,
-    purpose,
-    expiresAt,
-    requestId: options.requestId ?? ZERO_BYTES32,
+  const signed = await signGrantForRelay({
+    account: session.account,
+    chainId: description.chainId,
+    verifyingContract: description.contracts.consentRegistry,
     nonce: context.nonce,
     deadline: context.deadline,
-  };
-  const signature = await session.account.signTypedData(
-    toGrantTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message,
-    }),
-  );
-  const answer = await node.createGrant({
     grant: {
-      ...message,
-      scopeData: [...scopeData],
-      expiresAt: expiresAt.toString(),
-      nonce: context.nonce.toString(),
-      deadline: context.deadline.toString(),
-      signature,
+      patient: keys.address,
+      grantee,
+      scopeKind,
+      scopeData,
+      purpose,
+      expiresAt,
+      requestId: options.requestId,
     },
+  });
+  const answer = await node.createGrant({
+    grant: signed.body,
     recipient,
     ...(scope === 'records' ? { scopeRecordIds: recordIds } : {}),
     stanzas,

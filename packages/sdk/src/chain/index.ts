@@ -132,4 +132,21 @@ export {
   type VerifyMerkleProofParameters,
   verifyMerkleProof,
 } from './merkle.ts';
+export {
+  type AccessRequestRelayBody,
+  type DenyRelayBody,
+  type GrantRelayBody,
+  type RelaySignatureParameters,
+  type RelaySignedPart,
+  type RevokeRelayBody,
+  type SignAccessRequestForRelayParameters,
+  type SignDenyForRelayParameters,
+  type SignedForRelay,
+  type SignGrantForRelayParameters,
+  type SignRevokeForRelayParameters,
+  signAccessRequestForRelay,
+  signDenyForRelay,
+  signGrantForRelay,
+  signRevokeForRelay,
+} from './signForRelay.ts';
 export * from './typedData.ts';

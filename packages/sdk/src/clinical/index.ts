@@ -43,5 +43,14 @@ export {
 } from './codes.ts';
 export { dedupeFacts } from './dedupeFacts.ts';
 export { factKey, observationValueKey, studyInstanceUid } from './factKey.ts';
-export { type LabFlag, type LabFlagSource, labFlag, normalRange } from './labFlag.ts';
+export {
+  interpretationFlag,
+  LAB_FLAG_TEXT,
+  type LabFlag,
+  type LabFlagSource,
+  type LabFlagText,
+  labFlag,
+  labFlagUrgency,
+  normalRange,
+} from './labFlag.ts';
 export type { CodeRef, Fact, RecordSource, SourcedResource } from './types.ts';

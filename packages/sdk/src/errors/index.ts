@@ -30,6 +30,7 @@ export {
   type FhirParseErrorReason,
   FhirValidationError,
 } from './fhir.ts';
+export { IdentityRefError, type IdentityRefRefusal } from './identity.ts';
 export {
   IndexerChainMismatchError,
   IndexerError,

@@ -4,6 +4,7 @@
  * `TrustedIssuers` list. Isomorphic (noble for ES256K, no Node built-ins). See docs/identity.md.
  */
 export { trustedIssuersAbi, trustedIssuersBytecode } from '../chain/abi/index.ts';
+export { IdentityRefError, type IdentityRefRefusal } from '../errors/identity.ts';
 export { CredentialError, type CredentialRefusal } from './CredentialError.ts';
 export {
   createIdentityClient,
@@ -14,6 +15,7 @@ export {
 export { type ParsedDid, parseDid, toDid } from './did.ts';
 export { es256kSigner, verifyEs256k } from './es256k.ts';
 export { type IssueCredentialParameters, issueCredential } from './issueCredential.ts';
+export { type ParseIdentityRefParameters, parseIdentityRef } from './parseIdentityRef.ts';
 export { type PresentCredentialParameters, presentCredential } from './presentCredential.ts';
 export {
   type CreateDidResolverParameters,

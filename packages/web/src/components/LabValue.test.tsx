@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { cleanup, render, screen, within } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import { labSentence, labValues } from '../lib/labs.ts';
+import { abnormalFirst, labSentence, labValues } from '../lib/labs.ts';
 import type { Resource } from '../lib/records.ts';
 import { LabValueView, Trend } from './LabValue.tsx';
 
@@ -67,6 +67,20 @@ describe('lab value display', () => {
     expect(flag(observation(50, { low: 70, high: 99 }))).toBe('Low');
     expect(flag(observation(80, { low: 70, high: 99 }))).toBe('Normal');
     expect(flag(observation(80, { low: 70, high: 99 }, 'HH'))).toBe('Critical high');
+    // HL7 v3 ObservationInterpretation: HU/LU are "significantly" high/low, not critical (the SDK's labFlag).
+    expect(flag(observation(80, { low: 70, high: 99 }, 'HU'))).toBe('Significantly high');
+    expect(flag(observation(80, { low: 70, high: 99 }, 'LU'))).toBe('Significantly low');
+    expect(flag(observation(80, { low: 70, high: 99 }, 'AA'))).toBe('Critical abnormal');
+    const order = [
+      observation(120, { low: 70, high: 99 }),
+      observation(80, { low: 70, high: 99 }, 'HU'),
+      observation(80, { low: 70, high: 99 }),
+      observation(80, { low: 70, high: 99 }, 'LL'),
+    ]
+      .flatMap(labValues)
+      .sort(abnormalFirst)
+      .map((v) => v.flag);
+    expect(order).toEqual(['Critical low', 'Significantly high', 'High', 'Normal']);
     const unknownTest = (r: Resource): Resource => ({
       ...r,
       code: { coding: [{ code: '99999-9' }], text: 'Glucose' },

@@ -1,3 +1,4 @@
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import { useId, useMemo, useState } from 'react';
 import type { Hex } from 'viem';
 import {
@@ -8,7 +9,7 @@ import {
   recordsInScope,
   type ShareScope,
 } from '../lib/actions.ts';
-import { parseIdentityRef } from '../lib/errors.ts';
+import { plainError } from '../lib/errors.ts';
 import { kindOf } from '../lib/fhirDisplay.ts';
 import type { PortalRecord } from '../lib/records.ts';
 import {
@@ -83,7 +84,7 @@ export function ShareForm({
         try {
           parseIdentityRef(recipient);
         } catch (error) {
-          setProblem((error as Error).message);
+          setProblem(plainError(error));
           return;
         }
         if (!ready) {

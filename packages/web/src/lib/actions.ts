@@ -3,18 +3,18 @@ import {
   purposeOfUse,
   ScopeKind,
   ShredAction,
-  toAccessRequestTypedData,
-  toDenyTypedData,
-  toGrantTypedData,
-  toRevokeTypedData,
+  signAccessRequestForRelay,
+  signDenyForRelay,
+  signGrantForRelay,
+  signRevokeForRelay,
   toShredTypedData,
-  ZERO_BYTES32,
 } from '@carekey/sdk/chain';
 import type { GrantRow } from '@carekey/sdk/client';
 import { decodeStanza, encodeStanza, unwrapFileKey, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
 import { categoryKey, categoryTag, recordCategory } from '@carekey/sdk/fhir';
-import { type Hex, hexToString, isHex } from 'viem';
-import { PortalError, parseIdentityRef } from './errors.ts';
+import { parseIdentityRef } from '@carekey/sdk/identity';
+import { type Hex, hexToString, isAddressEqual, isHex } from 'viem';
+import { PortalError } from './errors.ts';
 import { loadCache, type PortalRecord, saveCache } from './records.ts';
 import { type Session, signatureContext } from './session.ts';
 
@@ -61,8 +61,8 @@ export function categoryOf(resource: { resourceType: string; [key: string]: unkn
 export async function share(session: Session, parameters: ShareParameters): Promise<ShareResult> {
   const { node, keys } = session;
   const description = await node.describe();
-  const grantee = parseIdentityRef(parameters.with, description.chainId);
-  if (grantee === keys.address.toLowerCase()) throw new PortalError('You cannot share with yourself.');
+  const grantee = parseIdentityRef(parameters.with, { chainId: description.chainId });
+  if (isAddressEqual(grantee, keys.address)) throw new PortalError('You cannot share with yourself.');
   if (!Number.isFinite(parameters.lifetimeSeconds) || parameters.lifetimeSeconds <= 0) {
     throw new PortalError('A share needs a finite expiry.');
   }
@@ -104,33 +104,24 @@ export async function share(session: Session, parameters: ShareParameters): Prom
   }
   const context = await signatureContext(session, 'ConsentRegistry');
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + Math.round(parameters.lifetimeSeconds));
-  const message = {
-    patient: keys.address,
-    grantee,
-    scopeKind,
-    scopeData,
-    purpose,
-    expiresAt,
-    requestId: parameters.requestId ?? ZERO_BYTES32,
+  const signed = await signGrantForRelay({
+    account: session.account,
+    chainId: description.chainId,
+    verifyingContract: description.contracts.consentRegistry,
     nonce: context.nonce,
     deadline: context.deadline,
-  };
-  const signature = await session.account.signTypedData(
-    toGrantTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message,
-    }),
-  );
-  const answer = await node.createGrant({
     grant: {
-      ...message,
-      scopeData: [...scopeData],
-      expiresAt: expiresAt.toString(),
-      nonce: context.nonce.toString(),
-      deadline: context.deadline.toString(),
-      signature,
+      patient: keys.address,
+      grantee,
+      scopeKind,
+      scopeData,
+      purpose,
+      expiresAt,
+      requestId: parameters.requestId,
     },
+  });
+  const answer = await node.createGrant({
+    grant: signed.body,
     recipient,
     ...(parameters.scope.kind === 'records' ? { scopeRecordIds: recordIds } : {}),
     stanzas,
@@ -162,19 +153,16 @@ export async function revoke(session: Session, grantId: Hex): Promise<Date> {
   const { node, keys } = session;
   const description = await node.describe();
   const context = await signatureContext(session, 'ConsentRegistry');
-  const signature = await session.account.signTypedData(
-    toRevokeTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message: { patient: keys.address, grantId, nonce: context.nonce, deadline: context.deadline },
-    }),
-  );
-  await node.revokeGrant(grantId, {
+  const signed = await signRevokeForRelay({
+    account: session.account,
+    chainId: description.chainId,
+    verifyingContract: description.contracts.consentRegistry,
+    nonce: context.nonce,
+    deadline: context.deadline,
+    patient: keys.address,
     grantId,
-    nonce: context.nonce.toString(),
-    deadline: context.deadline.toString(),
-    signature,
   });
+  await node.revokeGrant(grantId, signed.body);
   await context.commit();
   return new Date();
 }
@@ -281,38 +269,28 @@ export async function requestAccess(
   parameters: { patient: string; purpose: string; lifetimeSeconds: number },
 ): Promise<void> {
   const description = await session.node.describe();
-  const patient = parseIdentityRef(parameters.patient, description.chainId);
-  if (patient === session.keys.address.toLowerCase())
+  const patient = parseIdentityRef(parameters.patient, { chainId: description.chainId });
+  if (isAddressEqual(patient, session.keys.address))
     throw new PortalError('You cannot ask yourself for access.');
   const purpose = purposeOfUse(parameters.purpose);
   const context = await signatureContext(session, 'ConsentRegistry');
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + Math.round(parameters.lifetimeSeconds));
-  const message = {
-    requester: session.keys.address,
-    patient,
-    scopeKind: ScopeKind.All,
-    scopeData: [] as Hex[],
-    purpose,
-    expiresAt,
+  const signed = await signAccessRequestForRelay({
+    account: session.account,
+    chainId: description.chainId,
+    verifyingContract: description.contracts.consentRegistry,
     nonce: context.nonce,
     deadline: context.deadline,
-  };
-  const signature = await session.account.signTypedData(
-    toAccessRequestTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message,
-    }),
-  );
-  await session.node.createAccessRequest({
     request: {
-      ...message,
-      expiresAt: expiresAt.toString(),
-      nonce: context.nonce.toString(),
-      deadline: context.deadline.toString(),
-      signature,
+      requester: session.keys.address,
+      patient,
+      scopeKind: ScopeKind.All,
+      scopeData: [],
+      purpose,
+      expiresAt,
     },
   });
+  await session.node.createAccessRequest({ request: signed.body });
   await context.commit();
 }
 
@@ -320,19 +298,16 @@ export async function requestAccess(
 export async function deny(session: Session, requestId: Hex): Promise<void> {
   const description = await session.node.describe();
   const context = await signatureContext(session, 'ConsentRegistry');
-  const signature = await session.account.signTypedData(
-    toDenyTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message: { patient: session.keys.address, requestId, nonce: context.nonce, deadline: context.deadline },
-    }),
-  );
-  await session.node.denyAccessRequest(requestId, {
+  const signed = await signDenyForRelay({
+    account: session.account,
+    chainId: description.chainId,
+    verifyingContract: description.contracts.consentRegistry,
+    nonce: context.nonce,
+    deadline: context.deadline,
+    patient: session.keys.address,
     requestId,
-    nonce: context.nonce.toString(),
-    deadline: context.deadline.toString(),
-    signature,
   });
+  await session.node.denyAccessRequest(requestId, signed.body);
   await context.commit();
 }
 

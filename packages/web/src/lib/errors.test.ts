@@ -1,8 +1,9 @@
 import { createNodeClient } from '@carekey/sdk/client';
 import { parseFhirJson } from '@carekey/sdk/fhir';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import { newWalletSecrets, openWallet, sealWallet } from '@carekey/sdk/wallet';
 import { describe, expect, it } from 'vitest';
-import { parseIdentityRef, plainError } from './errors.ts';
+import { plainError } from './errors.ts';
 
 const PHRASE =
   'abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about';
@@ -39,20 +40,26 @@ describe('plain-language errors', () => {
     expect(plainError(proto)).toMatch(/^This file is not readable health data/u);
   });
 
-  it('a malformed address', async () => {
-    expect(plainError(await caught(() => parseIdentityRef('0xnothex')))).toContain(
-      'is not a Carekey address',
+  it('a malformed address, a wrong checksum, another network (the SDK parseIdentityRef, in plain words)', async () => {
+    expect(plainError(await caught(() => parseIdentityRef('0xnothex')))).toBe(
+      '“0xnothex” is not a Carekey address. An address is 0x followed by 40 letters 0–9 and a–f, or a DID like did:ethr:0x7a69:0x….',
     );
-    expect(parseIdentityRef(' did:ethr:0x7a69:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 ', 31337)).toBe(
-      '0x70997970c51812dc3a010c7d01b50e0d17dc79c8',
+    expect(
+      parseIdentityRef(' did:ethr:0x7a69:0x70997970C51812dc3A010C7d01b50e0d17dc79C8 ', { chainId: 31337 }),
+    ).toBe('0x70997970C51812dc3A010C7d01b50e0d17dc79C8');
+    // One letter's case changed (…C8 → …c8): the EIP-55 checksum catches the typo.
+    expect(
+      plainError(await caught(() => parseIdentityRef('0x70997970C51812dc3A010C7d01b50e0d17dc79c8'))),
+    ).toBe(
+      "“0x70997970C51812dc3A010C7d01b50e0d17dc79c8” has a typing mistake: its mix of capital and small letters does not match the address's checksum. Copy or scan it again.",
     );
     expect(
       plainError(
         await caught(() =>
-          parseIdentityRef('did:ethr:0x1:0x70997970C51812dc3A010C7d01b50e0d17dc79C8', 31337),
+          parseIdentityRef('did:ethr:0x1:0x70997970C51812dc3A010C7d01b50e0d17dc79C8', { chainId: 31337 }),
         ),
       ),
-    ).toContain('on another network');
+    ).toBe('That DID is on another network (chain 1); this node is on chain 31337.');
   });
 
   it('the node unreachable', async () => {

@@ -62,27 +62,28 @@ export function plainError(error: unknown): string {
     }
     case 'InvalidAddressError':
       return short;
+    case 'IdentityRefError':
+      return identityRefWords(
+        e as Named & { reason?: unknown; details?: { chainId?: unknown; expected?: unknown } },
+        short,
+      );
     default:
       return `Something went wrong: ${short}`;
   }
 }
 
-/** An address (`0x` + 40 hex) or `did:ethr:[network:]0x…`, returned checksummed-free as lowercase; else throws. */
-export function parseIdentityRef(value: string, chainId?: number): `0x${string}` {
-  const text = value.trim();
-  const did = /^did:ethr:(?:(0x[0-9a-fA-F]+|[a-z0-9]+):)?(0x[0-9a-fA-F]{40})$/u.exec(text);
-  const address = did ? did[2] : /^0x[0-9a-fA-F]{40}$/u.test(text) ? text : undefined;
-  if (address === undefined) {
-    const error = new PortalError(
-      `“${text.slice(0, 60)}” is not a Carekey address. An address is 0x followed by 40 letters 0–9 and a–f, or a DID like did:ethr:0x7a69:0x….`,
-    );
-    throw error;
+/** The SDK's `parseIdentityRef` refusals, in the portal's words (the SDK's are a terminal's). */
+function identityRefWords(
+  e: { reason?: unknown; details?: { chainId?: unknown; expected?: unknown } },
+  short: string,
+): string {
+  const quoted = /'(.*)'/u.exec(short)?.[1] ?? '';
+  switch (e.reason) {
+    case 'bad-checksum':
+      return `“${quoted}” has a typing mistake: its mix of capital and small letters does not match the address's checksum. Copy or scan it again.`;
+    case 'other-chain':
+      return `That DID is on another network (chain ${String(e.details?.chainId)}); this node is on chain ${String(e.details?.expected)}.`;
+    default:
+      return `“${quoted}” is not a Carekey address. An address is 0x followed by 40 letters 0–9 and a–f, or a DID like did:ethr:0x7a69:0x….`;
   }
-  const network = did?.[1];
-  if (network?.startsWith('0x') && chainId !== undefined && Number.parseInt(network, 16) !== chainId) {
-    throw new PortalError(
-      `That DID is on another network (chain ${Number.parseInt(network, 16)}); this node is on chain ${chainId}.`,
-    );
-  }
-  return address.toLowerCase() as `0x${string}`;
 }

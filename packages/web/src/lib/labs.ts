@@ -1,7 +1,18 @@
+import {
+  type LabFlag as FlagCode,
+  LAB_FLAG_TEXT,
+  type LabFlagText,
+  labFlag,
+  labFlagUrgency,
+  normalRange,
+} from '@carekey/sdk/clinical';
 import { conceptText, dateOf } from './fhirDisplay.ts';
 import type { Resource } from './records.ts';
 
-export type LabFlag = 'High' | 'Low' | 'Critical high' | 'Critical low' | 'Abnormal' | 'Normal' | 'No range';
+type Observation = Parameters<typeof labFlag>[0];
+
+/** A flag in words: the SDK's (`labFlag`, HL7 ObservationInterpretation display names), or "No range". */
+export type LabFlag = LabFlagText | 'No range';
 
 /** A numeric result with what a patient needs to read it without a doctor and without colour. */
 export type LabValue = {
@@ -17,6 +28,8 @@ export type LabValue = {
   /** `typical`: the source gave no range; a typical adult range for this test and unit is shown, said as such. */
   rangeSource?: 'source' | 'typical';
   flag: LabFlag;
+  /** The SDK's flag code (HL7 ObservationInterpretation), when there is one. */
+  flagCode?: FlagCode;
   date?: string;
 };
 
@@ -24,33 +37,6 @@ type Quantity = { value?: unknown; unit?: unknown; code?: unknown };
 type Range = { low?: Quantity; high?: Quantity; text?: unknown };
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
-
-const INTERPRETATION: Record<string, LabFlag> = {
-  H: 'High',
-  HU: 'High',
-  L: 'Low',
-  LU: 'Low',
-  HH: 'Critical high',
-  LL: 'Critical low',
-  A: 'Abnormal',
-  AA: 'Abnormal',
-  N: 'Normal',
-};
-
-function flagOf(
-  value: number,
-  low: number | undefined,
-  high: number | undefined,
-  interpretation: string | undefined,
-): LabFlag {
-  if (interpretation !== undefined && INTERPRETATION[interpretation] !== undefined) {
-    return INTERPRETATION[interpretation] as LabFlag;
-  }
-  if (low === undefined && high === undefined) return 'No range';
-  if (high !== undefined && value > high) return 'High';
-  if (low !== undefined && value < low) return 'Low';
-  return 'Normal';
-}
 
 /**
  * Typical adult reference intervals of common tests (LOINC code → range, unit as UCUM/Synthea writes it), used only
@@ -88,16 +74,23 @@ export const TYPICAL_RANGES: Record<string, { unit: string; low?: number; high?:
   '9279-1': { unit: '/min', low: 12, high: 20 },
 };
 
+/**
+ * One numeric value (an Observation's own, or one component's) with its range and flag. The flag is the SDK's
+ * `labFlag` of that value (the lab's interpretation first, else the value against the normal range, bounds in
+ * another unit ignored); a typical adult range stands in only when the source gave none.
+ */
 function fromQuantity(
   name: string,
   code: string,
-  quantity: Quantity | undefined,
-  range: Range | undefined,
-  interpretation: string | undefined,
+  part: Pick<Observation, 'valueQuantity' | 'referenceRange' | 'interpretation'>,
   date: string | undefined,
 ): LabValue | undefined {
+  const quantity = part.valueQuantity as Quantity | undefined;
   const value = num(quantity?.value);
   if (value === undefined) return undefined;
+  const range = normalRange({ resourceType: 'Observation', status: 'final', code: {}, ...part }) as
+    | Range
+    | undefined;
   let low = num(range?.low?.value);
   let high = num(range?.high?.value);
   const unit =
@@ -107,12 +100,24 @@ function fromQuantity(
         ? quantity.code
         : '';
   let rangeSource: LabValue['rangeSource'] = 'source';
+  let judged: Observation = { resourceType: 'Observation', status: 'final', code: {}, ...part };
   const typical = TYPICAL_RANGES[code];
   if (low === undefined && high === undefined && range?.text === undefined && typical?.unit === unit) {
     low = typical.low;
     high = typical.high;
     rangeSource = 'typical';
+    const bound = (v: number | undefined) => (v === undefined ? undefined : { value: v, unit });
+    judged = {
+      ...judged,
+      referenceRange: [
+        {
+          ...(low === undefined ? {} : { low: bound(low) }),
+          ...(high === undefined ? {} : { high: bound(high) }),
+        } as NonNullable<Observation['referenceRange']>[number],
+      ],
+    };
   }
+  const flagged = labFlag(judged);
   return {
     rangeSource,
     name,
@@ -122,7 +127,8 @@ function fromQuantity(
     ...(low === undefined ? {} : { low }),
     ...(high === undefined ? {} : { high }),
     ...(typeof range?.text === 'string' ? { rangeText: range.text } : {}),
-    flag: flagOf(value, low, high, interpretation),
+    flag: flagged === undefined ? 'No range' : LAB_FLAG_TEXT[flagged.flag],
+    ...(flagged === undefined ? {} : { flagCode: flagged.flag }),
     ...(date === undefined ? {} : { date }),
   };
 }
@@ -134,41 +140,22 @@ export function labValues(resource: Resource): LabValue[] {
   const name = conceptText(r.code) ?? 'Result';
   const code = (r.code as { coding?: { code?: string }[] } | undefined)?.coding?.[0]?.code ?? name;
   const date = dateOf(resource);
-  const interpretation = (r.interpretation as { coding?: { code?: string }[] }[] | undefined)?.[0]
-    ?.coding?.[0]?.code;
-  const own = fromQuantity(
-    name,
-    code,
-    r.valueQuantity as Quantity | undefined,
-    (r.referenceRange as Range[] | undefined)?.[0],
-    interpretation,
-    date,
-  );
+  const o = resource as unknown as Observation;
+  const own = fromQuantity(name, code, o, date);
   if (own !== undefined) return [own];
   const out: LabValue[] = [];
   for (const c of (r.component as Record<string, unknown>[] | undefined) ?? []) {
     const cName = conceptText(c.code) ?? name;
     const cCode = (c.code as { coding?: { code?: string }[] } | undefined)?.coding?.[0]?.code ?? cName;
-    const cInterp = (c.interpretation as { coding?: { code?: string }[] }[] | undefined)?.[0]?.coding?.[0]
-      ?.code;
-    const v = fromQuantity(
-      cName,
-      cCode,
-      c.valueQuantity as Quantity | undefined,
-      (c.referenceRange as Range[] | undefined)?.[0],
-      cInterp,
-      date,
-    );
+    const v = fromQuantity(cName, cCode, c as Pick<Observation, 'valueQuantity'>, date);
     if (v !== undefined) out.push(v);
   }
   return out;
 }
 
-/** Abnormal first (critical, then high/low/abnormal), then the rest. */
+/** Abnormal first: critical, then significantly high/low, then high/low/abnormal, then the rest (SDK urgency). */
 export function abnormalFirst(a: LabValue, b: LabValue): number {
-  const rank = (f: LabFlag) =>
-    f.startsWith('Critical') ? 0 : f === 'High' || f === 'Low' || f === 'Abnormal' ? 1 : 2;
-  return rank(a.flag) - rank(b.flag);
+  return labFlagUrgency(a.flagCode) - labFlagUrgency(b.flagCode);
 }
 
 /** The range as words: "3.5 to 5.0 mmol/L", "below 200 mg/dL", or "no reference range given". */
