@@ -22,18 +22,18 @@ export const CHROMIUM_ARGS: readonly string[] = [
 ];
 
 /**
- * Launches Debian's Chromium through `playwright-core`.
+ * Launches Debian's Chromium through `playwright-core`; `args` are added to `CHROMIUM_ARGS` (e.g. a fake camera).
  *
  * @throws {Error} with the fix when `/usr/bin/chromium` is missing.
  * @example
  * const browser = await launchChromium();
  * const page = await (await browser.newContext()).newPage();
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(options: { args?: readonly string[] } = {}): Promise<Browser> {
   try {
     return await chromium.launch({
       executablePath: CHROMIUM_PATH,
-      args: [...CHROMIUM_ARGS],
+      args: [...CHROMIUM_ARGS, ...(options.args ?? [])],
       timeout: 60_000,
     });
   } catch (cause) {

@@ -4,6 +4,7 @@ import { SourceIndex } from '../lib/fhirDisplay.ts';
 import { listSharedWithMe, type PortalRecord, readShared, type SharedGroup } from '../lib/records.ts';
 import type { Session } from '../lib/session.ts';
 import { EXPIRIES, formatUntil, PURPOSES, purposeLabel } from '../lib/shareSummary.ts';
+import { MyIdentityQr } from './Qr.tsx';
 import { LatestLabs, RecordCard, Timeline, type TimelineItem, toTimeline } from './Records.tsx';
 import { useAction } from './Status.tsx';
 import { short } from './Unlock.tsx';
@@ -40,6 +41,7 @@ export function Clinician({ session }: { session: Session }) {
         Records are decrypted in this browser with your key; every opening is written in the patient's access
         log.
       </p>
+      <MyIdentityQr session={session} heading="Show patients who you are" />
       <div className="actions">
         <button type="button" onClick={() => void load()} disabled={action.busy !== undefined}>
           {groups === undefined ? 'Find patients who shared with me' : 'Refresh the list'}

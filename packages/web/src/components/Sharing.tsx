@@ -20,6 +20,7 @@ import {
   purposeLabel,
   shareSentence,
 } from '../lib/shareSummary.ts';
+import { QrInput } from './Qr.tsx';
 import { short } from './Unlock.tsx';
 
 export type ShareRequest = {
@@ -127,6 +128,7 @@ export function ShareForm({
           onChange={(e) => setRecipient(e.target.value)}
         />
       </div>
+      <QrInput disabled={busy} onAddress={setRecipient} />
       <fieldset>
         <legend>What they can open</legend>
         <label className="check">
