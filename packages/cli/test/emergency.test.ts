@@ -159,6 +159,10 @@ describe('carekey emergency, notifications', () => {
     const refusals = audit.entries.filter((e) => e.action === 'break_glass' && e.outcome === 'denied');
     expect(refusals.map((e) => e.reason)).toEqual(['no-credential', 'credential:revoked', 'policy-off']);
     expect(refusals.every((e) => e.recordIds.length === 0)).toBe(true);
+    // Back on: the summary is rebuilt from the records, the previous summary record among them (synced and checked).
+    const again = await run('patient', 'emergency', 'policy', 'summary', '--json');
+    expect(again.code, again.stderr).toBe(0);
+    expect(jsonOf<{ policy: string }>(again).policy).toBe('summary');
     const { notifications } = jsonOf<{ notifications: unknown[] }>(
       await run('patient', 'notifications', '--json'),
     );

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { buildIpsDocument, ClinicalError } from '@carekey/sdk/clinical';
 import {
@@ -15,6 +14,7 @@ import {
   type EmergencyPolicyName,
   parseEmergencyPolicy,
 } from '@carekey/sdk/emergency';
+import { canonicalJson, sha256Hex } from '@carekey/sdk/fhir';
 import { createIdentityClient, presentCredential } from '@carekey/sdk/identity';
 import type { Bundle, Composition, Resource } from '@medplum/fhirtypes';
 import type { Command } from 'commander';
@@ -69,7 +69,9 @@ export async function refreshEmergency(session: Session): Promise<RefreshEmergen
     }
     throw error;
   }
-  const plaintext = new TextEncoder().encode(JSON.stringify(ips));
+  // Canonical JSON, hashed as every record is: the gateway store checks it on sync.
+  const canonical = canonicalJson(ips as never);
+  const plaintext = new TextEncoder().encode(canonical);
   const recordId = bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
   progress('publishing the emergency summary (IPS) as a record');
   await publishItems({
@@ -82,7 +84,7 @@ export async function refreshEmergency(session: Session): Promise<RefreshEmergen
         fhirId: ips.id ?? recordId.slice(2, 18),
         category: 'Bundle',
         clinicalDate: ips.timestamp,
-        sha256: createHash('sha256').update(plaintext).digest('hex'),
+        sha256: sha256Hex(canonical),
         plaintext,
       },
     ],
