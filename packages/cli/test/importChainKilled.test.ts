@@ -142,11 +142,19 @@ async function expectOnChain(root: string, records: number): Promise<void> {
   );
   expect(await count(`select count(*) as n from chain_batches where root = $1`, [rootBytes])).toBe(1);
   expect(await count(`select count(*) as n from records where batch_root = $1`, [rootBytes])).toBe(records);
-  const { rows } = await node.sql.query<{ status: string }>(
-    `select o.status from outbox o join record_batches b on o.idempotency_key = '0x' || encode(b.publish_digest, 'hex') where b.root = $1`,
-    [rootBytes],
+  const statuses = async () =>
+    (
+      await node.sql.query<{ status: string }>(
+        `select o.status from outbox o join record_batches b on o.idempotency_key = '0x' || encode(b.publish_digest, 'hex') where b.root = $1`,
+        [rootBytes],
+      )
+    ).rows.map((r) => r.status);
+  // The indexer and the outbox worker are separate loops: the batch can be indexed while the worker has not yet
+  // read its receipt (seen as ['submitted'] in a busy run), so wait for the worker before asserting.
+  await until('the outbox to settle the publish', async () =>
+    (await statuses()).every((status) => status === 'confirmed' || status === 'failed'),
   );
-  expect(rows.map((r) => r.status)).toEqual(['confirmed']);
+  expect(await statuses()).toEqual(['confirmed']);
 }
 
 const entriesOf = (file: string) =>
