@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -10,6 +11,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // vitest's default is one file per core minus one: a single file at a time on a 2-core CI machine. Most files
+    // spend their time waiting on the chain (1 s blocks, indexer polls) and on spawned `carekey` runs, not on the
+    // test process's own CPU: one more file than cores keeps both cores busy.
+    maxWorkers: availableParallelism() + 1,
     // Migrated PGlite templates built once per run instead of once per test file (packages/node/src/db/testing).
     globalSetup: [
       'packages/node/src/db/testing/pgliteTemplateSetup.ts',
