@@ -15,7 +15,7 @@ import {
   parseEmergencyPolicy,
 } from '@carekey/sdk/emergency';
 import { canonicalJson, sha256Hex } from '@carekey/sdk/fhir';
-import { createIdentityClient, presentCredential } from '@carekey/sdk/identity';
+import { createIdentityClient, parseIdentityRef, presentCredential } from '@carekey/sdk/identity';
 import type { Bundle, Composition, Resource } from '@medplum/fhirtypes';
 import type { Command } from 'commander';
 import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem';
@@ -23,7 +23,6 @@ import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { progress } from '../io/progress.ts';
 import { openSession, type Session } from './openSession.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 import { publishItems } from './publishFhir.ts';
 import { readPatientIndex } from './readPatientIndex.ts';
 

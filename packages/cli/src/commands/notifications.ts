@@ -1,9 +1,9 @@
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import type { Command } from 'commander';
 import type { Address } from 'viem';
 import { output } from '../io/output.ts';
 import { emergencyClientOf } from './emergency.ts';
 import { openSession } from './openSession.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 
 type NotificationsOptions = { guardian?: string[]; webhook?: string; json?: boolean };
 
