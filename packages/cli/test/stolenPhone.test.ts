@@ -333,6 +333,22 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     writeFileSync(join(root, 'a2.json'), second);
     jsonOf(await run('alice', 'import', join(root, 'a2.json'), '--json'));
     jsonOf(await run('alice', 'did', 'delegate', 'revoke', bob, '--json'));
+    // The new phrase restores the wallet elsewhere for the same identity (and only for an identity it acts for).
+    const restore = (who: string, ...more: string[]) =>
+      carekeyInProcess(['init', '--restore', '--scrypt-log-n', '15', '--json', ...more], {
+        ...as(who),
+        CAREKEY_MNEMONIC: rotated.mnemonic,
+      });
+    const wrong = await restore('alice-bad', '--for', bob);
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toContain(`does not act for ${bob}`);
+    expect(
+      jsonOf<{ address: string; key: string }>(await restore('alice-restored', '--for', alice)),
+    ).toMatchObject({
+      address: alice,
+      key: rotated.key,
+    });
+    expect(jsonOf<Ls>(await run('alice-restored', 'ls', '--json')).records.length).toBeGreaterThanOrEqual(3);
     expect(jsonOf<Ls>(await run('alice', 'ls', '--json')).records.length).toBeGreaterThanOrEqual(3);
   }, 240_000);
 });

@@ -5,6 +5,7 @@ import { carekeyHome } from '../home/carekeyHome.ts';
 import { saveNewWallet } from '../home/walletStore.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
+import { identityForKey } from './identityForKey.ts';
 import { publishKey } from './publishKey.ts';
 
 /** `carekey init [--restore]`: creates a wallet, or restores one from its recovery phrase. */
@@ -13,14 +14,22 @@ export function registerInit(program: Command): void {
     .command('init')
     .description('create a wallet (a new recovery phrase), or restore one with --restore')
     .option('--restore', 'restore from an existing recovery phrase (CAREKEY_MNEMONIC when not interactive)')
+    .option(
+      '--for <address|did>',
+      'with --restore: the identity this phrase acts for, after `carekey did rotate`',
+    )
     .option('--scrypt-log-n <n>', 'scrypt work factor of the wallet file (default 18)', (v) => Number(v))
     .option('--json', 'print JSON')
-    .action(async (options: { restore?: boolean; scryptLogN?: number; json?: boolean }) => {
+    .action(async (options: { restore?: boolean; for?: string; scryptLogN?: number; json?: boolean }) => {
       const home = carekeyHome();
       const mnemonic = options.restore
         ? await readSecret({ prompt: 'Recovery phrase: ', envVar: 'CAREKEY_MNEMONIC' })
         : generateMnemonic();
       const secrets = newWalletSecrets({ mnemonic });
+      const identity = await identityForKey(
+        walletKeys(secrets).address,
+        options.restore ? options.for : undefined,
+      );
       const passphrase = await readSecret({
         prompt: 'New passphrase for this device: ',
         envVar: 'CAREKEY_PASSPHRASE',
@@ -30,11 +39,12 @@ export function registerInit(program: Command): void {
         home,
         secrets,
         passphrase,
+        identity,
         ...(options.scryptLogN === undefined ? {} : { logN: options.scryptLogN }),
       });
       // Publish the X25519 key on the DID so others can share with this wallet (when a node is reachable).
       const keys = walletKeys(secrets);
-      const did = await publishKey(home, privateKeyToAccount(keys.privateKey), keys.recipient);
+      const did = await publishKey(home, privateKeyToAccount(keys.privateKey), keys.recipient, identity);
       output(
         options,
         { ...facts, walletFile: home.walletFile, didKey: did, ...(options.restore ? {} : { mnemonic }) },

@@ -22,6 +22,7 @@ import { saveNewWallet } from '../home/walletStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
+import { identityForKey } from './identityForKey.ts';
 import { nodeUrl, openSession } from './openSession.ts';
 import { publishKey } from './publishKey.ts';
 import { rekeyRecords } from './rekeyRecords.ts';
@@ -150,9 +151,13 @@ export function registerRecover(program: Command): void {
   recover
     .command('finish <files...>')
     .description('combine the shares your guardians sent and restore your wallet on this device')
+    .option(
+      '--for <address|did>',
+      'your identity, if your keys were rotated (`carekey did rotate`) since it was made',
+    )
     .option('--scrypt-log-n <n>', 'scrypt work factor of the new wallet file (default 18)', (v) => Number(v))
     .option('--json', 'print JSON')
-    .action(async (paths: string[], options: { scryptLogN?: number; json?: boolean }) => {
+    .action(async (paths: string[], options: { for?: string; scryptLogN?: number; json?: boolean }) => {
       const home = carekeyHome();
       const files = recoveryFiles(home);
       const identity = await readDeviceIdentity(files.deviceIdentityFile);
@@ -176,15 +181,17 @@ export function registerRecover(program: Command): void {
         confirm: true,
       });
       const secrets = newWalletSecrets({ mnemonic });
+      const owner = await identityForKey(walletKeys(secrets).address, options.for);
       const facts = await saveNewWallet({
         home,
         secrets,
         passphrase,
+        identity: owner,
         ...(options.scryptLogN === undefined ? {} : { logN: options.scryptLogN }),
       });
       await rm(files.deviceIdentityFile, { force: true });
       const keys = walletKeys(secrets);
-      const did = await publishKey(home, privateKeyToAccount(keys.privateKey), keys.recipient);
+      const did = await publishKey(home, privateKeyToAccount(keys.privateKey), keys.recipient, owner);
       output(options, { ...facts, sharesUsed: used, corruptedShares: corrupted, didKey: did }, () =>
         [
           `Wallet recovered from shares ${used.join(', ')}: ${facts.address}.`,
