@@ -1,8 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blobIdFromDigest } from '@carekey/sdk/blobs';
+import { blobIdFromDigest, encodeBlobBatch } from '@carekey/sdk/blobs';
 import { changeIdentityOwner } from '@carekey/sdk/chain';
 import { Type } from '@sinclair/typebox';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
@@ -420,6 +421,114 @@ describe('the node API over real HTTP', () => {
       headers: { ...json, ...auth },
     });
     expect(json415.status).toBe(415);
+  });
+
+  it('POST /v1/blobs/batch stores many payloads from one signed request, each under its cid', async () => {
+    const payloads = [randomBytes(4000), randomBytes(1), randomBytes(200_000)];
+    const octets = { 'content-type': 'application/octet-stream' };
+    const first = payloads[0] as Buffer;
+    const cid0 = blobIdFromDigest(createHash('sha256').update(first).digest()).id;
+    expect((await signed('PUT', `/v1/blobs/${cid0}`, { body: first, headers: octets })).status).toBe(201);
+    const batch = encodeBlobBatch({ payloads });
+    const r = await signed('POST', `/v1/blobs/batch?manifest=${batch.manifestDigest}`, {
+      body: Buffer.concat(batch.parts),
+      headers: octets,
+    });
+    expect(r.status).toBe(201);
+    expect(r.json).toEqual({
+      blobs: payloads.map((p, i) => ({ cid: batch.cids[i], size: p.length, created: i !== 0 })),
+    });
+    for (const [i, p] of payloads.entries()) {
+      expect((await signed('GET', `/v1/blobs/${batch.cids[i]}`)).body.equals(p)).toBe(true);
+    }
+  });
+
+  it('T-19 F-1 a blob batch with one bad payload, a truncated or over-long body, a wrong manifest or too large is refused whole and stores nothing', async () => {
+    const octets = { 'content-type': 'application/octet-stream' };
+    const payloads = [randomBytes(3000), randomBytes(5000), randomBytes(7000)];
+    const batch = encodeBlobBatch({ payloads });
+    const body = Buffer.concat(batch.parts);
+    const path = `/v1/blobs/batch?manifest=${batch.manifestDigest}`;
+    const flipped = Buffer.from(body);
+    flipped[flipped.length - 100] = (flipped[flipped.length - 100] ?? 0) ^ 1;
+    const manifestOf = (manifest: unknown) => {
+      const text = Buffer.from(typeof manifest === 'string' ? manifest : JSON.stringify(manifest));
+      const head = Buffer.alloc(4);
+      head.writeUInt32BE(text.length);
+      return { bytes: Buffer.concat([head, text]), digest: createHash('sha256').update(text).digest('hex') };
+    };
+    const oversized = manifestOf({ blobs: [{ cid: batch.cids[0], size: MAX_BLOB + 1 }] });
+    const polluted = manifestOf(
+      `{"blobs":[{"cid":"${batch.cids[0]}","size":3000,"__proto__":{"admin":true}}]}`,
+    );
+    const other = encodeBlobBatch({ payloads: [randomBytes(10)] });
+    const cases: [string, string, Buffer, number, string][] = [
+      ['one payload that does not hash to its cid', path, flipped, 400, 'hash-mismatch'],
+      ['a truncated last payload', path, body.subarray(0, body.length - 1), 400, 'invalid-content-length'],
+      [
+        'bytes after the last payload',
+        path,
+        Buffer.concat([body, Buffer.from('x')]),
+        400,
+        'invalid-content-length',
+      ],
+      [
+        'a manifest that is not the signed one',
+        `/v1/blobs/batch?manifest=${other.manifestDigest}`,
+        body,
+        400,
+        'manifest-mismatch',
+      ],
+      [
+        'a payload larger than the node accepts',
+        `/v1/blobs/batch?manifest=${oversized.digest}`,
+        oversized.bytes,
+        413,
+        'blob-too-large',
+      ],
+      [
+        'a __proto__ key in the manifest',
+        `/v1/blobs/batch?manifest=${polluted.digest}`,
+        polluted.bytes,
+        400,
+        'forbidden-key',
+      ],
+      ['a manifest length over 1 MiB', path, Buffer.from([0x7f, 0xff, 0xff, 0xff]), 400, 'invalid-manifest'],
+    ];
+    for (const [what, target, bytes, status, code] of cases) {
+      const r = await signed('POST', target, { body: bytes, headers: octets });
+      expect(r.status, what).toBe(status);
+      expect((r.json as { code: string }).code, what).toBe(code);
+    }
+    // Chunked (no Content-Length): the body ends inside the last payload.
+    const auth = await signedHeaders({
+      account: patient,
+      domain,
+      audience: node.audience,
+      method: 'POST',
+      path,
+    });
+    const chunked = await new Promise<{ status: number; json: { code?: string } }>((resolve, reject) => {
+      const { hostname, port } = new URL(node.api.url);
+      const req = httpRequest(
+        { host: hostname, port: Number(port), method: 'POST', path, headers: { ...octets, ...auth } },
+        (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (p: Buffer) => parts.push(p));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(parts).toString()) }),
+          );
+        },
+      );
+      req.on('error', reject);
+      req.write(body.subarray(0, 5000));
+      req.end(body.subarray(5000, body.length - 10));
+    });
+    expect(chunked).toMatchObject({ status: 400, json: { code: 'truncated-batch' } });
+    const unsigned = await call({ method: 'POST', path, body, headers: octets });
+    expect(unsigned.status).toBe(401);
+    for (const cid of batch.cids) expect(await node.blobs.has(cid)).toBe(false);
+    expect(readdirSync(join(node.blobs.dir, 'tmp'))).toEqual([]);
   });
 
   it('T-20 refuses traversal and malformed blob ids with 400, signed or not', async () => {

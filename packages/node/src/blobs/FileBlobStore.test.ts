@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobIdFromDigest } from '@carekey/sdk/blobs';
 import {
+  BlobBatchError,
   BlobIntegrityError,
   BlobNotFoundError,
   BlobStoreError,
@@ -16,8 +17,26 @@ import { FileBlobStore } from './FileBlobStore.ts';
 const root = mkdtempSync(join(tmpdir(), 'carekey-blobs-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 let n = 0;
-const freshStore = (maxBlobBytes?: number) =>
-  FileBlobStore.open({ dir: join(root, `s${n++}`), ...(maxBlobBytes ? { maxBlobBytes } : {}) });
+const freshStore = (maxBlobBytes?: number, maxBatchBytes?: number) =>
+  FileBlobStore.open({
+    dir: join(root, `s${n++}`),
+    ...(maxBlobBytes ? { maxBlobBytes } : {}),
+    ...(maxBatchBytes ? { maxBatchBytes } : {}),
+  });
+const cidOf = (bytes: Uint8Array) => blobIdFromDigest(createHash('sha256').update(bytes).digest()).id;
+
+/** The payloads back to back, cut into pieces that straddle payload boundaries (as an HTTP body arrives). */
+async function* concatenated(payloads: readonly Uint8Array[], piece = 7_919): AsyncGenerator<Uint8Array> {
+  const all = Buffer.concat(payloads);
+  for (let at = 0; at < all.length; at += piece) yield all.subarray(at, at + piece);
+}
+
+/** Every blob file of a store (not the temp folder). */
+function storedFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((d) => d !== 'tmp')
+    .flatMap((d) => readdirSync(join(dir, d)));
+}
 
 async function readAll(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Uint8Array[] = [];
@@ -84,11 +103,102 @@ describe('FileBlobStore', () => {
     );
   });
 
+  it('stores a batch streamed back to back, each payload under its id; again is harmless (created: false)', async () => {
+    const store = await freshStore();
+    const payloads = [randomBytes(5000), randomBytes(0), randomBytes(70_000), randomBytes(1)];
+    const entries = payloads.map((p) => ({ id: cidOf(p), size: p.length }));
+    const stored = await store.putBatch({ entries, source: concatenated(payloads) });
+    expect(stored.map((b) => [b.id, b.size, b.created])).toEqual(entries.map((e) => [e.id, e.size, true]));
+    for (const [i, p] of payloads.entries())
+      expect(await readAll(store.get(entries[i]?.id ?? ''))).toEqual(p);
+    const again = await store.putBatch({ entries, source: concatenated(payloads, 65_536) });
+    expect(again.every((b) => !b.created)).toBe(true);
+    expect(readdirSync(join(store.dir, 'tmp'))).toEqual([]);
+  });
+
+  it('T-19 refuses a whole batch — one payload that does not hash to its id, a truncated or over-long body, too large, an id twice — and stores none of it', async () => {
+    const store = await freshStore(100_000, 150_000);
+    const good = [randomBytes(3000), randomBytes(4000), randomBytes(5000)];
+    const entries = good.map((p) => ({ id: cidOf(p), size: p.length }));
+    const flipped = good.map((p) => Buffer.from(p));
+    const last = flipped[2] as Buffer;
+    last[10] = (last[10] ?? 0) ^ 1;
+    const cases: [string, Parameters<FileBlobStore['putBatch']>[0], string][] = [
+      ['one bad payload', { entries, source: concatenated(flipped) }, 'hash-mismatch'],
+      [
+        'truncated',
+        { entries, source: concatenated([good[0], good[1], good[2]?.subarray(0, 4999)] as Buffer[]) },
+        'truncated',
+      ],
+      ['trailing bytes', { entries, source: concatenated([...good, randomBytes(1)]) }, 'trailing-bytes'],
+      [
+        'a payload too large',
+        { entries: [{ id: cidOf(randomBytes(8)), size: 100_001 }], source: concatenated([]) },
+        'too-large',
+      ],
+      [
+        'the batch too large',
+        {
+          entries: [0, 1].map(() => ({ id: cidOf(randomBytes(8)), size: 80_000 })),
+          source: concatenated([]),
+        },
+        'too-large',
+      ],
+      [
+        'an id twice',
+        {
+          entries: [entries[0], entries[0]] as typeof entries,
+          source: concatenated([good[0], good[0]] as Buffer[]),
+        },
+        'invalid-manifest',
+      ],
+      [
+        'a negative size',
+        { entries: [{ id: entries[0]?.id ?? '', size: -1 }], source: concatenated([]) },
+        'invalid-manifest',
+      ],
+    ];
+    for (const [what, parameters, fault] of cases) {
+      const error = await store.putBatch(parameters).catch((e: unknown) => e);
+      expect(error, what).toBeInstanceOf(BlobBatchError);
+      expect((error as BlobBatchError).fault, what).toBe(fault);
+      expect(storedFiles(store.dir), what).toEqual([]);
+      expect(readdirSync(join(store.dir, 'tmp')), what).toEqual([]);
+    }
+    const refused = await store.putBatch({ entries, source: concatenated(flipped) }).catch((e: unknown) => e);
+    expect((refused as BlobBatchError).index).toBe(2);
+    await expect(
+      store.putBatch({
+        entries: [{ id: '../../etc/passwd', size: 1 }],
+        source: concatenated([randomBytes(1)]),
+      }),
+    ).rejects.toThrow(InvalidBlobIdError);
+  });
+
   it('F-1 kill -9 during uploads never leaves a blob whose bytes differ from its id', async () => {
     const dir = join(root, 'killed');
     const fixture = join(import.meta.dirname, 'writeBlobsForever.fixture.ts');
     for (let round = 0; round < 8; round++) {
       const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));
+      await new Promise((r) => setTimeout(r, 100 + Math.random() * 600));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+    }
+    const store = await FileBlobStore.open({ dir });
+    const { checked, damaged } = await store.verifyAll();
+    expect(checked).toBeGreaterThan(0);
+    expect(damaged).toEqual([]);
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
+  });
+
+  it('F-1 kill -9 during batch uploads never leaves a blob whose bytes differ from its id', async () => {
+    const dir = join(root, 'killed-batches');
+    const fixture = join(import.meta.dirname, 'writeBlobsForever.fixture.ts');
+    for (let round = 0; round < 4; round++) {
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, dir, 'batch'], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()));

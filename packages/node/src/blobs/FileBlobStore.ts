@@ -3,14 +3,31 @@ import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BlobId, blobIdFromDigest, parseBlobId } from '@carekey/sdk/blobs';
-import { BlobIntegrityError, BlobNotFoundError, BlobStoreError } from '@carekey/sdk/errors';
+import { BlobBatchError, BlobIntegrityError, BlobNotFoundError, BlobStoreError } from '@carekey/sdk/errors';
 
 export type FileBlobStoreParameters = {
   /** Folder of the store (created if missing). */
   dir: string;
   /** Largest payload accepted by `put`, in bytes. Default 2 GiB. */
   maxBlobBytes?: number;
+  /** Largest batch accepted by `putBatch` (sum of its payloads), in bytes. Default 64 MiB. */
+  maxBatchBytes?: number;
 };
+
+/** One payload of a batch as its manifest declares it. */
+export type BlobBatchEntry = { id: string; size: number };
+
+export type PutBlobBatchParameters = {
+  /** The batch's payloads in the order their bytes follow in `source`: each one's blob id and exact size. */
+  entries: readonly BlobBatchEntry[];
+  /** Every payload's bytes back to back in `entries` order, streamed; nothing may follow the last one. */
+  source: AsyncIterable<Uint8Array>;
+};
+
+export type PutBlobBatchReturnType = PutBlobReturnType[];
+
+/** Temp files of a batch being fsynced at once (bounded: each holds a file descriptor). */
+const BATCH_SYNCS_IN_FLIGHT = 64;
 
 export type PutBlobParameters = {
   /** The payload, streamed. */
@@ -29,17 +46,23 @@ export type PutBlobReturnType = BlobId & { size: number; created: boolean };
 export class FileBlobStore {
   readonly dir: string;
   readonly maxBlobBytes: number;
+  readonly maxBatchBytes: number;
   readonly #tmp: string;
 
-  private constructor(dir: string, maxBlobBytes: number) {
+  private constructor(dir: string, maxBlobBytes: number, maxBatchBytes: number) {
     this.dir = dir;
     this.maxBlobBytes = maxBlobBytes;
+    this.maxBatchBytes = maxBatchBytes;
     this.#tmp = join(dir, 'tmp');
   }
 
   /** Opens (and creates) a store; removes temp files left by a crash. */
   static async open(parameters: FileBlobStoreParameters): Promise<FileBlobStore> {
-    const store = new FileBlobStore(parameters.dir, parameters.maxBlobBytes ?? 2 ** 31);
+    const store = new FileBlobStore(
+      parameters.dir,
+      parameters.maxBlobBytes ?? 2 ** 31,
+      parameters.maxBatchBytes ?? 64 * 2 ** 20,
+    );
     await mkdir(store.#tmp, { recursive: true });
     for (const name of await readdir(store.#tmp)) await rm(join(store.#tmp, name), { force: true });
     return store;
@@ -96,6 +119,110 @@ export class FileBlobStore {
     return { ...blob, size, created: true };
   }
 
+  /**
+   * Stores a batch of payloads streamed back to back from one source, all or nothing: each payload goes to its own
+   * temp file and is hashed on the way; only when every one matches its id and the source ended exactly after the
+   * last is any of them renamed into place. The durability work is grouped per batch rather than per payload: the
+   * temp files are fsynced together while the next payloads stream in (the filesystem's journal commits them as a
+   * group), then renamed, then each shard folder touched is fsynced once for the whole batch. A process killed
+   * before the renames leaves only temp files (removed by `open`); killed during them, some payloads of the batch
+   * are stored, each complete and synced, and the rest not: a retry stores the rest (F-1).
+   *
+   * @throws BlobBatchError `invalid-manifest` (an id twice, a size that is not a count), `too-large` (a payload over
+   *   `maxBlobBytes` or the batch over `maxBatchBytes`), `hash-mismatch` (with the payload's index), `truncated`,
+   *   `trailing-bytes`; InvalidBlobIdError for a malformed id. Nothing is stored on any of them.
+   */
+  async putBatch(parameters: PutBlobBatchParameters): Promise<PutBlobBatchReturnType> {
+    const entries = parameters.entries.map((entry, index) => {
+      const blob = parseBlobId(entry.id);
+      if (!Number.isSafeInteger(entry.size) || entry.size < 0) {
+        throw new BlobBatchError('invalid-manifest', `payload ${index}: size must be a byte count`, {
+          index,
+        });
+      }
+      if (entry.size > this.maxBlobBytes) {
+        throw new BlobBatchError('too-large', `payload ${index} is larger than ${this.maxBlobBytes} bytes`, {
+          index,
+        });
+      }
+      return { ...blob, size: entry.size };
+    });
+    if (new Set(entries.map((e) => e.id)).size !== entries.length) {
+      throw new BlobBatchError('invalid-manifest', 'the batch lists a blob id twice');
+    }
+    const total = entries.reduce((n, e) => n + e.size, 0);
+    if (total > this.maxBatchBytes) {
+      throw new BlobBatchError('too-large', `the batch is larger than ${this.maxBatchBytes} bytes`, {
+        details: { size: total },
+      });
+    }
+    const temps: string[] = [];
+    const syncing = new Set<Promise<void>>();
+    const synced: Promise<void>[] = [];
+    try {
+      const reader = new ExactReader(parameters.source);
+      for (const [index, entry] of entries.entries()) {
+        const temp = join(this.#tmp, `${randomBytes(12).toString('hex')}.part`);
+        temps.push(temp);
+        const hash = createHash('sha256');
+        const handle = await open(temp, 'wx', 0o600);
+        try {
+          for await (const piece of reader.take(entry.size)) {
+            hash.update(piece);
+            await handle.write(piece);
+          }
+        } catch (error) {
+          await handle.close();
+          throw error instanceof BlobBatchError && error.fault === 'truncated'
+            ? new BlobBatchError('truncated', `the body ends inside payload ${index}`, { index })
+            : error;
+        }
+        if (!Buffer.from(entry.digest).equals(hash.digest())) {
+          await handle.close();
+          throw new BlobBatchError('hash-mismatch', `payload ${index} does not hash to ${entry.id}`, {
+            index,
+          });
+        }
+        // fsync in the background while the next payload streams in; the handle closes once synced.
+        const sync = handle.sync().finally(() => handle.close());
+        synced.push(sync);
+        syncing.add(sync);
+        void sync.then(
+          () => syncing.delete(sync),
+          () => syncing.delete(sync),
+        );
+        if (syncing.size >= BATCH_SYNCS_IN_FLIGHT) await Promise.race(syncing);
+      }
+      if (!(await reader.ended())) {
+        throw new BlobBatchError('trailing-bytes', 'the body goes on after the last payload of the manifest');
+      }
+      await Promise.all(synced);
+      const shards = new Set<string>();
+      const stored: PutBlobReturnType[] = [];
+      for (const [index, entry] of entries.entries()) {
+        const blob = { id: entry.id, digest: entry.digest };
+        const path = this.#path(blob);
+        if (await exists(path)) {
+          stored.push({ ...blob, size: entry.size, created: false });
+          continue;
+        }
+        const shard = join(this.dir, entry.id.slice(-2));
+        if (!shards.has(shard)) await mkdir(shard, { recursive: true });
+        await rename(temps[index] as string, path);
+        temps[index] = '';
+        shards.add(shard);
+        stored.push({ ...blob, size: entry.size, created: true });
+      }
+      await Promise.all([...shards].map(fsyncDir));
+      return stored;
+    } catch (error) {
+      await Promise.allSettled(synced);
+      throw error;
+    } finally {
+      await Promise.all(temps.filter((t) => t !== '').map((temp) => rm(temp, { force: true })));
+    }
+  }
+
   /** Whether a blob is stored. @throws InvalidBlobIdError for a malformed id. */
   async has(id: string): Promise<boolean> {
     return exists(this.#path(parseBlobId(id)));
@@ -148,6 +275,46 @@ export class FileBlobStore {
       }
     }
     return { checked, damaged };
+  }
+}
+
+/** Reads exact byte counts from a chunked source (an HTTP body), never holding more than one chunk. */
+class ExactReader {
+  readonly #source: AsyncIterator<Uint8Array>;
+  #pending: Uint8Array | undefined;
+
+  constructor(source: AsyncIterable<Uint8Array>) {
+    this.#source = source[Symbol.asyncIterator]();
+  }
+
+  /** The next `count` bytes, in pieces. @throws BlobBatchError `truncated` if the source ends first. */
+  async *take(count: number): AsyncGenerator<Uint8Array> {
+    let left = count;
+    while (left > 0) {
+      let chunk = this.#pending;
+      this.#pending = undefined;
+      if (chunk === undefined) {
+        const next = await this.#source.next();
+        if (next.done) throw new BlobBatchError('truncated', 'the body ends early');
+        chunk = next.value;
+      }
+      if (chunk.length > left) {
+        this.#pending = chunk.subarray(left);
+        chunk = chunk.subarray(0, left);
+      }
+      left -= chunk.length;
+      if (chunk.length > 0) yield chunk;
+    }
+  }
+
+  /** Whether the source holds nothing more. */
+  async ended(): Promise<boolean> {
+    if (this.#pending !== undefined && this.#pending.length > 0) return false;
+    for (;;) {
+      const next = await this.#source.next();
+      if (next.done) return true;
+      if (next.value.length > 0) return false;
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import {
   parseSignature,
   stringToHex,
 } from 'viem';
+import { encodeBlobBatch } from '../blobs/blobBatch.ts';
 import { blobIdFromDigest, parseBlobId } from '../blobs/blobId.ts';
 import { X25519Recipient } from '../crypto/x25519.ts';
 import type { NodeDomain, SignedEnvelope } from '../protocol/signedRequest.ts';
@@ -19,6 +20,7 @@ import { type NodeProblem, NodeProblemError, NodeResponseError, NodeUnreachableE
 import type {
   AccessRequestList,
   AuditLog,
+  BlobBatchReceipt,
   BlobReceipt,
   CreateAccessRequestBody,
   CreateGrantBody,
@@ -65,7 +67,7 @@ type CallParameters = {
   /** JSON body (serialised once: the signed hash covers these exact bytes). */
   json?: unknown;
   /** Raw body for streamed routes (the signed body hash is zero). */
-  bytes?: Uint8Array;
+  bytes?: Uint8Array | Blob;
   /** Sign a `NodeRequest` into the `Carekey-Auth` header. */
   signed?: boolean;
 };
@@ -94,7 +96,7 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
 
   async function send(call: CallParameters): Promise<Response> {
     const headers: Record<string, string> = { accept: 'application/json' };
-    let body: string | Uint8Array | undefined;
+    let body: string | Uint8Array | Blob | undefined;
     if (call.json !== undefined) {
       body = JSON.stringify(call.json);
       headers['content-type'] = 'application/json';
@@ -228,6 +230,28 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
     async putBlob(payload: Uint8Array): Promise<BlobReceipt> {
       const cid = blobIdFromDigest(sha256(payload)).id;
       return json({ method: 'PUT', path: `/v1/blobs/${cid}`, bytes: payload, signed: true });
+    },
+
+    /**
+     * `POST /v1/blobs/batch`: uploads up to 1,000 payloads in one signed request (one signature, one fsync group on
+     * the node), all or nothing. The CIDs are computed here; the signed path carries the manifest's hash.
+     */
+    async putBlobs(payloads: readonly Uint8Array[]): Promise<BlobBatchReceipt> {
+      const batch = encodeBlobBatch({ payloads });
+      const receipt = await json<BlobBatchReceipt>({
+        method: 'POST',
+        path: `/v1/blobs/batch?manifest=${batch.manifestDigest}`,
+        bytes: new Blob(batch.parts as BlobPart[]),
+        signed: true,
+      });
+      if (
+        !Array.isArray(receipt.blobs) ||
+        receipt.blobs.length !== batch.cids.length ||
+        receipt.blobs.some((b, i) => b.cid !== batch.cids[i])
+      ) {
+        throw new NodeResponseError('the node answered a blob batch with other blobs than were sent');
+      }
+      return receipt;
     },
 
     /**

@@ -33,6 +33,9 @@ export type TxReceipt = { transactionHash?: Hex; blockNumber?: string; status?: 
 /** `PUT /v1/blobs/{cid}`. */
 export type BlobReceipt = { cid: string; size: number };
 
+/** Answer of `POST /v1/blobs/batch`: every payload, in order; `created` is false for one already stored. */
+export type BlobBatchReceipt = { blobs: { cid: string; size: number; created: boolean }[] };
+
 /** One reader's stanza of one record (`-> X25519 …` text, `encodeStanza`). */
 export type ReaderStanza = { reader: Address; stanza: string };
 

@@ -33,3 +33,34 @@ export class BlobIntegrityError extends BlobStoreError {
     });
   }
 }
+
+/** Why a blob batch was refused as a whole (nothing of it is stored). */
+export type BlobBatchFault =
+  | 'hash-mismatch'
+  | 'truncated'
+  | 'trailing-bytes'
+  | 'too-large'
+  | 'invalid-manifest';
+
+/**
+ * A blob batch (`FileBlobStore.putBatch`, `POST /v1/blobs/batch`) was refused as a whole: `fault` says why and
+ * `index` names the payload at fault, when one is.
+ */
+export class BlobBatchError extends BlobStoreError {
+  override name = 'BlobBatchError';
+  readonly fault: BlobBatchFault;
+  readonly index: number | undefined;
+  constructor(
+    fault: BlobBatchFault,
+    message: string,
+    parameters: BaseErrorParameters & { index?: number } = {},
+  ) {
+    const { index, ...rest } = parameters;
+    super(message, {
+      ...rest,
+      details: { ...rest.details, fault, ...(index === undefined ? {} : { index }) },
+    });
+    this.fault = fault;
+    this.index = index;
+  }
+}

@@ -1,5 +1,12 @@
 export { BaseError, type BaseErrorParameters } from './BaseError.ts';
-export { BlobIntegrityError, BlobNotFoundError, BlobStoreError, InvalidBlobIdError } from './blobs.ts';
+export {
+  BlobBatchError,
+  type BlobBatchFault,
+  BlobIntegrityError,
+  BlobNotFoundError,
+  BlobStoreError,
+  InvalidBlobIdError,
+} from './blobs.ts';
 export {
   AnvilNotFoundError,
   ChainConfigError,

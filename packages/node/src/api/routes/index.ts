@@ -17,6 +17,7 @@ import { getNonces } from './getNonces.ts';
 import { getRecords } from './getRecords.ts';
 import { getRequests } from './getRequests.ts';
 import { getShared } from './getShared.ts';
+import { postBlobBatch } from './postBlobBatch.ts';
 import { postDidAttributes } from './postDidAttributes.ts';
 import { postGrantRevoke } from './postGrantRevoke.ts';
 import { postGrants } from './postGrants.ts';
@@ -38,6 +39,7 @@ export const routes: readonly AnyRoute[] = [
   postDidAttributes,
   putBlob,
   getBlob,
+  postBlobBatch,
   // The vault (docs/vault.md).
   postRecords,
   getRecords,
