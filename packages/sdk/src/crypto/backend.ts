@@ -14,6 +14,17 @@ export type CryptoBackend = {
   readonly chunkCipher: ChunkCipherFactory;
   /** scrypt(passphrase, salt, N = 2^logN, r = 8, p = 1) → 32 bytes. */
   readonly scrypt: (passphrase: Uint8Array, salt: Uint8Array, logN: number) => Promise<Uint8Array>;
+  /**
+   * X25519 (RFC 7748) for the age X25519 stanzas; when absent, noble's. `sharedSecret` returns `undefined` for an
+   * all-zero result (a low-order point), which age requires to be refused.
+   */
+  readonly x25519?: X25519Functions | undefined;
+};
+
+/** The two X25519 operations an age X25519 recipient and identity use. */
+export type X25519Functions = {
+  publicKey: (scalar: Uint8Array) => Uint8Array;
+  sharedSecret: (scalar: Uint8Array, point: Uint8Array) => Uint8Array | undefined;
 };
 
 /** Pure-JS backend (`@noble/ciphers`, `@noble/hashes`), works in every runtime. */

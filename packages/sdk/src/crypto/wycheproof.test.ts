@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
+import { x25519 } from '@noble/curves/ed25519.js';
 import { hexToBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { nobleChunkCipher } from './chunkCipher.ts';
-import { nodeChunkCipher } from './node/nodeBackend.ts';
+import { nodeChunkCipher, nodeX25519 } from './node/nodeBackend.ts';
 import { hkdfSha256 } from './primitives.ts';
 import { sharedDataPath } from './testing/ageTestKit.ts';
 import { x25519SharedSecret } from './x25519.ts';
@@ -90,22 +91,34 @@ describe('Wycheproof X25519 through the age X25519 path', () => {
     expect(tests.length).toBe(518);
     expect(tests.filter((t) => t.flags.includes('ZeroSharedSecret')).length).toBe(31);
   });
-  it('computes every valid and acceptable shared secret and rejects the 31 all-zero ones', () => {
-    let rejected = 0;
-    let computed = 0;
-    for (const t of tests) {
-      const shared = x25519SharedSecret(hexToBytes(t.private), hexToBytes(t.public));
-      if (t.flags.includes('ZeroSharedSecret')) {
-        expect(t.shared, `tcId ${t.tcId}`).toBe('00'.repeat(32));
-        expect(shared, `tcId ${t.tcId}`).toBeUndefined();
-        rejected++;
-      } else {
-        expect(['valid', 'acceptable']).toContain(t.result);
-        expect(shared && hex(shared), `tcId ${t.tcId}`).toBe(t.shared);
-        computed++;
+  it.each([
+    ['noble', x25519SharedSecret],
+    ['OpenSSL (node backend)', nodeX25519.sharedSecret],
+  ])(
+    '%s computes every valid and acceptable shared secret and rejects the 31 all-zero ones',
+    (_, sharedSecret) => {
+      let rejected = 0;
+      let computed = 0;
+      for (const t of tests) {
+        const shared = sharedSecret(hexToBytes(t.private), hexToBytes(t.public));
+        if (t.flags.includes('ZeroSharedSecret')) {
+          expect(t.shared, `tcId ${t.tcId}`).toBe('00'.repeat(32));
+          expect(shared, `tcId ${t.tcId}`).toBeUndefined();
+          rejected++;
+        } else {
+          expect(['valid', 'acceptable']).toContain(t.result);
+          expect(shared && hex(shared), `tcId ${t.tcId}`).toBe(t.shared);
+          computed++;
+        }
       }
+      expect([computed, rejected]).toEqual([487, 31]);
+    },
+  );
+  it('the node backend derives the same public keys as noble', () => {
+    for (const t of tests.slice(0, 50)) {
+      const scalar = hexToBytes(t.private);
+      expect(hex(nodeX25519.publicKey(scalar)), `tcId ${t.tcId}`).toBe(hex(x25519.getPublicKey(scalar)));
     }
-    expect([computed, rejected]).toEqual([487, 31]);
   });
 });
 

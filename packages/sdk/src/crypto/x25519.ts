@@ -2,6 +2,7 @@ import { chacha20poly1305 } from '@noble/ciphers/chacha.js';
 import { x25519 } from '@noble/curves/ed25519.js';
 import { bech32 } from '@scure/base';
 import { InvalidHeaderError, InvalidIdentityError, InvalidRecipientError } from '../errors/crypto.ts';
+import { getDefaultCryptoBackend } from './backend.ts';
 import { decodeBase64, encodeBase64 } from './base64.ts';
 import { concatBytes, hkdfSha256, isAllZero, randomBytes } from './primitives.ts';
 import { FILE_KEY_LENGTH, type Identity, type Recipient } from './recipient.ts';
@@ -18,6 +19,8 @@ const IDENTITY_PREFIX = 'age-secret-key-';
  * (a low-order or identity point), which age requires to be rejected.
  */
 export function x25519SharedSecret(scalar: Uint8Array, point: Uint8Array): Uint8Array | undefined {
+  const native = getDefaultCryptoBackend().x25519;
+  if (native !== undefined) return native.sharedSecret(scalar, point);
   let shared: Uint8Array;
   try {
     shared = x25519.getSharedSecret(scalar, point);
@@ -25,6 +28,11 @@ export function x25519SharedSecret(scalar: Uint8Array, point: Uint8Array): Uint8
     return undefined; // noble refuses low-order points, whose result is all zero
   }
   return isAllZero(shared) ? undefined : shared;
+}
+
+/** X25519(scalar, basepoint): the public key of a secret (the installed backend's, else noble's). */
+function x25519PublicKey(scalar: Uint8Array): Uint8Array {
+  return (getDefaultCryptoBackend().x25519?.publicKey ?? x25519.getPublicKey)(scalar);
 }
 
 /** Decodes bech32 (no 90-character limit, as age keys exceed it for PQ keys). */
@@ -72,7 +80,7 @@ export class X25519Recipient implements Recipient {
 
   async wrapFileKey(fileKey: Uint8Array): Promise<Stanza> {
     const ephemeral = randomBytes(32);
-    const share = x25519.getPublicKey(ephemeral);
+    const share = x25519PublicKey(ephemeral);
     const shared = x25519SharedSecret(ephemeral, this.publicKey);
     if (!shared) throw new InvalidRecipientError({ details: { reason: 'low-order public key' } });
     const key = hkdfSha256(shared, concatBytes(share, this.publicKey), LABEL, 32);
@@ -104,7 +112,7 @@ export class X25519Identity implements Identity {
       secret = Uint8Array.from(identity);
     }
     this.#secretKey = secret;
-    this.#publicKey = x25519.getPublicKey(secret);
+    this.#publicKey = x25519PublicKey(secret);
   }
 
   /** Generates a fresh random identity. */
