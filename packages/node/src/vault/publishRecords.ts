@@ -19,6 +19,27 @@ import { appendAccessLog } from './appendAccessLog.ts';
 import type { Vault } from './Vault.ts';
 import { checkStanza, toAddress, toBytes32 } from './vaultInput.ts';
 
+/** Most parameters of one multi-row insert (PostgreSQL allows 65,535). */
+const MAX_INSERT_PARAMETERS = 10_000;
+
+/** Inserts rows into `target` (`table (columns)`) with as few multi-row `insert … values` as the limit allows. */
+async function insertRows(
+  tx: { query: (text: string, params?: readonly unknown[]) => Promise<unknown> },
+  target: string,
+  rows: readonly (readonly unknown[])[],
+): Promise<void> {
+  const width = rows[0]?.length ?? 0;
+  if (width === 0) return;
+  const perStatement = Math.max(1, Math.floor(MAX_INSERT_PARAMETERS / width));
+  for (let start = 0; start < rows.length; start += perStatement) {
+    const chunk = rows.slice(start, start + perStatement);
+    const values = chunk.map(
+      (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
+    );
+    await tx.query(`insert into ${target} values ${values.join(', ')}`, chunk.flat());
+  }
+}
+
 /** Most records in one published batch. */
 export const MAX_BATCH_RECORDS = 1000;
 
@@ -105,11 +126,6 @@ export async function publishRecords(
         },
       );
     }
-    if (!(await vault.blobs.has(blob.id))) {
-      throw new VaultInputError('blob-missing', `records[${i}].blobId ${blob.id} is not in the blob store`, {
-        hint: 'upload the payload first with PUT /v1/blobs/{cid}',
-      });
-    }
     const categoryTag = toBytes32(record.categoryTag, `records[${i}].categoryTag`);
     const salt = toBytes32(record.salt, `records[${i}].salt`);
     if (!Array.isArray(record.stanzas) || record.stanzas.length === 0 || record.stanzas.length > 16) {
@@ -139,6 +155,16 @@ export async function publishRecords(
     checked.push({ recordId, blobId: blobIdFromDigest(blob.digest).id, categoryTag, salt, stanzas, leaf });
   }
 
+  // Every payload must be stored already (looked up together: one stat each, all in flight at once).
+  const present = await Promise.all(checked.map((c) => vault.blobs.has(c.blobId)));
+  const missing = present.indexOf(false);
+  if (missing >= 0) {
+    throw new VaultInputError(
+      'blob-missing',
+      `records[${missing}].blobId ${checked[missing]?.blobId} is not in the blob store`,
+      { hint: 'upload the payload first with POST /v1/blobs/batch or PUT /v1/blobs/{cid}' },
+    );
+  }
   const tree = buildRecordTree(checked.map((c) => c.leaf));
   const signedRoot = toBytes32(parameters.publish.root, 'publish.root');
   if (tree.root !== signedRoot) {
@@ -233,31 +259,28 @@ export async function publishRecords(
         'insert into record_batches (root, publisher, count, publish_digest) values ($1, $2, $3, $4)',
         [hexToBytes(tree.root), hexToBytes(publisher), checked.length, hexToBytes(publishDigest)],
       );
-      for (const [i, c] of checked.entries()) {
-        await tx.query(
-          `insert into records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof, batch_root, salt)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-          [
-            hexToBytes(c.recordId),
-            hexToBytes(patient),
-            hexToBytes(publisher),
-            c.blobId,
-            hexToBytes(c.categoryTag),
-            hexToBytes(tree.leafHashes[i] as Hex),
-            i,
-            (tree.proofs[i] ?? []).map((p) => hexToBytes(p)),
-            hexToBytes(tree.root),
-            hexToBytes(c.salt),
-          ],
-        );
-        for (const s of c.stanzas) {
-          await tx.query('insert into stanzas (record_id, reader, stanza) values ($1, $2, $3)', [
-            hexToBytes(c.recordId),
-            hexToBytes(s.reader),
-            s.stanza,
-          ]);
-        }
-      }
+      // Multi-row inserts (a few statements per batch rather than two per record).
+      const recordRows = checked.map((c, i) => [
+        hexToBytes(c.recordId),
+        hexToBytes(patient),
+        hexToBytes(publisher),
+        c.blobId,
+        hexToBytes(c.categoryTag),
+        hexToBytes(tree.leafHashes[i] as Hex),
+        i,
+        (tree.proofs[i] ?? []).map((p) => hexToBytes(p)),
+        hexToBytes(tree.root),
+        hexToBytes(c.salt),
+      ]);
+      await insertRows(
+        tx,
+        'records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof, batch_root, salt)',
+        recordRows,
+      );
+      const stanzaRows = checked.flatMap((c) =>
+        c.stanzas.map((s) => [hexToBytes(c.recordId), hexToBytes(s.reader), s.stanza]),
+      );
+      await insertRows(tx, 'stanzas (record_id, reader, stanza)', stanzaRows);
       await enqueueOutbox({
         sql: tx,
         kind: 'RecordRegistry.publishBatchSigned',
