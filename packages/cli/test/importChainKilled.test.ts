@@ -165,7 +165,10 @@ describe('F-4: the chain node killed -9 during an import', () => {
     jsonOf(await run('early', 'init', '--json', '--scrypt-log-n', '15'));
     await settledAndDumped();
     const before = await count(`select count(*) as n from records`);
-    const killed = killChainOn((e) => e.method === 'PUT' && e.route.startsWith('/v1/blobs'));
+    // The payloads go up in one `POST /v1/blobs/batch` (or `PUT /v1/blobs/{cid}` each): killed on the first.
+    const killed = killChainOn(
+      (e) => (e.method === 'POST' || e.method === 'PUT') && e.route.startsWith('/v1/blobs'),
+    );
     const failed = await run('early', 'import', SMALL, '--json');
     await killed;
     expect(failed.code, failed.stdout).toBe(1);

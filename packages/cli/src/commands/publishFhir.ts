@@ -3,7 +3,7 @@ import { mkdtemp, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
-import { blobIdFromDigest, parseBlobId } from '@carekey/sdk/blobs';
+import { blobIdFromDigest, MAX_BLOB_BATCH_COUNT, parseBlobId } from '@carekey/sdk/blobs';
 import { buildRecordTree, type RecordLeaf, toPublishTypedData, ZERO_BYTES32 } from '@carekey/sdk/chain';
 import {
   assembleHeader,
@@ -214,6 +214,51 @@ async function putBlobFile(session: Session, item: { payloadFile: string; payloa
   return cid;
 }
 
+/** Most payload bytes in one `POST /v1/blobs/batch` request (the node accepts 64 MiB). */
+const UPLOAD_BATCH_BYTES = 16 * 2 ** 20;
+/** Blob batch requests in flight at once. */
+const UPLOAD_BATCHES_IN_FLIGHT = 2;
+
+/**
+ * Uploads every in-memory payload, many per request (`POST /v1/blobs/batch`: one signature and one grouped fsync
+ * per request, at most 1,000 payloads or 16 MiB each), and sets each one's CID. A payload larger than a request
+ * goes alone. The node refuses a request whole, so a failure leaves no half-uploaded request behind.
+ */
+async function uploadPayloads(
+  session: Session,
+  prepared: { payload?: Uint8Array; blobId: string }[],
+): Promise<void> {
+  const groups: { payload: Uint8Array; blobId: string }[][] = [];
+  let group: { payload: Uint8Array; blobId: string }[] = [];
+  let bytes = 0;
+  for (const p of prepared) {
+    if (p.payload === undefined) continue;
+    if (
+      group.length > 0 &&
+      (group.length >= MAX_BLOB_BATCH_COUNT || bytes + p.payload.length > UPLOAD_BATCH_BYTES)
+    ) {
+      groups.push(group);
+      group = [];
+      bytes = 0;
+    }
+    group.push(p as { payload: Uint8Array; blobId: string });
+    bytes += p.payload.length;
+  }
+  if (group.length > 0) groups.push(group);
+  let uploaded = 0;
+  let next = 0;
+  const worker = async () => {
+    while (next < groups.length) {
+      const members = groups[next++] as { payload: Uint8Array; blobId: string }[];
+      const receipt = await session.node.putBlobs(members.map((m) => m.payload));
+      for (const [i, m] of members.entries()) m.blobId = receipt.blobs[i]?.cid ?? '';
+      uploaded += members.length;
+      progress(`  uploaded ${uploaded} payloads`);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(UPLOAD_BATCHES_IN_FLIGHT, groups.length) }, worker));
+}
+
 /** Writes the own age file of a file record: header, then the payload file copied in pieces, atomically. */
 async function putOwnFile(
   session: Session,
@@ -273,14 +318,13 @@ export async function publishItems(parameters: {
     leaf: RecordLeaf;
     salt: Hex;
   };
-  let uploaded = 0;
   const prepared = await inPool(items, async (item): Promise<Prepared> => {
     let fileKey: Uint8Array;
     let payload: Uint8Array | undefined;
-    let blobId: string;
+    let blobId = '';
     if ('plaintext' in item) {
+      // Uploaded below with the others, many per request (`POST /v1/blobs/batch`).
       ({ fileKey, payload } = encryptPayload({ plaintext: item.plaintext }));
-      blobId = (await node.putBlob(payload)).cid;
     } else {
       fileKey = item.fileKey;
       blobId = await putBlobFile(session, item);
@@ -295,16 +339,12 @@ export async function publishItems(parameters: {
       },
     ];
     if (!selfIsPatient) stanzas.push({ reader: publisher, stanza: encodeStanza(ownStanza) });
-    uploaded++;
-    if (uploaded % 500 === 0) progress(`  uploaded ${uploaded}/${items.length}`);
     const salt = random32();
     const tag =
       tagKey === undefined ? ZERO_BYTES32 : categoryTag({ patientSalt: tagKey, category: item.category });
     const patientCommitment = keccak256(
       encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient, salt]),
     );
-    // The leaf commits to the payload's SHA-256: the digest inside its CID (docs/protocol.md, Records).
-    const digest = bytesToHex(parseBlobId(blobId).digest);
     return {
       item,
       blobId,
@@ -313,9 +353,14 @@ export async function publishItems(parameters: {
       ownStanza,
       stanzas,
       salt,
-      leaf: { recordId: item.recordId, blobId: digest, categoryTag: tag, patientCommitment },
+      leaf: { recordId: item.recordId, blobId: ZERO_BYTES32, categoryTag: tag, patientCommitment },
     };
   });
+  await uploadPayloads(session, prepared);
+  for (const p of prepared) {
+    // The leaf commits to the payload's SHA-256: the digest inside its CID (docs/protocol.md, Records).
+    p.leaf = { ...p.leaf, blobId: bytesToHex(parseBlobId(p.blobId).digest) };
+  }
 
   const published: LocalRecord[] = [];
   const batches: { root: Hex; count: number }[] = [];
@@ -357,15 +402,15 @@ export async function publishItems(parameters: {
     await context.commit();
     batches.push({ root: tree.root, count: batch.length });
     const addedAt = new Date().toISOString();
+    await store.putFiles(
+      batch.flatMap((p) =>
+        p.payload === undefined
+          ? []
+          : [{ recordId: p.item.recordId, fileKey: p.fileKey, stanza: p.ownStanza, payload: p.payload }],
+      ),
+    );
     for (const p of batch) {
-      if (p.payload !== undefined) {
-        await store.putFile({
-          recordId: p.item.recordId,
-          fileKey: p.fileKey,
-          stanza: p.ownStanza,
-          payload: p.payload,
-        });
-      } else if ('payloadFile' in p.item) {
+      if (p.payload === undefined && 'payloadFile' in p.item) {
         await putOwnFile(session, p.item.recordId, p.fileKey, p.ownStanza, p.item.payloadFile);
       }
       p.fileKey.fill(0);

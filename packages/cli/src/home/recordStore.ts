@@ -15,7 +15,7 @@ import {
 import type { Address, Hex } from 'viem';
 import { CliError } from '../io/CliError.ts';
 import type { CarekeyHome } from './carekeyHome.ts';
-import { writeFileAtomic } from './writeFileAtomic.ts';
+import { writeFileAtomic, writeFilesAtomic } from './writeFileAtomic.ts';
 
 /** What a person's gateway remembers about one record it can read (kept encrypted, in `records/index.age`). */
 export type LocalRecord = {
@@ -104,12 +104,16 @@ export class RecordStore {
   }
 
   /** Stores a record's own age file: `assembleHeader(own stanza) ‖ payload`. */
-  async putFile(parameters: { recordId: Hex; fileKey: Uint8Array; stanza: Stanza; payload: Uint8Array }) {
-    const header = assembleHeader({ fileKey: parameters.fileKey, stanzas: [parameters.stanza] });
-    const file = new Uint8Array(header.length + parameters.payload.length);
-    file.set(header, 0);
-    file.set(parameters.payload, header.length);
-    await writeFileAtomic(this.fileOf(parameters.recordId), file);
+  async putFile(parameters: OwnFile) {
+    await writeFileAtomic(this.fileOf(parameters.recordId), ownFileBytes(parameters));
+  }
+
+  /** Stores many records' own age files at once (one grouped fsync: `writeFilesAtomic`). */
+  async putFiles(files: readonly OwnFile[]) {
+    await writeFilesAtomic(
+      this.dir,
+      files.map((f) => ({ name: `${f.recordId.toLowerCase()}.age`, data: ownFileBytes(f) })),
+    );
   }
 
   /** Whether the record's own age file is here. */
@@ -192,6 +196,17 @@ export class RecordStore {
       return [];
     }
   }
+}
+
+/** A record's own age file, before it is written. */
+type OwnFile = { recordId: Hex; fileKey: Uint8Array; stanza: Stanza; payload: Uint8Array };
+
+function ownFileBytes(parameters: OwnFile): Uint8Array {
+  const header = assembleHeader({ fileKey: parameters.fileKey, stanzas: [parameters.stanza] });
+  const file = new Uint8Array(header.length + parameters.payload.length);
+  file.set(header, 0);
+  file.set(parameters.payload, header.length);
+  return file;
 }
 
 /** Largest age header read from a local file (one stanza needs a few hundred bytes). */
