@@ -1,8 +1,8 @@
 import { createNodeClient } from '@carekey/sdk/client';
+import { parseIdentityRef } from '@carekey/sdk/identity';
 import { type Address, isAddressEqual } from 'viem';
 import { CliError } from '../io/CliError.ts';
 import { nodeUrl } from './openSession.ts';
-import { parseIdentityRef } from './parseIdentityRef.ts';
 
 /**
  * The identity a restored key acts for: the key's own address, or (`--for`, after `carekey did rotate` or a
