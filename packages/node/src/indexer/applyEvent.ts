@@ -146,6 +146,9 @@ export async function applyEvent(tx: SqlExecutor, event: IndexedEvent): Promise<
       );
       return;
     case 'ShredRequested':
+      // Shred state is per (patient, record) on chain: anyone may shred any record id under their own identity.
+      // Another identity's shred of a record this node holds for its patient is kept in chain_events only.
+      if (await heldForOther(tx, event.args.recordId, event.args.patient)) return;
       await insertShredEvent(tx, event.args.recordId, 'requested', clampInt8(event.args.executableAt), event);
       // Every access is denied from the request on (two-phase erasure); a shredded record stays shredded.
       await tx.query(`update records set state = 'pending_shred' where record_id = $1 and state = 'active'`, [
@@ -153,6 +156,7 @@ export async function applyEvent(tx: SqlExecutor, event: IndexedEvent): Promise<
       ]);
       return;
     case 'ShredCancelled':
+      if (await heldForOther(tx, event.args.recordId, event.args.patient)) return;
       await insertShredEvent(tx, event.args.recordId, 'cancelled', null, event);
       await tx.query(`update records set state = 'active' where record_id = $1 and state = 'pending_shred'`, [
         bytes(event.args.recordId),
@@ -160,6 +164,7 @@ export async function applyEvent(tx: SqlExecutor, event: IndexedEvent): Promise<
       return;
     case 'Shredded': {
       const id = bytes(event.args.recordId);
+      if (await heldForOther(tx, event.args.recordId, event.args.patient)) return;
       await insertShredEvent(tx, event.args.recordId, 'shredded', null, event);
       // records' own constraint ties state 'shredded' to a deleted salt: the salt goes with the state. Stanzas are
       // the vault's to delete (its subscription sees this event in the same transaction).
@@ -175,6 +180,15 @@ export async function applyEvent(tx: SqlExecutor, event: IndexedEvent): Promise<
       // DIDDelegateChanged, EIP712DomainChanged: kept in chain_events only.
       return;
   }
+}
+
+/** Whether this node holds `recordId` for another patient than the shred event's (then the event is not its). */
+async function heldForOther(tx: SqlExecutor, recordId: Hex, patient: Hex): Promise<boolean> {
+  const { rows } = await tx.query('select 1 from records where record_id = $1 and patient <> $2', [
+    bytes(recordId),
+    bytes(patient),
+  ]);
+  return rows.length > 0;
 }
 
 async function insertShredEvent(

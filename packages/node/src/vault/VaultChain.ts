@@ -73,4 +73,9 @@ export interface VaultChain {
   encryptionKey(identity: Address): Promise<Uint8Array | undefined>;
   /** Record ids with a `Shredded` event on chain (the source of truth for tombstones, F-8). */
   shreddedRecordIds(): Promise<Hex[]>;
+  /**
+   * Every `Shredded` event on chain as (record, patient): a tombstone counts only for a record of that patient
+   * (anyone may request and finalise a shred of any record id under their own identity).
+   */
+  shreddedRecords(): Promise<{ recordId: Hex; patient: Address }[]>;
 }

@@ -40,6 +40,21 @@ export function createVaultChain(parameters: CreateVaultChainParameters): Create
       throw new VaultChainUnavailableError({ cause });
     }
   };
+  const shredded = () =>
+    read(async () => {
+      const events = await getContractEvents(client, {
+        abi: recordRegistryAbi,
+        address: contracts.recordRegistry,
+        eventName: 'Shredded',
+        fromBlock,
+        toBlock: 'latest',
+      });
+      return events.flatMap((e) =>
+        e.args.recordId === undefined || e.args.patient === undefined
+          ? []
+          : [{ recordId: e.args.recordId as Hex, patient: e.args.patient as Address }],
+      );
+    });
   return {
     chainId,
     contracts,
@@ -142,17 +157,8 @@ export function createVaultChain(parameters: CreateVaultChainParameters): Create
       ),
     encryptionKey: (identity) =>
       read(() => getEncryptionKey({ client, didRegistry: contracts.didRegistry, identity, fromBlock })),
-    shreddedRecordIds: () =>
-      read(async () => {
-        const events = await getContractEvents(client, {
-          abi: recordRegistryAbi,
-          address: contracts.recordRegistry,
-          eventName: 'Shredded',
-          fromBlock,
-          toBlock: 'latest',
-        });
-        return events.flatMap((e) => (e.args.recordId === undefined ? [] : [e.args.recordId as Hex]));
-      }),
+    shreddedRecords: () => shredded(),
+    shreddedRecordIds: async () => (await shredded()).map((s) => s.recordId),
   };
 }
 

@@ -20,13 +20,18 @@ export async function reapplyTombstones(
   parameters: ReapplyTombstonesParameters,
 ): Promise<ReapplyTombstonesReturnType> {
   const { vault } = parameters;
-  const onChain = await vault.chain.shreddedRecordIds();
+  // A `Shredded` event counts for the record of its patient only: anyone can shred any record id under their own
+  // identity (e.g. a grantee who knows the id), which must not touch the real patient's record.
+  const onChain = await vault.chain.shreddedRecords();
+  const ids = onChain.map((s) => hexToBytes(s.recordId));
+  const patients = onChain.map((s) => hexToBytes(s.patient));
   const { rows } = await vault.sql.query<{ record_id: Uint8Array; patient: Uint8Array }>(
     `select record_id, patient from records
-     where (record_id = any($1) or record_id in (select record_id from shred_tombstones))
+     where ((record_id, patient) in (select * from unnest($1::bytea[], $2::bytea[]))
+            or record_id in (select record_id from shred_tombstones))
        and (state <> 'shredded' or salt is not null
             or exists (select 1 from stanzas s where s.record_id = records.record_id))`,
-    [onChain.map((id) => hexToBytes(id))],
+    [ids, patients],
   );
   const done: Hex[] = [];
   for (const row of rows) {
@@ -37,11 +42,13 @@ export async function reapplyTombstones(
     });
     done.push(recordId);
   }
-  // Tombstones from the chain that the restored database did not have yet.
-  for (const id of onChain) {
-    await vault.sql.query('insert into shred_tombstones (record_id) values ($1) on conflict do nothing', [
-      hexToBytes(id),
-    ]);
+  // Tombstones from the chain that the restored database did not have yet (not for another patient's record).
+  for (const [i, id] of ids.entries()) {
+    await vault.sql.query(
+      `insert into shred_tombstones (record_id) select $1::bytea
+       where not exists (select 1 from records where record_id = $1 and patient <> $2) on conflict do nothing`,
+      [id, patients[i]],
+    );
   }
   return done;
 }

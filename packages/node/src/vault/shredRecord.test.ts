@@ -1,8 +1,15 @@
-import { getSignatureContext, ScopeKind, ShredAction, toShredTypedData } from '@carekey/sdk/chain';
+import {
+  getSignatureContext,
+  ScopeKind,
+  ShredAction,
+  shredRecord as shredOnChain,
+  toShredTypedData,
+} from '@carekey/sdk/chain';
 import { KeyReleaseRefusedError, VaultInputError } from '@carekey/sdk/errors';
 import { createTestClient, type Hex, hexToBytes, http } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPgliteSql, dumpPgliteSql } from '../db/createPgliteSql.ts';
+import { createIndexer } from '../indexer/createIndexer.ts';
 import { finalizeDueShreds } from './finalizeDueShreds.ts';
 import { reapplyTombstones } from './reapplyTombstones.ts';
 import { releaseKeys } from './releaseKeys.ts';
@@ -157,6 +164,38 @@ describe('shredRecord, delay 0 (R-11, F-8)', () => {
       hexToBytes(record.recordId),
     ]);
     expect(rows[0]?.state).toBe('active');
+  });
+
+  it('T-6 another identity shredding my record id on chain (a grantee knows it) changes nothing here: index, tombstones, keys', async () => {
+    const patient = t.newIdentity();
+    const grantee = t.newIdentity();
+    const records = await t.publish({ patient, tags: [randomTag()] });
+    const { recordId } = nth(records, 0);
+    const grantId = await t.grant({ patient, grantee, scopeKind: ScopeKind.All, records });
+    // The grantee requests and finalises a shred of the same record id under its own identity (the chain allows it:
+    // shred state is per patient), then the indexer and a restart's tombstone pass see its Shredded event.
+    const base = { client: t.relayer, recordRegistry: t.vault.chain.contracts.recordRegistry, recordId };
+    await shredOnChain({ ...base, patient: grantee.address, signer: grantee.account, action: 'request' });
+    await shredOnChain({ ...base, patient: grantee.address, action: 'finalize' });
+    expect(await t.vault.chain.shreddedRecords()).toContainEqual({ recordId, patient: grantee.address });
+    const indexer = createIndexer({ sql: t.sql, client: t.relayer, deployment: t.chain.deployment });
+    await indexer.syncOnce();
+    expect(await reapplyTombstones({ vault: t.vault })).not.toContain(recordId);
+
+    const id = hexToBytes(recordId);
+    const { rows } = await t.sql.query<{ state: string; salted: boolean }>(
+      'select state, salt is not null as salted from records where record_id = $1',
+      [id],
+    );
+    expect(rows[0]).toEqual({ state: 'active', salted: true });
+    expect(
+      (await t.sql.query('select 1 from shred_tombstones where record_id = $1', [id])).rows,
+    ).toHaveLength(0);
+    const released = await releaseKeys({
+      vault: t.vault,
+      envelope: await t.keyRequest({ account: grantee.account, grantId, recordIds: [recordId] }),
+    });
+    expect(released.records).toHaveLength(1);
   });
 
   it('F-8 a database restored from a backup made before the shred gets the tombstone re-applied', async () => {
