@@ -69,7 +69,7 @@ type GrantWrite = {
   status: string;
   tx_hash: Uint8Array | null;
   attempts: number;
-  block_number: bigint | null;
+  block_hash: Uint8Array | null;
 };
 const grantWrites = async () =>
   (
