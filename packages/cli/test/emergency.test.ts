@@ -1,5 +1,5 @@
 /**
- * Break-glass end to end through the real `carekey` binary against a real node (embedded anvil, PGlite, the HTTP API):
+ * Break-glass end to end through the real `carekey` binary (the R-3 pass; set-up and refusals in process) against a real node (embedded anvil, PGlite, the HTTP API):
  * the patient imports an IPS and sets policy summary; a clinician credentialed by a trusted board opens the summary
  * without the patient; the patient sees the notification and the audit row; then a revoked credential, no credential
  * and policy off are refused with one line, logged, and nothing is released (THREAT-MODEL R-3, R-6, T-16).
@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carekey, jsonOf } from './support/carekeyBin.ts';
+import { carekeyInProcess } from './support/carekeyInProcess.ts';
 import { startTestNode, type TestNode } from './support/startTestNode.ts';
 
 const PASS = 'a long passphrase';
@@ -21,7 +22,9 @@ const as = (name: string) => ({
   CAREKEY_PASSPHRASE: PASS,
   CAREKEY_NODE: node?.url ?? 'http://127.0.0.1:1',
 });
-const run = (name: string, ...args: string[]) => carekey(args, as(name));
+// The story's pass through the real binary is the R-3 test; set-up and refusals run the commands in process.
+const bin = (name: string, ...args: string[]) => carekey(args, as(name));
+const run = (name: string, ...args: string[]) => carekeyInProcess(args, as(name));
 const oneLine = (stderr: string) => expect(stderr).toMatch(/^carekey: [^\n]+\n$/u);
 const credential = join(root, 'doctor.sd-jwt');
 const credential2 = join(root, 'doctor-2.sd-jwt');
@@ -71,22 +74,22 @@ afterAll(async () => {
 
 describe('carekey emergency, notifications', () => {
   it('R-3: policy summary, a credentialed clinician opens the summary without the patient; the patient sees the notification and the audit row', async () => {
-    const imported = await run('patient', 'import', IPS_FILE, '--json');
+    const imported = await bin('patient', 'import', IPS_FILE, '--json');
     expect(imported.code, imported.stderr).toBe(0);
     expect(jsonOf<{ emergency?: unknown }>(imported).emergency).toBeUndefined(); // policy off: no summary yet
-    const bad = await run('patient', 'emergency', 'policy', 'sometimes');
+    const bad = await bin('patient', 'emergency', 'policy', 'sometimes');
     expect(bad.code).toBe(1);
     oneLine(bad.stderr);
     const policy = jsonOf<{ policy: string; summaryRecordId: string; sections: { title: string }[] }>(
-      await run('patient', 'emergency', 'policy', 'summary', '--json'),
+      await bin('patient', 'emergency', 'policy', 'summary', '--json'),
     );
     expect(policy.policy).toBe('summary');
     expect(policy.summaryRecordId).toMatch(/^0x[0-9a-f]{64}$/u);
     expect(policy.sections.map((s) => s.title).join(' ')).toMatch(/Allergies/u);
-    const guardians = await run('patient', 'notifications', '--guardian', who.guardian?.did as string);
+    const guardians = await bin('patient', 'notifications', '--guardian', who.guardian?.did as string);
     expect(guardians.stdout).toMatch(/Notifying: you and 1 guardian/u);
 
-    const opened = await run(
+    const opened = await bin(
       'doctor',
       ...['emergency', 'open', who.patient?.did as string, '--reason', 'unconscious after a fall'],
       ...['--credential', credential],
@@ -96,16 +99,16 @@ describe('carekey emergency, notifications', () => {
     expect(opened.stdout).toMatch(/Allerg/u);
     expect(opened.stdout).toMatch(/Medication/u);
 
-    const feed = await run('patient', 'notifications');
+    const feed = await bin('patient', 'notifications');
     expect(feed.stdout).toMatch(
       /BREAK-GLASS .*physician, emergency medicine, Hospital X — verified by Medical Board Y/u,
     );
     expect(feed.stdout).toMatch(/reason: unconscious after a fall/u);
-    expect((await run('guardian', 'notifications')).stdout).toMatch(
+    expect((await bin('guardian', 'notifications')).stdout).toMatch(
       /opened patient 0x[0-9a-fA-F]{40}'s emergency summary/u,
     );
     const audit = jsonOf<{ entries: { action: string; outcome: string; actor: string }[] }>(
-      await run('patient', 'audit', '--json'),
+      await bin('patient', 'audit', '--json'),
     );
     expect(audit.entries.filter((e) => e.action === 'break_glass')).toEqual([
       expect.objectContaining({ outcome: 'allowed', actor: who.doctor?.address }),
