@@ -218,3 +218,28 @@ export function matchesSearch(resource: Resource, search: ParsedSearch): boolean
   }
   return search.request === undefined || matchesSearchRequest(resource, search.request);
 }
+
+/**
+ * Terms a matching resource must hold, for narrowing candidates with `GatewayStore.withTerm` before the exact
+ * matcher: one list per token or reference parameter without a modifier, any of whose terms will do (its
+ * comma-separated values). Parameters and values it cannot narrow safely (modifiers, `|code`, `system|`, URLs,
+ * other types) give no list: they are left to the exact matcher alone.
+ */
+export function narrowingTerms(search: ParsedSearch): string[][] {
+  const lists: string[][] = [];
+  const definitions = getSearchParameters(search.resourceType) ?? {};
+  for (const [key, values] of Object.entries(search.query)) {
+    const param = definitions[key];
+    if (param === undefined || (param.type !== 'token' && param.type !== 'reference')) continue;
+    for (const value of values) {
+      const terms = value.split(',');
+      const safe = terms.every((t) =>
+        param.type === 'token'
+          ? t.length > 0 && !t.startsWith('|') && !t.endsWith('|')
+          : t.length > 0 && !t.includes('|') && !t.includes('://'),
+      );
+      if (safe) lists.push(terms);
+    }
+  }
+  return lists;
+}

@@ -18,6 +18,7 @@ import { loadGatewayDefinitions } from '../fhir/loadGatewayDefinitions.ts';
 import {
   isKnownResourceType,
   matchesSearch,
+  narrowingTerms,
   type ParsedSearch,
   parseSearch,
 } from '../fhir/searchResources.ts';
@@ -423,11 +424,17 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
           ? patientAddressOf(caller)
           : undefined;
         if (scopes.every((s) => s.context === 'patient') && compartment === undefined) resources = [];
-        else
-          resources = store
-            .search({ resourceType: type, patient: compartment })
+        else {
+          // Candidates narrowed by the store's term index first (a superset), then matched exactly.
+          let candidates = store.search({ resourceType: type, patient: compartment });
+          for (const terms of narrowingTerms(parsed)) {
+            const holders = terms.map((t) => store.withTerm(t));
+            candidates = candidates.filter((r) => holders.some((h) => h.has(r)));
+          }
+          resources = candidates
             .filter((r) => allowedBy(scopes, caller, r.patient, r) && matchesSearch(r.resource, parsed))
             .map((r) => r.resource);
+        }
       }
       return {
         status: 200,

@@ -157,6 +157,8 @@ export class GatewayStore {
   /** Every record, oldest clinical date first (undated last): searches walk it in order. */
   #sorted: StoredRecord[] = [];
   #ranges = new Map<StoredRecord, DateRange | undefined>();
+  /** Lower-cased terms → the records holding them (built on first use, dropped by `replace`). */
+  #terms: Map<string, Set<StoredRecord>> | undefined;
   #syncedAt: string | null = null;
 
   constructor(file: string, owner: Address, recipient: string, doc?: StoreDocument) {
@@ -223,6 +225,17 @@ export class GatewayStore {
     return out;
   }
 
+  /**
+   * The records whose resource holds `term` (compared lower-cased): as any string, number or boolean value, as
+   * `system|code` of a coding or `system|value` of an identifier, or — for a value with slashes, a reference — as
+   * its last `Type/id` or `id`. A superset of the records a token or reference search value can match, so a search
+   * may narrow its candidates to it before the exact matcher runs (an inverted index, built on first use).
+   */
+  withTerm(term: string): ReadonlySet<StoredRecord> {
+    this.#terms ??= buildTermIndex(this.#sorted);
+    return this.#terms.get(term.toLowerCase()) ?? EMPTY;
+  }
+
   /** The interval of a stored record's clinical date (cached), or undefined when it has none. */
   dateRangeOf(record: StoredRecord): DateRange | undefined {
     return this.#ranges.get(record);
@@ -242,6 +255,7 @@ export class GatewayStore {
 
   /** Replaces the whole content (used by sync) without saving. */
   replace(records: readonly StoredRecord[]): void {
+    this.#terms = undefined;
     this.#records = new Map(records.map((r) => [r.recordId.toLowerCase(), r]));
     this.#byFhirId = new Map();
     this.#ranges = new Map(
@@ -273,6 +287,43 @@ export class GatewayStore {
     });
     await writeFileAtomic(this.file, file);
   }
+}
+
+const EMPTY: ReadonlySet<StoredRecord> = new Set();
+
+/** The inverted index of {@link GatewayStore.withTerm}. */
+function buildTermIndex(records: readonly StoredRecord[]): Map<string, Set<StoredRecord>> {
+  const index = new Map<string, Set<StoredRecord>>();
+  for (const record of records) {
+    const terms = new Set<string>();
+    const add = (term: string) => terms.add(term.toLowerCase());
+    const visit = (value: unknown): void => {
+      if (typeof value === 'string') {
+        add(value);
+        const parts = value.split('/');
+        if (parts.length > 1) {
+          const history = parts.indexOf('_history');
+          const end = history > 0 ? history : parts.length;
+          if (end >= 2) add(`${parts[end - 2]}/${parts[end - 1]}`);
+          add(parts[end - 1] ?? '');
+        }
+      } else if (typeof value === 'number' || typeof value === 'boolean') add(String(value));
+      else if (Array.isArray(value)) for (const v of value) visit(v);
+      else if (value !== null && typeof value === 'object') {
+        const o = value as Record<string, unknown>;
+        if (typeof o.system === 'string' && typeof o.code === 'string') add(`${o.system}|${o.code}`);
+        if (typeof o.system === 'string' && typeof o.value === 'string') add(`${o.system}|${o.value}`);
+        for (const v of Object.values(o)) visit(v);
+      }
+    };
+    visit(record.resource);
+    for (const term of terms) {
+      const holders = index.get(term);
+      if (holders === undefined) index.set(term, new Set([record]));
+      else holders.add(record);
+    }
+  }
+  return index;
 }
 
 function dateOrThrow(value: string): DateRange {
