@@ -181,7 +181,7 @@ describe('portal performance', () => {
       writeFileSync(join(ARTEFACTS_DIR, 'performance.json'), `${JSON.stringify(report, null, 2)}\n`);
       console.log(
         [
-          `first load: ${scripts.size} scripts, ${jsBytes} B, ${jsGzip} B gzipped (budget ${BUDGET_JS_GZIP})`,
+          `first load: ${scripts.size} scripts (${[...scripts.keys()].map((u) => new URL(u).pathname.split('/').pop()).join(', ')}), ${jsBytes} B, ${jsGzip} B gzipped (budget ${BUDGET_JS_GZIP})`,
           ...figures.map(
             (f) =>
               `${f.records} resources: Records tab → painted ${f.timelineMs.map((ms) => ms.toFixed(0)).join(' / ')} ms (median ${median(f.timelineMs).toFixed(0)}), ${f.articles} cards on screen; unlock → records shown ${f.unlockToShownMs.toFixed(0)} ms`,

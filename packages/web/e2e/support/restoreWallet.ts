@@ -6,7 +6,7 @@ export const TEST_PASSPHRASE = 'a long and memorable sentence';
 
 /**
  * Restores a wallet through the UI from a phrase made here (so the test knows its keys), and waits for the portal.
- * Returns the keys (address, X25519 recipient…) of that wallet.
+ * Returns the keys (address, X25519 identity and recipient…) and the phrase of that wallet.
  */
 export async function restoreWallet(page: Page, options: { waitForKey?: boolean } = {}) {
   const mnemonic = generateMnemonic();
@@ -19,5 +19,5 @@ export async function restoreWallet(page: Page, options: { waitForKey?: boolean 
   await page.getByTestId('my-address').waitFor({ timeout: 60_000 });
   if (options.waitForKey !== false)
     await page.getByText('Your encryption key is published').first().waitFor({ timeout: 90_000 });
-  return keys;
+  return { ...keys, mnemonic };
 }

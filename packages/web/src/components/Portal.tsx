@@ -15,6 +15,7 @@ import {
   share,
 } from '../lib/actions.ts';
 import { SourceIndex, titleOf } from '../lib/fhirDisplay.ts';
+import { deferGuardianPrompt, guardianPromptDeferred, loadGuardianSet } from '../lib/guardians.ts';
 import { idbGet, idbSet } from '../lib/idb.ts';
 import { type PortalRecord, syncRecords } from '../lib/records.ts';
 import { openSession, type Session } from '../lib/session.ts';
@@ -22,6 +23,7 @@ import { formatUntil, purposeLabel } from '../lib/shareSummary.ts';
 import { markBackupVerified, revealMnemonic, type StoredWallet } from '../lib/wallet.ts';
 import { AccessLog, describeActor } from './AccessLog.tsx';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
+import { GuardianPrompt, Guardians } from './Guardians.tsx';
 import { LatestLabs, Timeline, toTimeline } from './Records.tsx';
 import { Requests, revokeWords, ShareForm, type ShareRequest, WhoHasAccess } from './Sharing.tsx';
 import { ErrorNote, useAction } from './Status.tsx';
@@ -33,13 +35,14 @@ const Clinician = lazy(() => import('./Clinician.tsx').then((m) => ({ default: m
 /** Performance mark set once the records of a sync are on screen (packages/web/e2e/performance.spec.ts). */
 export const RECORDS_SHOWN_MARK = 'carekey:records-shown';
 
-type View = 'home' | 'records' | 'labs' | 'sharing' | 'log' | 'patients' | 'settings';
+type View = 'home' | 'records' | 'labs' | 'sharing' | 'log' | 'guardians' | 'patients' | 'settings';
 const VIEWS: { id: View; label: string }[] = [
   { id: 'home', label: 'Home' },
   { id: 'records', label: 'Records' },
   { id: 'labs', label: 'Lab results' },
   { id: 'sharing', label: 'Sharing' },
   { id: 'log', label: 'Access log' },
+  { id: 'guardians', label: 'Guardians' },
   { id: 'patients', label: 'Patients (clinician)' },
   { id: 'settings', label: 'Wallet' },
 ];
@@ -72,6 +75,7 @@ export function Portal({
   const [confirm, setConfirm] = useState<Confirm | undefined>(undefined);
   const [approving, setApproving] = useState<AccessRequest | undefined>(undefined);
   const [syncCount, setSyncCount] = useState(0);
+  const [guardianPrompt, setGuardianPrompt] = useState(false);
   const action = useAction();
   const started = useRef(false);
 
@@ -98,6 +102,9 @@ export function Portal({
     if (started.current) return;
     started.current = true;
     const key = `seen:${me.toLowerCase()}`;
+    void Promise.all([loadGuardianSet(me), guardianPromptDeferred(me)]).then(([set, later]) =>
+      setGuardianPrompt(set === undefined && !later),
+    );
     void idbGet<string>(key).then((seen) => {
       setLastVisit(seen);
       void idbSet(key, new Date().toISOString());
@@ -314,6 +321,18 @@ export function Portal({
             </div>
           </section>
         )}
+        {view === 'home' && guardianPrompt ? (
+          <GuardianPrompt
+            onSetUp={() => setView('guardians')}
+            onLater={() => {
+              setGuardianPrompt(false);
+              void deferGuardianPrompt(me);
+            }}
+          />
+        ) : null}
+        {view === 'guardians' ? (
+          <Guardians session={session} stored={stored} onMade={() => setGuardianPrompt(false)} />
+        ) : null}
         {view === 'home' ? (
           <Home
             items={items}

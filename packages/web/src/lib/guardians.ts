@@ -1,0 +1,127 @@
+import { X25519Recipient } from '@carekey/sdk/crypto';
+import { parseIdentityRef } from '@carekey/sdk/identity';
+import { mnemonicToRecoverySecret, sealShare, splitSecret } from '@carekey/sdk/recovery';
+import { type Address, isAddressEqual } from 'viem';
+import { PortalError } from './errors.ts';
+import { idbGet, idbSet } from './idb.ts';
+import type { Session } from './session.ts';
+
+/**
+ * What this browser keeps of a guardian set (public facts, as the CLI's `recovery/guardians.json`): who the guardians
+ * are, which share each holds, the threshold and the set's root. Never a share.
+ */
+export type GuardianSet = {
+  setId: string;
+  setRoot: `0x${string}`;
+  epoch: number;
+  threshold: number;
+  guardians: { address: Address; index: number }[];
+  createdAt: string;
+};
+
+/** One guardian's share, sealed to their published X25519 key: an armored age file, the CLI's format. */
+export type SealedShareFile = { address: Address; name: string; text: string };
+
+const setKey = (address: string) => `guardians:${address.toLowerCase()}`;
+const promptKey = (address: string) => `guardians-prompt-later:${address.toLowerCase()}`;
+
+export function loadGuardianSet(address: string): Promise<GuardianSet | undefined> {
+  return idbGet<GuardianSet>(setKey(address));
+}
+
+/** Whether the person chose "Later" on the guardian prompt (asked again after a week). */
+export async function guardianPromptDeferred(address: string): Promise<boolean> {
+  const at = await idbGet<string>(promptKey(address));
+  return at !== undefined && Date.now() - Date.parse(at) < 7 * 86_400_000;
+}
+
+export function deferGuardianPrompt(address: string): Promise<void> {
+  return idbSet(promptKey(address), new Date().toISOString());
+}
+
+/** The majority of `n` guardians (2 of 3, 3 of 5), never fewer than 2. */
+export function majority(n: number): number {
+  return Math.max(2, Math.floor(n / 2) + 1);
+}
+
+export type MakeGuardianSharesParameters = {
+  /** The recovery phrase (the wallet opened again with its passphrase for this). */
+  mnemonic: string;
+  /** Addresses or DIDs, one per guardian. */
+  guardians: readonly string[];
+  threshold: number;
+};
+
+/**
+ * Splits the recovery phrase into one Shamir share per guardian (`@carekey/sdk/recovery`, as `carekey guardians
+ * setup`): any `threshold` of them give it back, fewer reveal nothing. Each share is sealed to that guardian's
+ * published X25519 key, in the CLI's file format (`<address>.share.age`), so a guardian keeps it with
+ * `carekey guardian keep`. Everything is checked before anything is made: each guardian named once, not me, at
+ * least two, a threshold from 2 to n, and every guardian with a published key. Then the set (public facts) is saved.
+ *
+ * @throws {PortalError} in plain words for each of those; `IdentityRefError` for a malformed address.
+ */
+export async function makeGuardianShares(
+  session: Session,
+  parameters: MakeGuardianSharesParameters,
+): Promise<{ set: GuardianSet; files: SealedShareFile[] }> {
+  const description = await session.node.describe();
+  const refs = parameters.guardians
+    .map((g) => g.trim())
+    .filter((g) => g !== '')
+    .map((g) => parseIdentityRef(g, { chainId: description.chainId }));
+  if (refs.length < 2)
+    throw new PortalError('Name at least two guardians: three, any two of whom can help, is common.');
+  if (new Set(refs.map((r) => r.toLowerCase())).size !== refs.length)
+    throw new PortalError('A guardian is named twice: each person can hold only one share.');
+  if (refs.some((r) => isAddressEqual(r, session.keys.address)))
+    throw new PortalError(
+      'You cannot be your own guardian: name people you trust, each with a Carekey wallet.',
+    );
+  const k = parameters.threshold;
+  if (!Number.isInteger(k) || k < 2 || k > refs.length)
+    throw new PortalError(
+      `How many guardians must help has to be from 2 to ${refs.length}: a single guardian must never be able to recover your wallet alone.`,
+    );
+  const recipients: X25519Recipient[] = [];
+  for (const address of refs) {
+    const recipient = await session.node
+      .getDid(address)
+      .then((d) => d.recipient)
+      .catch(() => undefined);
+    if (!recipient)
+      throw new PortalError(
+        `${address} has no Carekey key yet: they must create a wallet (and open it once) before they can be your guardian. Nothing was made.`,
+      );
+    recipients.push(new X25519Recipient(recipient));
+  }
+  const previous = await loadGuardianSet(session.keys.address);
+  const epoch = (previous?.epoch ?? 0) + 1;
+  const split = await splitSecret({
+    secret: mnemonicToRecoverySecret(parameters.mnemonic),
+    threshold: k,
+    total: refs.length,
+    epoch,
+  });
+  const files: SealedShareFile[] = [];
+  const guardians: GuardianSet['guardians'] = [];
+  for (const [i, share] of split.shares.entries()) {
+    const address = refs[i] as Address;
+    files.push({
+      address,
+      name: `${address}.share.age`,
+      text: await sealShare({ share, recipient: recipients[i] as X25519Recipient }),
+    });
+    guardians.push({ address, index: share.index });
+  }
+  const set: GuardianSet = {
+    setId: split.setId,
+    setRoot: split.setRoot,
+    epoch,
+    threshold: k,
+    guardians,
+    createdAt: new Date().toISOString(),
+  };
+  await idbSet(setKey(session.keys.address), set);
+  return { set, files };
+}
