@@ -362,34 +362,23 @@ export async function openEmergencyAccess(parameters: {
       throw new Refusal(404, 'no-emergency-record', 'the patient has no emergency summary on this node');
     }
     const records = await rewrap(emergency, rows, body.recipient);
-    const call = encodeFunctionData({
-      abi: emergencyAbi,
-      functionName: 'recordBreakGlass',
-      args: [
-        clinician,
-        patient,
-        message.scope,
-        message.accessId,
-        message.expiresAt,
-        message.deadline,
-        body.signature as Hex,
-      ],
-    });
+    const args = [
+      clinician,
+      patient,
+      message.scope,
+      message.accessId,
+      message.expiresAt,
+      message.deadline,
+      body.signature as Hex,
+    ] as const;
+    const call = encodeFunctionData({ abi: emergencyAbi, functionName: 'recordBreakGlass', args });
     try {
       await simulateContract(services.chain.client, {
         account: services.chain.client.account,
         abi: emergencyAbi,
         address: emergency.contract,
         functionName: 'recordBreakGlass',
-        args: [
-          clinician,
-          patient,
-          message.scope,
-          message.accessId,
-          message.expiresAt,
-          message.deadline,
-          body.signature as Hex,
-        ],
+        args,
       });
     } catch (cause) {
       const reverted =
