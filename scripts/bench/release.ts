@@ -16,10 +16,9 @@
  * Not a test: prints a table and a final JSON line.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AUTH_HEADER, signKeyRequest, signNodeRequest } from '@carekey/sdk/protocol';
 import type { Hex } from 'viem';
 import { publishFhir } from '../../packages/cli/src/commands/publishFhir.ts';
@@ -31,6 +30,7 @@ import {
   option,
   outboxSettled,
   printTable,
+  smallestSyntheaBundle,
   startBenchNode,
   until,
 } from './support/benchNode.ts';
@@ -39,11 +39,6 @@ import { type Line, type Load, runLoad } from './support/runLoad.ts';
 const requestsPerRound = Number(option('requests', '2000'));
 const concurrency = Number(option('concurrency', '16'));
 const rounds = Number(option('rounds', '2'));
-const here = path.dirname(fileURLToPath(import.meta.url));
-const bundles = path.join(here, '../../../shared/data/synthea/bundles');
-const smallest = readdirSync(bundles)
-  .filter((f) => f.endsWith('.json'))
-  .sort((a, b) => statSync(path.join(bundles, a)).size - statSync(path.join(bundles, b)).size)[0] as string;
 
 const nodeEnv = applyNodeEnv();
 const bench = await startBenchNode();
@@ -56,7 +51,7 @@ try {
   step('importing the patient');
   const imported = await publishFhir({
     session: patient,
-    file: path.join(bundles, smallest),
+    file: smallestSyntheaBundle(),
     patient: patient.keys.address,
   });
   const recordId = imported.records[0]?.recordId as Hex;

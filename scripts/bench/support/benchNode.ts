@@ -5,6 +5,7 @@
  * `.ts` files directly in scripts/bench/).
  */
 import '@carekey/sdk/crypto/node';
+import { readdirSync, statSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
@@ -19,6 +20,16 @@ import type { CarekeyNode } from '../../../packages/node/src/startNode.ts';
 import { startTempNode, type TempNode } from '../../../packages/node/src/testing/startTempNode.ts';
 
 const args = process.argv.slice(2);
+
+/** The path of the smallest Synthea patient bundle in ../shared/data (the release benches import just one). */
+export function smallestSyntheaBundle(): string {
+  const bundles = join(import.meta.dirname, '../../../../shared/data/synthea/bundles');
+  const smallest = readdirSync(bundles)
+    .filter((f) => f.endsWith('.json'))
+    .sort((a, b) => statSync(join(bundles, a)).size - statSync(join(bundles, b)).size)[0];
+  if (smallest === undefined) throw new Error(`no Synthea bundle in ${bundles}`);
+  return join(bundles, smallest);
+}
 
 /** `--name value` from the command line, or `fallback`. */
 export function option(name: string, fallback: string): string {
