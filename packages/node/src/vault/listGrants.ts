@@ -19,7 +19,10 @@ export type QueuedGrant = {
   grantDigest: Hex;
   patient: Address;
   grantee: Address;
-  /** `queued`: in the outbox (pending or submitted); `failed`: the contract refused it. */
+  /**
+   * `queued`: in the outbox (pending or submitted), or mined but its `GrantCreated` not indexed yet (so it has no
+   * grant id here); `failed`: the contract refused it.
+   */
   state: 'queued' | 'failed';
 };
 
@@ -82,6 +85,15 @@ export async function listGrants(parameters: ListGrantsParameters): Promise<List
     const grant =
       r.grant_id === null ? undefined : grants.find((g) => g.grantId === r.grant_id?.toLowerCase());
     if (grant !== undefined) grant.grantDigest = grantDigest;
+    else {
+      // Mined, but the indexer has not seen its GrantCreated (or the head read predates it): still on its way.
+      queued.push({
+        grantDigest,
+        patient: getAddress(bytesToHex(r.patient)),
+        grantee: getAddress(bytesToHex(r.grantee)),
+        state: 'queued',
+      });
+    }
   }
   return { head, grants, queued };
 }

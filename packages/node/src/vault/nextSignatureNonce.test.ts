@@ -18,11 +18,12 @@ import {
 } from '@carekey/sdk/chain';
 import { createNodeClient, type NodeClient, type NodeDescription } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
-import type { Address, LocalAccount } from 'viem';
+import type { Address, Hex, LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { readContract } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
+import { listGrants } from './listGrants.ts';
 import { nextSignatureNonce } from './nextSignatureNonce.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'carekey-nonces-'));
@@ -94,7 +95,7 @@ async function grant(client: NodeClient, patient: LocalAccount): Promise<bigint>
       message,
     }),
   );
-  await client.createGrant({
+  const created = await client.createGrant({
     grant: {
       ...message,
       scopeData: [],
@@ -106,8 +107,10 @@ async function grant(client: NodeClient, patient: LocalAccount): Promise<bigint>
     recipient: X25519Identity.generate().recipient.toString(),
     stanzas: [],
   });
+  lastGrantDigest = created.grantDigest;
   return message.nonce;
 }
+let lastGrantDigest: Hex | undefined;
 
 describe('the next-nonce route with relayed writes in flight', () => {
   it('counts a write the outbox marks confirmed between the chain read and the outbox read (no used nonce handed out)', async () => {
@@ -161,5 +164,35 @@ describe('the next-nonce route with relayed writes in flight', () => {
     expect(nonces).toEqual(Array.from({ length: 50 }, (_, i) => BigInt(i)));
     expect(await outboxSettled()).toEqual([]);
     expect(await chainNonce(patient.address)).toBe(50n);
+  }, 120_000);
+
+  it('lists a grant mined but not yet indexed as queued, then with its digest once indexed (revoke of a `share --no-wait` grant)', async () => {
+    const patient = privateKeyToAccount(generatePrivateKey());
+    const client = createNodeClient({ url: node.api.url, account: patient });
+    await node.indexer.stop();
+    try {
+      await grant(client, patient);
+      const digest = lastGrantDigest;
+      expect(digest).toMatch(/^0x[0-9a-f]{64}$/u);
+      expect(await outboxSettled()).toEqual([]);
+      expect(await chainNonce(patient.address)).toBe(1n); // mined; its GrantCreated not indexed (indexer stopped)
+      const listed = await listGrants({ vault: node.vault, identity: patient.address });
+      expect(listed.queued).toEqual([expect.objectContaining({ grantDigest: digest, state: 'queued' })]);
+      expect(listed.grants.some((g) => g.grantDigest === digest)).toBe(false);
+    } finally {
+      node.indexer.start();
+    }
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const listed = await listGrants({ vault: node.vault, identity: patient.address });
+      if (listed.queued.length === 0) {
+        expect(listed.grants).toEqual([
+          expect.objectContaining({ grantDigest: lastGrantDigest, state: 'active' }),
+        ]);
+        break;
+      }
+      if (Date.now() > deadline) throw new Error('the indexer never attached the digest');
+      await sleep(200);
+    }
   }, 120_000);
 });
