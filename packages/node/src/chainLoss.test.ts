@@ -172,7 +172,13 @@ describe('F-4: the chain node killed -9 right after a confirmation', () => {
 
     // The next grant signs with the next nonce and lands: nothing is left out of step.
     expect(await grant(client, patient)).toBe(1n);
-    await until('the second grant', async () => (await indexedGrants(patient.address)).length === 2);
+    // Indexed and marked confirmed are two loops: the indexer can see the grant before the outbox sees its receipt.
+    await until(
+      'the second grant to be confirmed and indexed',
+      async () =>
+        (await indexedGrants(patient.address)).length === 2 &&
+        (await grantWrites()).every((w) => w.status === 'confirmed'),
+    );
     expect((await grantWrites()).map((w) => w.status)).toEqual(['confirmed', 'confirmed']);
     expect(await chainNonce(patient.address)).toBe(2n);
   }, 120_000);
