@@ -8,6 +8,7 @@ import {
   type Address,
   createPublicClient,
   createWalletClient,
+  custom,
   encodeFunctionData,
   type Hex,
   http,
@@ -359,6 +360,98 @@ describe.each(SQL_ENGINES)('outbox on %s (automining anvil)', (engine) => {
     try {
       const worker = createOutboxWorker({ sql, client: relayer(), abi: counter.abi });
       await expectDependentWritesLand(sql, worker, reader, address, `${engine}-pass`);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  /** The relayer's client, whose chain answers "no receipt" once for each hash put in `hide`. */
+  const hidingReceipts = (hide: Set<Hex>) => {
+    const rpc = createPublicClient({ transport: http(anvil.rpcUrl) });
+    return createWalletClient({
+      account: privateKeyToAccount(relayerKey),
+      transport: custom({
+        request: async ({ method, params }: { method: string; params?: unknown }) =>
+          method === 'eth_getTransactionReceipt' && hide.delete((params as [Hex])[0])
+            ? null
+            : rpc.request({ method, params } as never),
+      }),
+    });
+  };
+
+  it('F-9 does not sign a mined write again while the chain shows its nonce used but not yet its receipt (anvil between a block’s state and its receipts)', async () => {
+    const { sql } = await openStore(engine);
+    try {
+      const hide = new Set<Hex>();
+      const worker = createOutboxWorker({ sql, client: hidingReceipts(hide), abi: counter.abi });
+      const label = `${engine}-receipt-late`;
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: label,
+        payload: bump(address, label),
+      });
+      expect((await worker.tick()).submitted).toHaveLength(1);
+      const sent = await getOutboxEntry({ sql, idempotencyKey: label });
+      const hash = sent?.txHash as Hex;
+      await reader.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+      // Mined, its nonce used; the next look at its receipt finds none, as in anvil's window.
+      hide.add(hash);
+      const looked = await worker.tick();
+      expect(looked.retried).toEqual([]);
+      expect(looked.waiting.map((e) => e.id)).toEqual([sent?.id]);
+      await drain(worker, sql);
+      expect(await getOutboxEntry({ sql, idempotencyKey: label })).toMatchObject({
+        status: 'confirmed',
+        attempts: 1,
+        txHash: hash,
+      });
+      expect(await hits(reader, address, label)).toBe(1n);
+    } finally {
+      await sql.close();
+    }
+  });
+
+  it('F-9 signs a write again once a later block shows its nonce taken by another transaction', async () => {
+    const { sql } = await openStore(engine);
+    try {
+      const own = relayer();
+      let taken = false;
+      const worker = createOutboxWorker({
+        sql,
+        client: relayer(),
+        abi: counter.abi,
+        hooks: {
+          // Before the worker broadcasts, another transaction of the relayer's account takes its nonce.
+          afterRecord: async (entries) => {
+            if (taken) return;
+            taken = true;
+            const hash = await own.sendTransaction({
+              to: own.account.address,
+              nonce: Number(entries[0]?.nonce),
+              chain: null,
+            });
+            await reader.waitForTransactionReceipt({ hash, pollingInterval: 50 });
+          },
+        },
+      });
+      const label = `${engine}-nonce-taken`;
+      await enqueueOutbox({
+        sql,
+        kind: 'Counter.bump',
+        idempotencyKey: label,
+        payload: bump(address, label),
+      });
+      await worker.tick();
+      const first = await getOutboxEntry({ sql, idempotencyKey: label });
+      expect((await worker.tick()).retried).toEqual([]); // no later block yet: maybe mined, being stored
+      await reader.request({ method: 'evm_mine' } as never);
+      expect((await worker.tick()).retried.map((e) => e.id)).toEqual([first?.id]);
+      await drain(worker, sql);
+      const last = await getOutboxEntry({ sql, idempotencyKey: label });
+      expect(last).toMatchObject({ status: 'confirmed', attempts: 2 });
+      expect(last?.txHash).not.toBe(first?.txHash);
+      expect(await hits(reader, address, label)).toBe(1n);
     } finally {
       await sql.close();
     }

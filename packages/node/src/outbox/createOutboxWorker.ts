@@ -18,6 +18,7 @@ import {
   call,
   estimateGas,
   getBlock,
+  getBlockNumber,
   getTransactionCount,
   getTransactionReceipt,
   prepareTransactionRequest,
@@ -53,6 +54,11 @@ export type CreateOutboxWorkerParameters = {
   minBackoffMs?: number | undefined;
   /** Longest retry delay (default 30 s). */
   maxBackoffMs?: number | undefined;
+  /**
+   * How long a submitted write whose nonce is used but whose receipt the chain does not serve is given before it is
+   * judged dropped and signed again, when no new block came meanwhile (default 10 s; a new block settles it sooner).
+   */
+  droppedAfterMs?: number | undefined;
   /** Fault-injection points (tests). */
   hooks?: OutboxWorkerHooks | undefined;
   /** Called with each error a background tick meets (they are retried; default: ignore). */
@@ -115,7 +121,9 @@ export const OUTBOX_LOCK_KEY = 0x636b6f7574n;
  * crash, the next tick looks the recorded hash up first: mined → confirmed (or
  * failed, if it reverted); unknown to the chain → the *same* signed bytes are
  * broadcast again, which can only be mined once; its nonce taken by another
- * transaction and no receipt → it can never be mined, so it is signed anew.
+ * transaction and still no receipt once a later block is there → it can never be mined, so it is signed anew
+ * (anvil applies a block's state a moment before it serves the block's receipts: judged at once, a mined write
+ * would look dropped, be signed again and fail, e.g. `InvalidNonce` for a relayed signature already used).
  * A revert (at gas estimation or once mined) is a permanent failure with the
  * decoded error in `last_error`; transport errors are retried with backoff.
  *
@@ -156,6 +164,14 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
   const minBackoff = parameters.minBackoffMs ?? 500;
   const maxBackoff = parameters.maxBackoffMs ?? 30_000;
   const backoff = (attempt: number) => Math.min(maxBackoff, minBackoff * 2 ** Math.max(0, attempt - 1));
+  const droppedAfter = parameters.droppedAfterMs ?? 10_000;
+  /**
+   * Submitted writes seen with their nonce used and no receipt: the head read right after that nonce, and when.
+   * anvil applies a mined block's state before it stores the block's receipts (and only then moves its head), so
+   * for a moment a mined write looks dropped. A write is judged dropped only when it still has no receipt once the
+   * chain's head has passed the one seen then (the block being stored at that moment is then fully stored).
+   */
+  const suspects = new Map<bigint, { head: bigint; at: number }>();
 
   const update = async (
     id: bigint,
@@ -240,8 +256,12 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
       [senderBytes],
     );
     if (rows.length === 0) return;
-    // Nonce first, receipts second: a transaction mined between the two reads shows a receipt.
+    // Nonce first, head second, receipts last: a transaction mined between the reads shows a receipt, except in
+    // the moment between a block's state and its receipts (see `suspects`), which the head read tells apart.
     const mined = BigInt(await getTransactionCount(client, { address: sender, blockTag: 'latest' }));
+    const head = await getBlockNumber(client, { cacheTime: 0 });
+    const submitted = new Set(rows.map((row) => row.id));
+    for (const id of suspects.keys()) if (!submitted.has(id)) suspects.delete(id);
     for (const row of rows) {
       const entry = toOutboxEntry(row);
       const hash = entry.txHash as Hex;
@@ -251,6 +271,8 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
       } catch (error) {
         if (!(error instanceof TransactionReceiptNotFoundError)) throw error;
       }
+      const suspect = suspects.get(entry.id);
+      if (receipt || !(mined > (entry.nonce as bigint))) suspects.delete(entry.id);
       if (receipt) {
         if (receipt.status === 'success') {
           const done = await update(
@@ -271,7 +293,14 @@ export function createOutboxWorker(parameters: CreateOutboxWorkerParameters): Cr
           if (done) report.failed.push(done);
         }
       } else if (mined > (entry.nonce as bigint)) {
-        // Its nonce is used and it has no receipt: another transaction took the nonce, so this
+        if (suspect === undefined || (head <= suspect.head && Date.now() - suspect.at < droppedAfter)) {
+          // Maybe mined in the block anvil is storing right now: look again once a later block is there.
+          if (suspect === undefined) suspects.set(entry.id, { head, at: Date.now() });
+          report.waiting.push(entry);
+          continue;
+        }
+        suspects.delete(entry.id);
+        // Its nonce is used and it still has no receipt a block later: another transaction took the nonce, so this
         // one can never be mined. Signing it again (new nonce) cannot double it.
         const done = await update(
           entry.id,
