@@ -10,6 +10,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../../node/src/startNode.ts';
 import { carekey, jsonOf } from './support/carekeyBin.ts';
+import { carekeyInProcess } from './support/carekeyInProcess.ts';
 
 const PASS = 'a long passphrase';
 const root = mkdtempSync(join(tmpdir(), 'carekey-credentials-'));
@@ -162,4 +163,64 @@ describe('carekey did, issuer, credential', () => {
     const shown = await run('patient', 'share', '--all', '--with', did('doctor'), '--no-wait');
     expect(shown.stdout).toMatch(/UNVERIFIED: the credential .* no longer holds: revoked/u);
   }, 400_000);
+
+  it('T-7: a delegate key issues and revokes for the board (`--issuer`); a key the board never named is refused with one line, nothing published', async () => {
+    const inProcess = (name: string, ...args: string[]) => carekeyInProcess(args, as(name));
+    const staff = jsonOf<{ address: string }>(
+      await inProcess('staff', 'init', '--json', '--scrypt-log-n', '15'),
+    ).address;
+    const stranger = await inProcess(
+      'patient',
+      'credential',
+      'issue',
+      '--issuer',
+      did('board'),
+      '--to',
+      did('doctor'),
+      '--role',
+      'physician',
+      '--licence',
+      'L-2',
+      '--specialty',
+      'cardiology',
+      '--org',
+      'Hospital X',
+    );
+    expect(stranger.code).toBe(1);
+    oneLine(stranger.stderr);
+    expect(stranger.stderr).toContain(`cannot sign for ${did('board')}`);
+    expect(
+      (await inProcess('board', 'did', 'delegate', 'add', staff, '--type', 'veriKey', '--validity', '1h'))
+        .code,
+    ).toBe(0);
+    const file = join(root, 'by-staff.sd-jwt');
+    const issued = await inProcess(
+      'staff',
+      'credential',
+      'issue',
+      '--issuer',
+      did('board'),
+      '--to',
+      did('doctor'),
+      '--role',
+      'physician',
+      '--licence',
+      'L-2',
+      '--specialty',
+      'neurology',
+      '--org',
+      'Hospital X',
+      '--issuer-name',
+      'Medical Board Y',
+      '--out',
+      file,
+    );
+    expect(issued.stderr).toBe('');
+    const shown = await inProcess('doctor', 'credential', 'present', file, '--disclose', 'role,specialty');
+    expect(shown.stdout).toMatch(/licensed physician, neurology — verified by Medical Board Y/u);
+    expect((await inProcess('staff', 'credential', 'revoke', file, '--issuer', did('board'))).code).toBe(0);
+    const again = await inProcess('doctor', 'credential', 'present', file, '--disclose', 'role');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/revoked/u);
+  }, 120_000);
 });

@@ -9,12 +9,15 @@ import {
   issueCredential,
   parseIdentityRef,
   presentCredential,
+  resolveDid,
   STATUS_REVOKED,
+  signingKidFor,
   signStatusList,
   toDid,
   verifyPresentation,
 } from '@carekey/sdk/identity';
 import type { Command } from 'commander';
+import { type Address, isAddressEqual } from 'viem';
 import { carekeyHome } from '../home/carekeyHome.ts';
 import { readWalletPublic } from '../home/walletStore.ts';
 import { writeFileAtomic } from '../home/writeFileAtomic.ts';
@@ -27,31 +30,71 @@ import { parseDuration } from './parseDuration.ts';
 /** The issuer's Token Status List, kept in `<home>/issuer/status-list.json` (one list; index = issue order). */
 type IssuerState = { listId: string; uri: string; issuerName: string; statuses: number[]; iat?: number };
 
-function statePath(): string {
-  return join(carekeyHome().dir, 'issuer', 'status-list.json');
+/** Who signs: the issuer DID and the verification method (`kid`) this wallet's key signs it with. */
+type Signer = { session: Session; issuer: Address; did: string; kid: string };
+
+/** The issuer's own identity keeps `issuer/status-list.json`; a DID this key signs for as a delegate its own file. */
+function statePath(signer: Signer): string {
+  const own = isAddressEqual(signer.issuer, signer.session.keys.address);
+  return join(carekeyHome().dir, 'issuer', own ? 'status-list.json' : `${signer.issuer}.status-list.json`);
 }
 
-async function readState(): Promise<IssuerState | undefined> {
+async function readState(signer: Signer): Promise<IssuerState | undefined> {
   try {
-    return JSON.parse(await readFile(statePath(), 'utf8')) as IssuerState;
+    return JSON.parse(await readFile(statePath(signer), 'utf8')) as IssuerState;
   } catch {
     return undefined;
   }
 }
 
-async function publish(session: Session, state: IssuerState, chainId: number): Promise<void> {
+/**
+ * The key of this wallet signs for the issuer DID (`--issuer`, default the wallet's identity) as `#controller`
+ * when it is the DID's owner or the key its ERC-1271 owner (a RecoveryAccount) acts for, else as the veriKey or
+ * sigAuth delegate the DID document lists for it.
+ *
+ * @throws {CliError} the key cannot sign for that DID (nothing is signed).
+ */
+async function openSigner(ref: string | undefined): Promise<Signer & { chainId: number }> {
+  const session = await openSession();
+  const { chainId } = await session.node.describe();
+  const issuer = ref === undefined ? session.keys.address : parseIdentityRef(ref, { chainId });
+  const did = toDid({ address: issuer, chainId });
+  const info = await session.node.getDidNonce(issuer);
+  const actingKey = info.account?.controller ?? info.owner;
+  let kid = signingKidFor({ did, key: session.account.address, actingKey, relationship: 'assertionMethod' });
+  if (kid === undefined) {
+    const trust = await openCredentialTrust();
+    const resolved = await resolveDid({ resolver: trust.resolver, did }).catch(refused);
+    kid = signingKidFor({
+      did,
+      key: session.account.address,
+      actingKey,
+      document: resolved.document,
+      relationship: 'assertionMethod',
+    });
+  }
+  if (kid === undefined) {
+    throw new CliError(`this wallet's key ${session.account.address} cannot sign for ${did}`, {
+      hint: `its owner can make it a delegate: \`carekey did delegate add ${session.account.address} --type veriKey\``,
+    });
+  }
+  return { session, issuer, did, kid, chainId };
+}
+
+async function publish(signer: Signer, state: IssuerState): Promise<void> {
   // Each list must be newer than the last (the node keeps the latest iat): two updates in one second still count.
   state.iat = Math.max(Math.floor(Date.now() / 1000), (state.iat ?? 0) + 1);
   const jwt = signStatusList({
     iat: state.iat,
-    issuerDid: toDid({ address: session.keys.address, chainId }),
-    privateKey: session.keys.privateKey,
+    issuerDid: signer.did,
+    privateKey: signer.session.keys.privateKey,
+    kid: signer.kid,
     uri: state.uri,
     statuses: state.statuses,
   });
   await createIdentityClient({ url: nodeUrl() }).publishStatusList(jwt);
   await mkdir(join(carekeyHome().dir, 'issuer'), { recursive: true });
-  await writeFileAtomic(statePath(), `${JSON.stringify(state, null, 2)}\n`);
+  await writeFileAtomic(statePath(signer), `${JSON.stringify(state, null, 2)}\n`);
 }
 
 function parseDisclose(list: string): ClinicianClaim[] {
@@ -112,6 +155,10 @@ export function registerCredential(program: Command): void {
     .requiredOption('--specialty <specialty>', 'e.g. cardiology')
     .requiredOption('--org <organisation>', 'e.g. Hospital X')
     .option('--issuer-name <name>', 'how patients see you ("verified by …"); remembered')
+    .option(
+      '--issuer <did>',
+      'issue for this DID, whose document lists your key as a delegate (default: your own identity)',
+    )
     .option('--expires <duration>', 'validity', '365d')
     .option('--out <file>', 'write the credential here (default: stdout)')
     .option('--json', 'print JSON')
@@ -123,30 +170,31 @@ export function registerCredential(program: Command): void {
         specialty: string;
         org: string;
         issuerName?: string;
+        issuer?: string;
         expires: string;
         out?: string;
         json?: boolean;
       }) => {
         const lifetime = parseDuration(options.expires);
-        const session = await openSession();
-        const { chainId } = await session.node.describe();
+        const signer = await openSigner(options.issuer);
+        const { chainId } = signer;
         const subject = parseIdentityRef(options.to, { chainId });
-        const previous = await readState();
+        const previous = await readState(signer);
         const listId = previous?.listId ?? randomBytes(8).toString('hex');
         const state: IssuerState = {
           listId,
-          uri: previous?.uri ?? `${nodeUrl()}/v1/status-lists/${session.keys.address}/${listId}`,
-          issuerName:
-            options.issuerName ?? previous?.issuerName ?? toDid({ address: session.keys.address, chainId }),
+          uri: previous?.uri ?? `${nodeUrl()}/v1/status-lists/${signer.issuer}/${listId}`,
+          issuerName: options.issuerName ?? previous?.issuerName ?? signer.did,
           statuses: [...(previous?.statuses ?? []), 0],
           ...(previous?.iat === undefined ? {} : { iat: previous.iat }),
         };
         const idx = state.statuses.length - 1;
         // The list goes out first: a credential whose status entry is not published could not be verified.
-        await publish(session, state, chainId);
+        await publish(signer, state);
         const issued = await issueCredential({
-          issuerDid: toDid({ address: session.keys.address, chainId }),
-          privateKey: session.keys.privateKey,
+          issuerDid: signer.did,
+          privateKey: signer.session.keys.privateKey,
+          kid: signer.kid,
           issuerName: state.issuerName,
           subjectDid: toDid({ address: subject, chainId }),
           claims: {
@@ -172,19 +220,19 @@ export function registerCredential(program: Command): void {
     .command('revoke')
     .description('as an issuer, revoke a credential you issued (its status list entry becomes 1)')
     .argument('<file|index>', 'the credential file, or its index')
+    .option('--issuer <did>', 'the DID you issued it for as a delegate (default: your own identity)')
     .option('--json', 'print JSON')
-    .action(async (ref: string, options: { json?: boolean }) => {
+    .action(async (ref: string, options: { issuer?: string; json?: boolean }) => {
       const idx = /^\d+$/u.test(ref) ? Number(ref) : credentialStatusIdx(await readText(ref, 'credential'));
-      const state = await readState();
+      const signer = await openSigner(options.issuer);
+      const state = await readState(signer);
       if (state === undefined || idx >= state.statuses.length) {
         throw new CliError(`you issued no credential #${idx}`, {
           hint: 'revoke a credential this wallet issued',
         });
       }
-      const session = await openSession();
-      const { chainId } = await session.node.describe();
       state.statuses[idx] = STATUS_REVOKED;
-      await publish(session, state, chainId);
+      await publish(signer, state);
       output(
         options,
         { revoked: idx, statusList: state.uri },
@@ -264,9 +312,7 @@ export function registerCredential(program: Command): void {
         presentation,
         audience,
         nonce: options.nonce,
-        resolveOwner: trust.resolveOwner,
-        isTrustedIssuer: trust.isTrustedIssuer,
-        fetchStatusList: trust.fetchStatusList,
+        ...trust,
       }).catch(refused);
       output(options, verified, () =>
         [

@@ -1,6 +1,8 @@
+import { verifyOwnerSignature } from '@carekey/sdk/chain';
 import {
   createDidResolver,
   createIdentityClient,
+  type DidKeyResolution,
   type IdentityClient,
   isTrustedIssuer,
   resolveDid,
@@ -11,7 +13,7 @@ import { CliError } from '../io/CliError.ts';
 import { nodeUrl } from './openSession.ts';
 
 /** The verifier side of the CLI: DIDs resolved with ethr-did-resolver, trust read on chain, status from the node. */
-export type CredentialTrust = {
+export type CredentialTrust = DidKeyResolution & {
   identity: IdentityClient;
   chainId: number;
   resolver: ReturnType<typeof createDidResolver>;
@@ -42,6 +44,9 @@ export async function openCredentialTrust(env: NodeJS.ProcessEnv = process.env):
     chainId: config.chainId,
     resolver,
     resolveOwner: async (did) => (await resolveDid({ resolver, did })).owner,
+    resolveDocument: async (did) => (await resolveDid({ resolver, did })).document,
+    isValidContractSignature: ({ account, digest, signature }) =>
+      verifyOwnerSignature({ client, owner: account, signer: undefined, hash: digest, signature }),
     isTrustedIssuer: (issuer) => isTrustedIssuer({ client, trustedIssuers: config.trustedIssuers, issuer }),
     fetchStatusList: (uri) => identity.fetchStatusList(uri),
   };

@@ -6,8 +6,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { changeIdentityOwner } from '@carekey/sdk/chain';
-import { NodeProblemError } from '@carekey/sdk/client';
+import { changeIdentityOwner, getIdentityOwner } from '@carekey/sdk/chain';
+import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
 import {
   createIdentityClient,
   type IdentityClient,
@@ -17,12 +17,15 @@ import {
   signStatusList,
   toApprovalTypedData,
   toDid,
+  verifyDidJws,
 } from '@carekey/sdk/identity';
-import type { Hex } from 'viem';
+import { changeDid, enableRecovery } from '@carekey/sdk/recovery';
+import { type Address, type Hex, isAddressEqual, stringToHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
 import { createCredentialGate } from './createCredentialGate.ts';
+import { createNodeVerifier } from './nodeVerifier.ts';
 
 const govKeys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
 const governors = govKeys.map((k) => privateKeyToAccount(k));
@@ -298,5 +301,139 @@ describe('credentials presented to the node', () => {
     expect((await problem(api.present(await presentToNode(issued)))).code).toBe('bad-key-binding');
     doctorKey = newKey;
     expect((await api.present(await presentToNode(issued))).verified).toBe(true);
+  });
+});
+
+describe('issuers and clinicians whose DID is owned by a contract, and delegate keys', () => {
+  it('T-7, T-6: a hospital whose DID owner is its RecoveryAccount (ERC-1271) issues and publishes its list, a clinician under recovery presents; a veriKey delegate signs as #delegate-N; forged kids, a revoked delegate and a list by a stranger are refused and logged', async () => {
+    const [hospitalKey, nurseKey, staffKey] = [
+      generatePrivateKey(),
+      generatePrivateKey(),
+      generatePrivateKey(),
+    ];
+    const [hospital, nurse, staff] = [hospitalKey, nurseKey, staffKey].map(
+      (k) => privateKeyToAccount(k).address,
+    ) as [Address, Address, Address];
+    const hospitalDid = toDid({ address: hospital, chainId });
+    const nurseDid = toDid({ address: nurse, chainId });
+    const uri = `${node.api.url}/v1/status-lists/${hospital}/h`;
+    const guardians = [privateKeyToAccount(generatePrivateKey()).address, doctor];
+    for (const key of [hospitalKey, nurseKey]) {
+      const account = privateKeyToAccount(key);
+      await enableRecovery({
+        node: createNodeClient({ url: node.api.url, account }),
+        account,
+        identity: account.address,
+        settings: { guardians, threshold: 2, delay: 3600n },
+      });
+    }
+    const didRegistry = node.chain.deployment.contracts.didRegistry.address;
+    const ownerOf = (identity: Address) =>
+      getIdentityOwner({ client: node.chain.client, didRegistry, identity });
+    // The DIDs are owned by contracts now: no key is their owner.
+    expect(isAddressEqual(await ownerOf(hospital), hospital)).toBe(false);
+    expect(isAddressEqual(await ownerOf(nurse), nurse)).toBe(false);
+    await approve(0, IssuerAction.Add, hospital);
+    await approve(1, IssuerAction.Add, hospital);
+
+    const hospitalNode = createNodeClient({ url: node.api.url, account: privateKeyToAccount(hospitalKey) });
+    const list = (statuses: number[], key: Hex, kid?: string) =>
+      signStatusList({ issuerDid: hospitalDid, privateKey: key, uri, statuses, kid });
+    const issue = (idx: number, key: Hex, kid?: string) =>
+      issueCredential({
+        issuerDid: hospitalDid,
+        privateKey: key,
+        kid,
+        issuerName: 'Hospital Z',
+        subjectDid: nurseDid,
+        claims: { ...CLAIMS, role: 'nurse' },
+        status: { uri, idx },
+        expiresAt: Math.floor(Date.now() / 1000) + 86_400,
+      });
+    const presentedCode = async (issued: string) => {
+      try {
+        await api.present(await presentToNode(issued, nurseKey));
+        return 'verified';
+      } catch (error) {
+        if (error instanceof NodeProblemError) return error.code;
+        throw error;
+      }
+    };
+
+    // The controller key signs through the hospital's RecoveryAccount: its list and its credential are accepted.
+    await api.publishStatusList(list([0, 0, 0], hospitalKey));
+    expect((await api.present(await presentToNode(await issue(0, hospitalKey), nurseKey))).issuer).toBe(
+      hospitalDid,
+    );
+    const gate = createCredentialGate({ sql: node.sql, chain: node.chain });
+    expect(await gate(nurse)).toBeUndefined();
+    // A stranger's key is refused, as the controller or claiming to be a delegate; so is a kid of another DID.
+    expect(await presentedCode(await issue(0, rogueKey))).toBe('bad-signature');
+    expect(await presentedCode(await issue(0, rogueKey, `${hospitalDid}#delegate-1`))).toBe('bad-signature');
+    expect(
+      await presentedCode(await issue(0, hospitalKey, `${toDid({ address: board, chainId })}#controller`)),
+    ).toBe('bad-signature');
+    expect(await problem(api.publishStatusList(list([1, 1, 1], rogueKey)))).toEqual({
+      status: 400,
+      code: 'invalid-status-list',
+    });
+
+    // The hospital makes a staff key a veriKey delegate: it signs as #delegate-1, credentials and the list.
+    await changeDid({
+      node: hospitalNode,
+      account: privateKeyToAccount(hospitalKey),
+      identity: hospital,
+      change: {
+        kind: 'addDelegate',
+        delegateType: stringToHex('veriKey', { size: 32 }),
+        delegate: staff,
+        validity: 3600n,
+      },
+    });
+    const verifier = createNodeVerifier({ sql: node.sql, chain: node.chain });
+    const kid = `${hospitalDid}#delegate-1`;
+    const document = await verifier.resolveDocument(hospitalDid);
+    expect(document.assertionMethod).toContain(kid);
+    // A veriKey delegate may assert (issue) but not authenticate (a key binding).
+    const signed = (await issue(1, staffKey, kid)).split('~')[0]?.split('.') as string[];
+    const asDelegate = (relationship: 'assertionMethod' | 'authentication') =>
+      verifyDidJws({
+        ...verifier,
+        did: hospitalDid,
+        signingInput: `${signed[0]}.${signed[1]}`,
+        signature: signed[2] as string,
+        kid,
+        relationship,
+      });
+    expect(await asDelegate('assertionMethod')).toBe(true);
+    expect(await asDelegate('authentication')).toBe(false);
+    expect(await presentedCode(await issue(1, staffKey, kid))).toBe('verified');
+    expect(await presentedCode(await issue(1, staffKey))).toBe('bad-signature');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    await api.publishStatusList(list([0, 1, 0], staffKey, kid));
+    expect(await presentedCode(await issue(1, staffKey, kid))).toBe('revoked');
+    expect(await presentedCode(await issue(0, hospitalKey))).toBe('verified');
+
+    // Revoked, the delegate signs nothing more: credentials and lists refused.
+    await changeDid({
+      node: hospitalNode,
+      account: privateKeyToAccount(hospitalKey),
+      identity: hospital,
+      change: { kind: 'revokeDelegate', delegateType: stringToHex('veriKey', { size: 32 }), delegate: staff },
+    });
+    expect(await presentedCode(await issue(2, staffKey, kid))).toBe('bad-signature');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    expect((await problem(api.publishStatusList(list([0, 1, 1], staffKey, kid)))).code).toBe(
+      'invalid-status-list',
+    );
+    // The list the delegate signed no longer verifies (status-unavailable) until the hospital signs a new one.
+    expect(await gate(nurse)).toBe('status-unavailable');
+    await api.publishStatusList(list([0, 1, 0], hospitalKey));
+    expect(await gate(nurse)).toBeUndefined();
+    const refused = (await attempts())
+      .filter((a) => a.outcome === 'refused')
+      .map((a) => `${a.operation}:${a.reason}`);
+    expect(refused.filter((r) => r === 'present-credential:bad-signature').length).toBeGreaterThanOrEqual(5);
+    expect(refused).toContain('publish-status-list:status-unavailable');
   });
 });

@@ -1,5 +1,14 @@
-import { getIdentityOwner } from '@carekey/sdk/chain';
-import { CredentialError, isTrustedIssuer, parseDid } from '@carekey/sdk/identity';
+import { getIdentityOwner, verifyOwnerSignature } from '@carekey/sdk/chain';
+import {
+  type ContractSignatureCheck,
+  CredentialError,
+  createDidResolver,
+  type DidResolver,
+  isTrustedIssuer,
+  parseDid,
+  type ResolveDidReturnType,
+  resolveDid,
+} from '@carekey/sdk/identity';
 import { type Address, isAddressEqual, zeroAddress } from 'viem';
 import type { ApiServices } from '../api/ApiServices.ts';
 import { parseStatusListUri, readStatusList } from './statusListStore.ts';
@@ -7,18 +16,24 @@ import { parseStatusListUri, readStatusList } from './statusListStore.ts';
 /** The chain and store reads a node verifies presentations with. */
 export type NodeVerifier = {
   resolveOwner: (did: string) => Promise<Address>;
+  /** ERC-1271 at the head (an issuer or clinician whose DID owner is a contract: a multisig, a RecoveryAccount). */
+  isValidContractSignature: (check: ContractSignatureCheck) => Promise<boolean>;
+  /** The DID document through ethr-did-resolver (only for a signature by a delegate: it scans the DID's logs). */
+  resolveDocument: (did: string) => Promise<ResolveDidReturnType['document']>;
   isTrustedIssuer: (issuer: Address) => Promise<boolean>;
   fetchStatusList: (uri: string) => Promise<string>;
 };
 
 /**
  * What the node checks credentials against: DIDs of this chain only, their owner read from the ERC-1056 registry
- * at the head (what `ethr-did-resolver` reports as `#controller`; a zero owner is a deactivated DID),
+ * at the head (what `ethr-did-resolver` reports as `#controller`; a zero owner is a deactivated DID), ERC-1271
+ * when that owner is a contract, the document from `ethr-did-resolver` for delegate keys,
  * `TrustedIssuers.isTrusted` at the head, and status lists from its own store — it never fetches a URL a
  * credential names (T-21).
  */
 export function createNodeVerifier(services: Pick<ApiServices, 'chain' | 'sql'>): NodeVerifier {
   const { client, deployment, chainId } = services.chain;
+  let resolver: DidResolver | undefined;
   return {
     resolveOwner: async (did) => {
       const parsed = parseDid(did);
@@ -45,6 +60,33 @@ export function createNodeVerifier(services: Pick<ApiServices, 'chain' | 'sql'>)
       if (isAddressEqual(owner, zeroAddress))
         throw new CredentialError('did-unresolvable', `${parsed.did} is deactivated`);
       return owner;
+    },
+    isValidContractSignature: async ({ account, digest, signature }) => {
+      try {
+        return await verifyOwnerSignature({
+          client,
+          owner: account,
+          signer: undefined,
+          hash: digest,
+          signature,
+        });
+      } catch (cause) {
+        throw new CredentialError('did-unresolvable', 'the chain did not answer an ERC-1271 check', {
+          cause,
+        });
+      }
+    },
+    resolveDocument: async (did) => {
+      const rpcUrl = (client.transport as { url?: unknown }).url;
+      if (typeof rpcUrl !== 'string') {
+        throw new CredentialError('did-unresolvable', 'this node cannot resolve DID documents');
+      }
+      resolver ??= createDidResolver({
+        chainId,
+        rpcUrl,
+        didRegistry: deployment.contracts.didRegistry.address,
+      });
+      return (await resolveDid({ resolver, did })).document;
     },
     isTrustedIssuer: (issuer) =>
       isTrustedIssuer({ client, trustedIssuers: deployment.contracts.trustedIssuers.address, issuer }),

@@ -1,4 +1,4 @@
-import { CredentialError, checkStatusList, STATUS_VALID } from '@carekey/sdk/identity';
+import { CredentialError, STATUS_VALID, verifyStatusList } from '@carekey/sdk/identity';
 import type { Address } from 'viem';
 import type { NodeVerifier } from './nodeVerifier.ts';
 
@@ -24,7 +24,13 @@ export async function recheckCredential(
     if (!(await verifier.isTrustedIssuer(stored.issuer))) return 'untrusted-issuer';
     const owner = await verifier.resolveOwner(stored.issuerDid);
     const jwt = await verifier.fetchStatusList(stored.statusUri);
-    const list = checkStatusList({ jwt, owner, uri: stored.statusUri });
+    const list = await verifyStatusList({
+      ...verifier,
+      jwt,
+      owner,
+      uri: stored.statusUri,
+      issuer: stored.issuerDid,
+    });
     return list.statuses.getStatus(stored.statusIdx) === STATUS_VALID ? undefined : 'revoked';
   } catch (error) {
     if (error instanceof CredentialError) return error.reason;

@@ -33,6 +33,7 @@ export {
   STATUS_REVOKED,
   STATUS_VALID,
   signStatusList,
+  verifyStatusList,
 } from './statusList.ts';
 export {
   type ApprovalMessage,
@@ -41,6 +42,15 @@ export {
   readApprovalContext,
   toApprovalTypedData,
 } from './trustedIssuers.ts';
+export {
+  type ContractSignatureCheck,
+  type DidKeyResolution,
+  type DidRelationship,
+  jwsKid,
+  signingKidFor,
+  type VerifyDidJwsParameters,
+  verifyDidJws,
+} from './verifyDidJws.ts';
 export {
   type VerifiedCredential,
   type VerifyPresentationParameters,

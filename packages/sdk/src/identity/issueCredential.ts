@@ -6,8 +6,13 @@ import { CLINICIAN_VCT, type ClinicianClaim, sdJwtVc } from './sdJwt.ts';
 export type IssueCredentialParameters = {
   /** The issuer's DID (`iss`); it must be in `TrustedIssuers` for verifiers to accept the credential. */
   issuerDid: string;
-  /** The issuer DID owner's private key (signs ES256K). */
+  /** A key that signs for the issuer DID (ES256K): its owner's, the key its ERC-1271 owner accepts, or a delegate's. */
   privateKey: Hex;
+  /**
+   * The verification method of the issuer DID that signs (`kid`): default `<issuerDid>#controller` (the owner, or
+   * through an ERC-1271 owner); a veriKey delegate signs as `<issuerDid>#delegate-N` (`signingKidFor`).
+   */
+  kid?: string | undefined;
   /** Shown to patients beside the claims ("verified by …"), not selectively disclosable. */
   issuerName: string;
   /** The clinician's DID (`sub`); the presentation must be key-bound to its owner key (`cnf.kid`). */
@@ -52,6 +57,6 @@ export async function issueCredential(parameters: IssueCredentialParameters): Pr
       organisation,
     },
     { _sd: ['role', 'licence', 'specialty', 'organisation'] },
-    { header: { kid: `${issuer}#controller` } },
+    { header: { kid: parameters.kid ?? `${issuer}#controller` } },
   );
 }

@@ -2,19 +2,17 @@ import { base64urlnopad } from '@scure/base';
 import type { Address } from 'viem';
 import { CredentialError } from './CredentialError.ts';
 import { parseDid } from './did.ts';
-import { verifyEs256k } from './es256k.ts';
 import { CLINICIAN_CLAIMS, CLINICIAN_VCT, type ClinicianClaim, hasher, sdJwtVc } from './sdJwt.ts';
-import { checkStatusList, STATUS_VALID } from './statusList.ts';
+import { STATUS_VALID, verifyStatusList } from './statusList.ts';
+import { type DidKeyResolution, jwsKid, verifyDidJws } from './verifyDidJws.ts';
 
-export type VerifyPresentationParameters = {
+export type VerifyPresentationParameters = DidKeyResolution & {
   /** The compact SD-JWT VC presentation with its KB-JWT (`<jwt>~<disclosure>~…~<kb-jwt>`). */
   presentation: string;
   /** This verifier's id: the KB-JWT's `aud` must equal it (a presentation made for another verifier is refused). */
   audience: string;
   /** The challenge this verifier handed out: the KB-JWT's `nonce` must equal it. */
   nonce: string;
-  /** The current owner of a DID (`identityOwner`, e.g. through `resolveDid`). @throws CredentialError did-unresolvable */
-  resolveOwner: (did: string) => Promise<Address>;
   /** Whether the issuer identity is in `TrustedIssuers` on chain. */
   isTrustedIssuer: (issuer: Address) => Promise<boolean>;
   /** The status list JWT at `uri` (only URIs this verifier trusts to fetch: no arbitrary URLs, T-21). */
@@ -200,14 +198,45 @@ export async function verifyPresentation(
   ]);
   let failed: 'bad-signature' | 'bad-key-binding' | undefined;
   let statusError: unknown;
+  let resolutionError: unknown;
+  // A resolution failure inside the library's callbacks is kept and rethrown as it was (not as 'malformed').
+  const keyCheck = async (check: () => Promise<boolean>): Promise<boolean> => {
+    try {
+      return await check();
+    } catch (error) {
+      resolutionError = error;
+      return false;
+    }
+  };
   const instance = sdJwtVc({
-    verifier: (data, signature) => {
-      const ok = verifyEs256k(data, signature, issuerOwner);
+    // The issuer signs with a key of its DID document's assertionMethod (the owner, an ERC-1271 owner, a veriKey
+    // delegate named by the header's kid); the key binding is by the subject's controller (cnf.kid).
+    verifier: async (data, signature) => {
+      const ok = await keyCheck(() =>
+        verifyDidJws({
+          ...parameters,
+          did: issuer.did,
+          signingInput: data,
+          signature,
+          kid: jwsKid(data),
+          relationship: 'assertionMethod',
+          owner: issuerOwner,
+        }),
+      );
       if (!ok) failed = 'bad-signature';
       return ok;
     },
-    kbVerifier: (data, signature) => {
-      const ok = verifyEs256k(data, signature, holderOwner);
+    kbVerifier: async (data, signature) => {
+      const ok = await keyCheck(() =>
+        verifyDidJws({
+          ...parameters,
+          did: subject.did,
+          signingInput: data,
+          signature,
+          relationship: 'authentication',
+          owner: holderOwner,
+        }),
+      );
       if (!ok) failed = 'bad-key-binding';
       return ok;
     },
@@ -216,7 +245,7 @@ export async function verifyPresentation(
     statusListFetcher: async (uri) => {
       try {
         const list = await parameters.fetchStatusList(uri);
-        checkStatusList({ jwt: list, owner: issuerOwner, uri });
+        await verifyStatusList({ ...parameters, jwt: list, uri, issuer: issuer.did, owner: issuerOwner });
         return list;
       } catch (error) {
         statusError = error;
@@ -234,6 +263,12 @@ export async function verifyPresentation(
     verified = await instance.verify(presentation, { keyBindingNonce: parameters.nonce, currentDate: now });
   } catch (error) {
     if (error instanceof CredentialError) throw error;
+    if (resolutionError instanceof CredentialError) throw resolutionError;
+    if (resolutionError !== undefined) {
+      throw new CredentialError('did-unresolvable', 'a DID of the credential did not resolve', {
+        cause: resolutionError,
+      });
+    }
     if (statusError !== undefined) {
       throw statusError instanceof CredentialError
         ? statusError

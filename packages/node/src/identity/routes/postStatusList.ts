@@ -1,4 +1,4 @@
-import { CredentialError, checkStatusList, parseDid, toDid } from '@carekey/sdk/identity';
+import { CredentialError, parseDid, toDid, verifyStatusList } from '@carekey/sdk/identity';
 import { Type } from '@sinclair/typebox';
 import { type Address, isAddressEqual } from 'viem';
 import { ApiError } from '../../api/ApiError.ts';
@@ -45,10 +45,10 @@ async function verifyList({
         "the list's sub must be <node>/v1/status-lists/<issuer address>/<list id>",
       );
     }
-    const owner = await createNodeVerifier(services).resolveOwner(
-      toDid({ address: claimed, chainId: services.chain.chainId }),
-    );
-    const list = checkStatusList({ jwt: body.jwt, owner });
+    const verifier = createNodeVerifier(services);
+    const issuerDid = toDid({ address: claimed, chainId: services.chain.chainId });
+    const owner = await verifier.resolveOwner(issuerDid);
+    const list = await verifyStatusList({ ...verifier, jwt: body.jwt, owner, issuer: issuerDid });
     checkedBodies.set(body, { issuer: claimed, listId: where.listId, iat: list.iat });
     return claimed;
   } catch (error) {
@@ -68,8 +68,8 @@ async function verifyList({
 }
 
 /**
- * `POST /v1/status-lists`: an issuer publishes (or updates) a Token Status List here. Accepted only when signed by
- * the current owner of the issuer DID it names and newer than the stored one; served at
+ * `POST /v1/status-lists`: an issuer publishes (or updates) a Token Status List here. Accepted only when signed for
+ * the issuer DID it names (its owner key, its ERC-1271 owner, or a veriKey delegate named by `kid`) and newer than the stored one; served at
  * `GET /v1/status-lists/{issuer}/{listId}`, and read locally when this node verifies credentials.
  */
 export const postStatusList = defineRoute({
