@@ -1,17 +1,21 @@
 import { blobIdFromDigest, parseBlobId } from '@carekey/sdk/blobs';
-import { buildRecordTree, type RecordLeaf, recordRegistryAbi, toPublishTypedData } from '@carekey/sdk/chain';
+import {
+  buildRecordTree,
+  hashPatientCommitment,
+  type RecordLeaf,
+  recordRegistryAbi,
+  toPublishTypedData,
+} from '@carekey/sdk/chain';
 import type { QueryError } from '@carekey/sdk/errors';
 import { VaultInputError } from '@carekey/sdk/errors';
 import {
   type Address,
   bytesToHex,
-  encodeAbiParameters,
   encodeFunctionData,
   type Hex,
   hashTypedData,
   hexToBytes,
   isAddressEqual,
-  keccak256,
   recoverTypedDataAddress,
 } from 'viem';
 import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
@@ -148,9 +152,7 @@ export async function publishRecords(
         },
       );
     }
-    const patientCommitment = keccak256(
-      encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient, salt]),
-    );
+    const patientCommitment = hashPatientCommitment(patient, salt);
     const leaf: RecordLeaf = { recordId, blobId: bytesToHex(blob.digest), categoryTag, patientCommitment };
     checked.push({ recordId, blobId: blobIdFromDigest(blob.digest).id, categoryTag, salt, stanzas, leaf });
   }

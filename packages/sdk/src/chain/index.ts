@@ -123,6 +123,7 @@ export {
   buildRecordTree,
   getMerkleProof,
   hashPair,
+  hashPatientCommitment,
   hashRecordIdLeaf,
   hashRecordLeaf,
   type MerkleTree,

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
-import { concat, type Hex, keccak256, toHex } from 'viem';
+import { concat, encodeAbiParameters, type Hex, keccak256, toHex } from 'viem';
 import { describe, expect, it } from 'vitest';
 import {
   buildMerkleTree,
   buildRecordIdTree,
   buildRecordTree,
   getMerkleProof,
+  hashPair,
+  hashPatientCommitment,
   hashRecordIdLeaf,
   hashRecordLeaf,
   MerkleTreeError,
@@ -120,6 +122,32 @@ describe('merkle', () => {
     const tree = buildRecordTree(batch);
     expect(tree.proofs.every((p) => p.length <= 10)).toBe(true);
     expect(ozVerify(tree.proofs[999] as Hex[], tree.root, tree.leafHashes[999] as Hex)).toBe(true);
+  });
+
+  it('the byte-level hashing equals viem abi.encode + keccak256, in any hex case', () => {
+    const word = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => toHex(b));
+    const address = fc.uint8Array({ minLength: 20, maxLength: 20 }).map((b) => toHex(b));
+    const upper = (h: Hex) => `0x${h.slice(2).toUpperCase()}` as Hex;
+    fc.assert(
+      fc.property(address, word, word, word, (patient, salt, a, b) => {
+        const expected = keccak256(
+          encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient, salt]),
+        );
+        expect(hashPatientCommitment(patient, salt)).toBe(expected);
+        expect(hashPatientCommitment(upper(patient), upper(salt))).toBe(expected);
+        const leaf = { recordId: a, blobId: b, categoryTag: salt, patientCommitment: expected };
+        const hash = keccak256(keccak256(concat([a, b, salt, expected])));
+        expect(hashRecordLeaf(leaf)).toBe(hash);
+        expect(hashRecordLeaf({ ...leaf, recordId: upper(a) })).toBe(hash);
+        // The tree's inner nodes are the exported hashPair (sorted pair), whichever side is smaller.
+        const tree = buildMerkleTree([a, upper(b)]);
+        expect(tree.root).toBe(hashPair(a, b));
+        expect(tree.root).toBe(keccak256(concat(a < b.toLowerCase() ? [a, b] : [b, a])));
+      }),
+      { numRuns: 200 },
+    );
+    expect(() => hashPatientCommitment('0x1234' as Hex, keccak256('0x01'))).toThrow(/20-byte address/);
+    expect(() => hashPatientCommitment(`0x${'11'.repeat(20)}`, '0x12')).toThrow(/salt must be 32 bytes/);
   });
 
   it('rejects empty trees, duplicate records, malformed values and absent leaves', () => {

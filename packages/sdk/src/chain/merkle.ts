@@ -11,8 +11,13 @@
  * Record leaf: `(recordId, blobId, categoryTag, patientCommitment)`, all `bytes32`
  * (see DESIGN.md "Data flow" step 4); record-id leaf (grant scopes): `(recordId)`.
  */
-import { concat, encodeAbiParameters, type Hex, hexToBytes, isHex, keccak256, size } from 'viem';
+import { keccak_256 } from '@noble/hashes/sha3.js';
+import { type Address, bytesToHex, concat, type Hex, hexToBytes, isHex, keccak256, size } from 'viem';
 import { ChainError } from '../errors/chain.ts';
+
+// The hashing below works on bytes with noble's keccak directly: `abi.encode` of fixed-size values is their 32-byte
+// words back to back, so the leaves, pairs and commitments need no ABI encoder, and hex is converted once per value
+// (viem's `keccak256` converts its input and output each time; this was most of the Merkle cost of an import).
 
 /** One record as committed on chain: four opaque 32-byte values, nothing in clear. */
 export type RecordLeaf = {
@@ -41,14 +46,6 @@ export class MerkleTreeError extends ChainError {
   override name = 'MerkleTreeError';
 }
 
-const bytes32x4 = [
-  { type: 'bytes32' },
-  { type: 'bytes32' },
-  { type: 'bytes32' },
-  { type: 'bytes32' },
-] as const;
-const bytes32x1 = [{ type: 'bytes32' }] as const;
-
 function assertBytes32(value: Hex, field: string): void {
   if (!isHex(value, { strict: true }) || size(value) !== 32) {
     throw new MerkleTreeError(`${field} must be 32 bytes of hex, got '${String(value).slice(0, 80)}'`, {
@@ -64,20 +61,44 @@ export function hashRecordLeaf(leaf: RecordLeaf): Hex {
   assertBytes32(leaf.blobId, 'blobId');
   assertBytes32(leaf.categoryTag, 'categoryTag');
   assertBytes32(leaf.patientCommitment, 'patientCommitment');
-  return keccak256(
-    keccak256(
-      encodeAbiParameters(bytes32x4, [leaf.recordId, leaf.blobId, leaf.categoryTag, leaf.patientCommitment]),
-    ),
-  );
+  const words = new Uint8Array(128);
+  words.set(hexToBytes(leaf.recordId), 0);
+  words.set(hexToBytes(leaf.blobId), 32);
+  words.set(hexToBytes(leaf.categoryTag), 64);
+  words.set(hexToBytes(leaf.patientCommitment), 96);
+  return bytesToHex(keccak_256(keccak_256(words)));
+}
+
+/**
+ * A record's salted commitment to its patient, `keccak256(abi.encode(patient, salt))` (the leaf's
+ * `patientCommitment`; the salt stays in the vault and is deleted on shred).
+ */
+export function hashPatientCommitment(patient: Address, salt: Hex): Hex {
+  assertBytes32(salt, 'salt');
+  if (!isHex(patient, { strict: true }) || size(patient) !== 20) {
+    throw new MerkleTreeError(`patient must be a 20-byte address, got '${String(patient).slice(0, 80)}'`, {
+      details: { field: 'patient' },
+    });
+  }
+  const words = new Uint8Array(64);
+  words.set(hexToBytes(patient), 12);
+  words.set(hexToBytes(salt), 32);
+  return bytesToHex(keccak_256(words));
 }
 
 /** The leaf hash of a record id in a grant's `Records` scope, as `ConsentRegistry.recordIdLeaf`. */
 export function hashRecordIdLeaf(recordId: Hex): Hex {
   assertBytes32(recordId, 'recordId');
-  return keccak256(keccak256(encodeAbiParameters(bytes32x1, [recordId])));
+  return bytesToHex(keccak_256(keccak_256(hexToBytes(recordId))));
 }
 
 function compareHex(a: Hex, b: Hex): number {
+  // Lower-case hex of equal length sorts as its bytes do.
+  if (a.length === b.length) {
+    const x = a.toLowerCase();
+    const y = b.toLowerCase();
+    return x < y ? -1 : x > y ? 1 : 0;
+  }
   const x = hexToBytes(a);
   const y = hexToBytes(b);
   for (let i = 0; i < x.length; i++) {
@@ -108,11 +129,21 @@ export function buildMerkleTree(leaves: readonly Hex[]): MerkleTree {
     }
   }
   const nodes = new Array<Hex>(2 * sorted.length - 1);
+  const bytes = new Array<Uint8Array>(nodes.length);
   sorted.forEach((leaf, i) => {
     nodes[nodes.length - 1 - i] = leaf;
+    bytes[nodes.length - 1 - i] = hexToBytes(leaf);
   });
+  const pair = new Uint8Array(64);
   for (let i = nodes.length - 1 - sorted.length; i >= 0; i--) {
-    nodes[i] = hashPair(nodes[2 * i + 1] as Hex, nodes[2 * i + 2] as Hex);
+    const left = bytes[2 * i + 1] as Uint8Array;
+    const right = bytes[2 * i + 2] as Uint8Array;
+    const leftFirst = (nodes[2 * i + 1] as Hex) <= (nodes[2 * i + 2] as Hex);
+    pair.set(leftFirst ? left : right, 0);
+    pair.set(leftFirst ? right : left, 32);
+    const hash = keccak_256(pair);
+    bytes[i] = hash;
+    nodes[i] = bytesToHex(hash);
   }
   return { root: nodes[0] as Hex, nodes, leafCount: sorted.length };
 }
