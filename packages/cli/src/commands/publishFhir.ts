@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { blobIdFromDigest, MAX_BLOB_BATCH_COUNT, parseBlobId } from '@carekey/sdk/blobs';
-import { buildRecordTree, type RecordLeaf, toPublishTypedData, ZERO_BYTES32 } from '@carekey/sdk/chain';
+import {
+  buildRecordTree,
+  hashPatientCommitment,
+  type RecordLeaf,
+  toPublishTypedData,
+  ZERO_BYTES32,
+} from '@carekey/sdk/chain';
 import {
   assembleHeader,
   encodeStanza,
@@ -17,7 +23,7 @@ import { FhirError } from '@carekey/sdk/errors';
 import { categoryKey, categoryTag, convertCcda, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
 import { nodeR4DefinitionSources, prepareFileImport, sniffFileKind } from '@carekey/sdk/fhir/node';
 import { AUTH_HEADER, signNodeRequest } from '@carekey/sdk/protocol';
-import { type Address, bytesToHex, encodeAbiParameters, type Hex, isAddressEqual, keccak256 } from 'viem';
+import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem';
 import { didOf } from '../home/nodeFacts.ts';
 import type { LocalRecord } from '../home/recordStore.ts';
 import { CliError } from '../io/CliError.ts';
@@ -281,44 +287,57 @@ async function putOwnFile(
   await rename(temporary, target);
 }
 
-/**
- * Encrypts each item with a fresh file key (or takes the key of a file encrypted already), uploads each payload,
- * wraps the file key to the patient (and to the publisher when it is not the patient, so it keeps access), signs
- * one `Publish` per batch and `POST /v1/records`. The publisher's own copy (own stanza + payload) and index entry
- * are written locally only after the node accepted the batch.
- *
- * Records the patient publishes are tagged with its category key; a provider cannot compute the tag, so its
- * records go untagged (zero) and the patient's gateway tags them on its next sync.
- */
-export async function publishItems(parameters: {
-  session: Session;
+/** An item encrypted and its key wrapped, ready to upload and publish (`encryptItems`, then `publishEncrypted`). */
+export type EncryptedItem = {
+  item: PublishItem;
+  blobId: string;
+  payload?: Uint8Array;
+  fileKey: Uint8Array;
+  ownStanza: Stanza;
+  stanzas: { reader: Address; stanza: string }[];
+  leaf: RecordLeaf;
+  salt: Hex;
+};
+
+/** Who the records are for and who publishes them, read once per import (`encryptItems`, `publishEncrypted`). */
+export type PublishContext = {
   patient: Address;
-  items: readonly PublishItem[];
-  source: string;
-}): Promise<Omit<PublishFhirReturnType, 'format'>> {
-  const { session, patient, items, source } = parameters;
-  const { node, keys, store } = session;
+  publisher: Address;
+  selfIsPatient: boolean;
+  own: X25519Recipient;
+  forPatient: X25519Recipient;
+  tagKey: Uint8Array | undefined;
+};
+
+/** The patient's recipient (its DID's key when the publisher is someone else) and the publisher's own. */
+export async function publishContext(session: Session, patient: Address): Promise<PublishContext> {
+  const { node, keys } = session;
   const publisher = keys.address;
   const selfIsPatient = isAddressEqual(patient, publisher);
-  const description = await node.describe();
   const patientRecipient = selfIsPatient ? keys.recipient : (await node.getDid(patient)).recipient;
-  const tagKey = selfIsPatient ? categoryKey(keys.privateKey) : undefined;
-  const own = new X25519Recipient(keys.recipient);
-  const forPatient = new X25519Recipient(patientRecipient);
-  const existing = await store.list(keys.identity);
-
-  progress(`validated ${items.length} records from ${source}; encrypting and uploading`);
-  type Prepared = {
-    item: PublishItem;
-    blobId: string;
-    payload?: Uint8Array;
-    fileKey: Uint8Array;
-    ownStanza: Stanza;
-    stanzas: { reader: Address; stanza: string }[];
-    leaf: RecordLeaf;
-    salt: Hex;
+  return {
+    patient,
+    publisher,
+    selfIsPatient,
+    own: new X25519Recipient(keys.recipient),
+    forPatient: new X25519Recipient(patientRecipient),
+    tagKey: selfIsPatient ? categoryKey(keys.privateKey) : undefined,
   };
-  const prepared = await inPool(items, async (item): Promise<Prepared> => {
+}
+
+/**
+ * Encrypts each item with a fresh file key (or takes the key of a file encrypted already; a file's payload is
+ * uploaded here), wraps the file key to the patient (and to the publisher when it is not the patient, so it keeps
+ * access) and computes its leaf. Nothing of an in-memory item leaves this process: an import can encrypt the
+ * records of one input while the next is still being validated, and publish only once all of them are valid.
+ */
+export async function encryptItems(
+  session: Session,
+  context: PublishContext,
+  items: readonly PublishItem[],
+): Promise<EncryptedItem[]> {
+  const { patient, publisher, selfIsPatient, own, forPatient, tagKey } = context;
+  return inPool(items, async (item): Promise<EncryptedItem> => {
     let fileKey: Uint8Array;
     let payload: Uint8Array | undefined;
     let blobId = '';
@@ -342,9 +361,7 @@ export async function publishItems(parameters: {
     const salt = random32();
     const tag =
       tagKey === undefined ? ZERO_BYTES32 : categoryTag({ patientSalt: tagKey, category: item.category });
-    const patientCommitment = keccak256(
-      encodeAbiParameters([{ type: 'address' }, { type: 'bytes32' }], [patient, salt]),
-    );
+    const patientCommitment = hashPatientCommitment(patient, salt);
     return {
       item,
       blobId,
@@ -356,6 +373,45 @@ export async function publishItems(parameters: {
       leaf: { recordId: item.recordId, blobId: ZERO_BYTES32, categoryTag: tag, patientCommitment },
     };
   });
+}
+
+/**
+ * Encrypts each item with a fresh file key (or takes the key of a file encrypted already), uploads each payload,
+ * wraps the file key to the patient (and to the publisher when it is not the patient, so it keeps access), signs
+ * one `Publish` per batch and `POST /v1/records`. The publisher's own copy (own stanza + payload) and index entry
+ * are written locally only after the node accepted the batch.
+ *
+ * Records the patient publishes are tagged with its category key; a provider cannot compute the tag, so its
+ * records go untagged (zero) and the patient's gateway tags them on its next sync.
+ */
+export async function publishItems(parameters: {
+  session: Session;
+  patient: Address;
+  items: readonly PublishItem[];
+  source: string;
+}): Promise<Omit<PublishFhirReturnType, 'format'>> {
+  const { session, patient, items, source } = parameters;
+  const context = await publishContext(session, patient);
+  progress(`validated ${items.length} records from ${source}; encrypting and uploading`);
+  const prepared = await encryptItems(session, context, items);
+  return publishEncrypted({ session, context, prepared, source });
+}
+
+/**
+ * Uploads the payloads of encrypted items (many per request), signs one `Publish` per ≤ 1,000 records and
+ * `POST /v1/records` each (one chain write per batch), then writes the publisher's own copies and index entries.
+ */
+export async function publishEncrypted(parameters: {
+  session: Session;
+  context: PublishContext;
+  prepared: EncryptedItem[];
+  source: string;
+}): Promise<Omit<PublishFhirReturnType, 'format'>> {
+  const { session, context, prepared, source } = parameters;
+  const { node, keys, store } = session;
+  const { patient, publisher, selfIsPatient } = context;
+  const description = await node.describe();
+  const existing = await store.list(keys.identity);
   await uploadPayloads(session, prepared);
   for (const p of prepared) {
     // The leaf commits to the payload's SHA-256: the digest inside its CID (docs/protocol.md, Records).

@@ -162,8 +162,28 @@ describe('validateMany', () => {
       '{"resourceType":"Patient","birthDate":"2023-02-30"}',
       '{"a":1,"a":2}',
     ];
-    const inThread = await validateMany({ inputs, threads: 1 });
-    const inPool = await validateMany({ inputs, pool });
+    const seen: { where: string; index: number; ok: boolean }[] = [];
+    const onResult = (where: string) => (index: number, result: { ok: boolean }) => {
+      seen.push({ where, index, ok: result.ok });
+    };
+    const inThread = await validateMany({ inputs, threads: 1, onResult: onResult('thread') });
+    const inPool = await validateMany({ inputs, pool, onResult: onResult('pool') });
+    // onResult saw every input once, with the result validateMany returns, before it returned.
+    for (const [where, run] of [
+      ['thread', inThread],
+      ['pool', inPool],
+    ] as const) {
+      const calls = seen.filter((c) => c.where === where).sort((a, b) => a.index - b.index);
+      expect(calls.map((c) => [c.index, c.ok])).toEqual(run.results.map((r, i) => [i, r.ok]));
+    }
+    const failing = await validateMany({
+      inputs,
+      pool,
+      onResult: () => {
+        throw new Error('stop here');
+      },
+    }).catch((e: unknown) => e);
+    expect(String(failing)).toMatch(/stop here/);
     expect(inThread.threads).toBe(1);
     expect(inPool.threads).toBe(2);
     for (const { results } of [inThread, inPool]) {

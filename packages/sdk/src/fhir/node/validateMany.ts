@@ -16,6 +16,12 @@ export type ValidateManyParameters = WorkerOptions & {
   threads?: number;
   /** Validate in this thread when the inputs total fewer bytes than this (default 4 MiB); 0 = always a pool. */
   inThreadBelowBytes?: number;
+  /**
+   * Called with each input's result as soon as it is known (in completion order), before `validateMany` returns:
+   * a caller can work on the records of one input (encrypt them, say) while the others are still validated.
+   * An error it throws rejects `validateMany`.
+   */
+  onResult?: (index: number, result: ValidateManyResult) => void | Promise<void>;
 };
 
 /** The outcome of one input: its records, or why it was refused (nothing of it is imported then). */
@@ -36,7 +42,7 @@ export type ValidateManyReturnType = {
  * const { results } = await validateMany({ inputs: files.map((f) => readFileSync(f)) });
  */
 export async function validateMany(parameters: ValidateManyParameters): Promise<ValidateManyReturnType> {
-  const { inputs, pool: given, threads, inThreadBelowBytes, ...options } = parameters;
+  const { inputs, pool: given, threads, inThreadBelowBytes, onResult, ...options } = parameters;
   const totalBytes = inputs.reduce((sum, input) => sum + input.length, 0);
   const results: ValidateManyResult[] = new Array(inputs.length);
   if (!given && (threads === 1 || totalBytes < (inThreadBelowBytes ?? DEFAULT_IN_THREAD_BELOW_BYTES))) {
@@ -47,6 +53,7 @@ export async function validateMany(parameters: ValidateManyParameters): Promise<
       } catch (error) {
         results[index] = { ok: false, error };
       }
+      await onResult?.(index, results[index] as ValidateManyResult);
     }
     return { results, threads: 1 };
   }
@@ -63,6 +70,7 @@ export async function validateMany(parameters: ValidateManyParameters): Promise<
         } catch (error) {
           results[index] = { ok: false, error };
         }
+        await onResult?.(index, results[index] as ValidateManyResult);
       }),
     );
     return { results, threads: pool.threads };
