@@ -1,23 +1,39 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { canonicalJson, parseFhirJson, sha256Hex, splitIntoRecords } from '@carekey/sdk/fhir';
-import { nodeR4DefinitionSources } from '@carekey/sdk/fhir/node';
+import {
+  canonicalJson,
+  type FhirRecord,
+  FILE_ATTACHMENT_EXTENSION,
+  fileRecordCategory,
+  parseFhirJson,
+  recordIdOfAttachment,
+  sha256Hex,
+  splitIntoRecords,
+} from '@carekey/sdk/fhir';
+import { encryptFileToPayload, nodeR4DefinitionSources } from '@carekey/sdk/fhir/node';
 import type { Command } from 'commander';
+import type { Hex } from 'viem';
 import { SHA256_EXTENSION } from '../gateway/bulk/BulkExportJobs.ts';
+import { type ExportedBinary, readBinaryNdjson } from '../gateway/bulk/binaryNdjson.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { progress } from '../io/progress.ts';
 import { openSession } from './openSession.ts';
-import { itemsOfRecords, publishItems } from './publishFhir.ts';
+import { itemsOfRecords, type PublishItem, publishItems } from './publishFhir.ts';
 
 /** Most resources validated and published as one unit (the validator's Bundle limit). */
 const CHUNK = 10_000;
 
 export type ImportExportReturnType = {
-  /** Resources read from the NDJSON files. */
+  /** Resources read from the NDJSON files (files included). */
   read: number;
   /** Records published on this node. */
   imported: number;
+  /** File records (DICOM, PDF: `Binary` lines) among them, each with the record id it had. */
+  files: number;
+  /** File records a DocumentReference / ImagingStudy of the export points to but the export does not hold. */
+  missingFiles: string[];
   /** Resources already here with the same SHA-256 (a re-run after an interruption). */
   alreadyHere: number;
   /** Whether a manifest listed every resource's SHA-256 and each matched. */
@@ -30,7 +46,7 @@ export type ImportExportReturnType = {
  * Each line is parsed with the T-19 safe parser; duplicates and, when the manifest carries the Carekey SHA-256
  * extension, any resource missing, extra or altered are refused before anything is sent.
  */
-async function readExport(dir: string) {
+async function readExport(dir: string, workDir: string) {
   let names: string[];
   try {
     names = (await readdir(dir)).sort();
@@ -45,10 +61,24 @@ async function readExport(dir: string) {
     throw new CliError(`${dir} holds no .ndjson file`, { hint: 'download the $export output files into it' });
   const resources: { resource: Record<string, unknown>; key: string; sha256: string }[] = [];
   const seen = new Set<string>();
+  let binaries: ExportedBinary[] = [];
   for (const file of files) {
-    const text = await readFile(join(dir, file), 'utf8');
-    const lines = text.split('\n');
-    for (const [i, line] of lines.entries()) {
+    let lines: { line: number; text: string }[];
+    if (file === 'Binary.ndjson') {
+      // Files (DICOM, PDF) stream into the work folder; other Binary lines come back as JSON text.
+      const read = await readBinaryNdjson({ input: join(dir, file), dir: workDir });
+      binaries = read.files;
+      for (const b of binaries) {
+        const key = `Binary/${b.id}`;
+        if (seen.has(key)) throw new CliError(`${file} line ${b.line}: ${key} appears twice in the export`);
+        seen.add(key);
+      }
+      lines = read.json;
+    } else {
+      lines = (await readFile(join(dir, file), 'utf8')).split('\n').map((text, i) => ({ line: i + 1, text }));
+    }
+    for (const { line: number, text: line } of lines) {
+      const i = number - 1;
       if (line.trim().length === 0) continue;
       let resource: Record<string, unknown>;
       try {
@@ -80,7 +110,7 @@ async function readExport(dir: string) {
     const hashes = manifest.extension?.[SHA256_EXTENSION];
     if (hashes !== undefined && hashes !== null && typeof hashes === 'object') {
       const expected = new Map(Object.entries(hashes as Record<string, unknown>));
-      for (const r of resources) {
+      for (const r of [...resources, ...binaries.map((b) => ({ key: `Binary/${b.id}`, sha256: b.sha256 }))]) {
         const want = expected.get(r.key);
         if (want === undefined) throw new CliError(`${r.key} is not in the export manifest`);
         if (want !== r.sha256)
@@ -95,7 +125,89 @@ async function readExport(dir: string) {
       manifestChecked = true;
     }
   }
-  return { resources, manifestChecked };
+  return { resources, binaries, manifestChecked };
+}
+
+/** Record ids (lower-case) of the files a DocumentReference / ImagingStudy points to, with the attachment. */
+function fileAttachmentsOf(resource: Record<string, unknown>) {
+  const attachments: unknown[] = [];
+  if (resource.resourceType === 'DocumentReference') {
+    for (const c of (resource.content as { attachment?: unknown }[] | undefined) ?? [])
+      attachments.push(c.attachment);
+  }
+  for (const e of (resource.extension as { url?: string; valueAttachment?: unknown }[] | undefined) ?? []) {
+    if (e.url === FILE_ATTACHMENT_EXTENSION) attachments.push(e.valueAttachment);
+  }
+  return attachments.flatMap((a) => {
+    const attachment = (a ?? {}) as { url?: string; size?: number; hash?: string; contentType?: string };
+    const id = recordIdOfAttachment(attachment.url);
+    return id === undefined ? [] : [{ recordId: id.toLowerCase(), attachment }];
+  });
+}
+
+/**
+ * The publish items of the export's files: each `Binary` must be the file of a describing resource of the export
+ * (same size, SHA-1 and content type as its attachment, and bytes of that type), keeps its record id — so the
+ * describing resource is published unchanged — and is encrypted to a payload file in one streamed pass.
+ */
+async function fileItems(parameters: {
+  binaries: readonly ExportedBinary[];
+  records: readonly FhirRecord[];
+  workDir: string;
+}): Promise<{ items: PublishItem[]; missing: string[] }> {
+  const describedBy = new Map<
+    string,
+    { record: FhirRecord; attachment: ReturnType<typeof fileAttachmentsOf>[number]['attachment'] }
+  >();
+  for (const record of parameters.records) {
+    for (const { recordId, attachment } of fileAttachmentsOf(record.resource as never)) {
+      describedBy.set(recordId, { record, attachment });
+    }
+  }
+  const items: PublishItem[] = [];
+  const held = new Set<string>();
+  for (const b of parameters.binaries) {
+    const recordId = `0x${b.id}`;
+    held.add(recordId);
+    const where = `Binary.ndjson line ${b.line} (Binary/${b.id})`;
+    const described = describedBy.get(recordId);
+    if (described === undefined) {
+      throw new CliError(`${where} is the file of no DocumentReference or ImagingStudy in the export`, {
+        hint: `a file's describing resource points to it as urn:carekey:record:${recordId}; export both`,
+      });
+    }
+    const { attachment, record } = described;
+    const head = Buffer.alloc(1024);
+    const handle = await open(b.file, 'r');
+    const { bytesRead } = await handle.read(head, 0, head.length, 0).finally(() => handle.close());
+    const category = fileRecordCategory(head.subarray(0, bytesRead));
+    const problem =
+      category !== `Binary|${b.contentType}`
+        ? `its bytes are ${category.slice(7)}, not ${b.contentType}`
+        : attachment.contentType !== undefined && attachment.contentType !== b.contentType
+          ? `${record.resourceType}/${record.id} says ${attachment.contentType}, the Binary ${b.contentType}`
+          : attachment.size !== undefined && attachment.size !== b.size
+            ? `${b.size} bytes, but ${record.resourceType}/${record.id} says ${attachment.size}`
+            : attachment.hash !== undefined && attachment.hash !== b.sha1Base64
+              ? `its SHA-1 is not the one ${record.resourceType}/${record.id} gives`
+              : undefined;
+    if (problem !== undefined) throw new CliError(`${where}: ${problem}; nothing was imported`);
+    const payloadFile = join(parameters.workDir, `${b.id}.payload`);
+    const encrypted = await encryptFileToPayload({ input: b.file, output: payloadFile });
+    items.push({
+      recordId: recordId as Hex,
+      resourceType: 'Binary',
+      fhirId: record.id,
+      category,
+      clinicalDate: record.clinicalDate,
+      sha256: encrypted.sha256,
+      payloadFile,
+      payloadSha256: encrypted.payloadSha256,
+      payloadSize: encrypted.payloadSize,
+      fileKey: encrypted.fileKey,
+    });
+  }
+  return { items, missing: [...describedBy.keys()].filter((id) => !held.has(id)).sort() };
 }
 
 /**
@@ -112,54 +224,75 @@ export function registerImportExport(program: Command): void {
     .option('--json', 'print JSON')
     .action(async (dir: string, options: { json?: boolean }) => {
       const folder = resolve(dir);
-      const { resources, manifestChecked } = await readExport(folder);
-      const session = await openSession();
-      const here = new Set(
-        (await session.store.list(session.keys.identity))
-          .filter((r) => r.state === 'active')
-          .map((r) => r.sha256),
-      );
-      const missing = resources.filter((r) => !here.has(r.sha256));
-      const recordIds: string[] = [];
-      for (let start = 0; start < missing.length; start += CHUNK) {
-        const chunk = missing.slice(start, start + CHUNK);
-        progress(`validating ${chunk.length} resources`);
-        const { records } = await splitIntoRecords({
-          input: JSON.stringify({
-            resourceType: 'Bundle',
-            type: 'collection',
-            entry: chunk.map((r) => ({ resource: r.resource })),
-          }),
-          definitions: { sources: nodeR4DefinitionSources },
-        });
-        const changed = records.filter((r, i) => r.sha256 !== chunk[i]?.sha256);
-        if (changed.length > 0 || records.length !== chunk.length) {
-          throw new CliError(
-            `${changed.length || Math.abs(records.length - chunk.length)} resource(s) would change on import (e.g. ${changed[0] === undefined ? '?' : `${changed[0].resourceType}/${changed[0].id}`}); nothing was imported`,
-          );
-        }
-        const published = await publishItems({
-          session,
-          patient: session.keys.address,
-          items: itemsOfRecords(records),
-          source: 'bulk export',
-        });
-        recordIds.push(...published.records.map((r) => r.recordId));
+      const workDir = await mkdtemp(join(tmpdir(), 'carekey-import-export-'));
+      try {
+        const result = await importExport(folder, workDir);
+        output(options, result, () =>
+          [
+            `Imported ${result.imported} of ${result.read} resources from ${folder}${result.alreadyHere > 0 ? ` (${result.alreadyHere} already here)` : ''}${result.files > 0 ? `, ${result.files} of them files` : ''}.`,
+            result.manifestChecked
+              ? '  Every resource matched its SHA-256 in the export manifest.'
+              : '  No manifest with hashes: checked for duplicates only.',
+            ...(result.missingFiles.length > 0
+              ? [
+                  `  ${result.missingFiles.length} file(s) described in the export are not in it (exported without Binary?).`,
+                ]
+              : []),
+          ].join('\n'),
+        );
+      } finally {
+        await rm(workDir, { recursive: true, force: true });
       }
-      const result: ImportExportReturnType = {
-        read: resources.length,
-        imported: recordIds.length,
-        alreadyHere: resources.length - missing.length,
-        manifestChecked,
-        recordIds,
-      };
-      output(options, result, () =>
-        [
-          `Imported ${result.imported} of ${result.read} resources from ${folder}${result.alreadyHere > 0 ? ` (${result.alreadyHere} already here)` : ''}.`,
-          manifestChecked
-            ? '  Every resource matched its SHA-256 in the export manifest.'
-            : '  No manifest with hashes: checked for duplicates only.',
-        ].join('\n'),
-      );
     });
+}
+
+async function importExport(folder: string, workDir: string): Promise<ImportExportReturnType> {
+  const { resources, binaries, manifestChecked } = await readExport(folder, workDir);
+  const session = await openSession();
+  const here = new Set(
+    (await session.store.list(session.keys.identity))
+      .filter((r) => r.state === 'active')
+      .map((r) => r.sha256),
+  );
+  // Everything is validated before the first byte is sent: a fault anywhere imports nothing.
+  const records: FhirRecord[] = [];
+  for (let start = 0; start < resources.length; start += CHUNK) {
+    const chunk = resources.slice(start, start + CHUNK);
+    progress(`validating ${chunk.length} resources`);
+    const split = await splitIntoRecords({
+      input: JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: chunk.map((r) => ({ resource: r.resource })),
+      }),
+      definitions: { sources: nodeR4DefinitionSources },
+    });
+    const changed = split.records.filter((r, i) => r.sha256 !== chunk[i]?.sha256);
+    if (changed.length > 0 || split.records.length !== chunk.length) {
+      throw new CliError(
+        `${changed.length || Math.abs(split.records.length - chunk.length)} resource(s) would change on import (e.g. ${changed[0] === undefined ? '?' : `${changed[0].resourceType}/${changed[0].id}`}); nothing was imported`,
+      );
+    }
+    records.push(...split.records);
+  }
+  const files = await fileItems({
+    binaries: binaries.filter((b) => !here.has(b.sha256)),
+    records,
+    workDir,
+  });
+  const items = [...itemsOfRecords(records.filter((r) => !here.has(r.sha256))), ...files.items];
+  const published =
+    items.length === 0
+      ? { records: [] }
+      : await publishItems({ session, patient: session.keys.address, items, source: 'bulk export' });
+  const read = resources.length + binaries.length;
+  return {
+    read,
+    imported: published.records.length,
+    files: files.items.length,
+    missingFiles: files.missing.filter((id) => !binaries.some((b) => `0x${b.id}` === id)),
+    alreadyHere: read - items.length,
+    manifestChecked,
+    recordIds: published.records.map((r) => r.recordId),
+  };
 }

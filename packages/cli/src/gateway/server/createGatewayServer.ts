@@ -1,14 +1,24 @@
+import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { GrantRow } from '@carekey/sdk/client';
-import { categoryKey, categoryTag, parseFhirJson } from '@carekey/sdk/fhir';
+import { Decryptor, type Identity } from '@carekey/sdk/crypto';
+import { nodeCryptoBackend } from '@carekey/sdk/crypto/node';
+import {
+  categoryKey,
+  categoryTag,
+  FILE_ATTACHMENT_EXTENSION,
+  impossibleFhirDate,
+  parseFhirJson,
+  recordIdOfAttachment,
+} from '@carekey/sdk/fhir';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 import type { Session } from '../../commands/openSession.ts';
 import { type GatewayCaller, gatewayTokenKey, verifyGatewayToken } from '../auth/gatewayToken.ts';
 import { type SmartScope, scopesFor } from '../auth/smartScopes.ts';
-import { BulkExportJobs } from '../bulk/BulkExportJobs.ts';
+import { BulkExportJobs, type ExportFile } from '../bulk/BulkExportJobs.ts';
 import { gatewayEntryToAuditEvent, nodeEntryToAuditEvent } from '../fhir/accessLogToAuditEvent.ts';
 import { nodeAccessEntries } from '../fhir/auditEventBundle.ts';
 import { capabilityStatement } from '../fhir/capabilityStatement.ts';
@@ -41,6 +51,39 @@ const MAX_BODY = 1 << 20;
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 const FHIR_JSON = 'application/fhir+json; charset=utf-8';
 const ID = '[A-Za-z0-9\\-.]{1,64}';
+/** A FHIR instant: seconds and a zone required (R4 datatypes, `instant`). */
+const INSTANT =
+  /^\d{4}-\d{2}-\d{2}T([01]\d|2[0-3]):[0-5]\d:([0-5]\d|60)(\.\d{1,9})?(Z|[+-]((0\d|1[0-3]):[0-5]\d|14:00))$/u;
+
+/** Record ids of the files a describing resource points to (`urn:carekey:record:`; docs/fhir.md, "Files"). */
+function fileRecordIdsOf(resource: Resource): string[] {
+  const attachments: unknown[] = [];
+  const r = resource as {
+    content?: { attachment?: unknown }[];
+    extension?: { url?: string; valueAttachment?: unknown }[];
+  };
+  if (resource.resourceType === 'DocumentReference')
+    for (const c of r.content ?? []) attachments.push(c.attachment);
+  for (const e of r.extension ?? [])
+    if (e.url === FILE_ATTACHMENT_EXTENSION) attachments.push(e.valueAttachment);
+  return attachments.flatMap((a) => {
+    const id = recordIdOfAttachment((a as { url?: string } | undefined)?.url);
+    return id === undefined ? [] : [id.toLowerCase()];
+  });
+}
+
+/** The plaintext of an own age file, decrypted as it is read (each STREAM chunk authenticated before it is given). */
+async function* decryptedPieces(file: string, identity: Identity): AsyncGenerator<Uint8Array> {
+  const decryptor = new Decryptor({ identities: [identity], backend: nodeCryptoBackend });
+  const out: Uint8Array[] = [];
+  const sink = (part: Uint8Array) => out.push(part.slice());
+  for await (const piece of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) {
+    await decryptor.write(piece as Buffer, sink);
+    yield* out.splice(0);
+  }
+  await decryptor.end(sink);
+  yield* out.splice(0);
+}
 
 export type CreateGatewayServerParameters = {
   session: Session;
@@ -62,6 +105,10 @@ export type GatewayServer = {
   sync(): Promise<SyncGatewayStoreReturnType>;
   close(): Promise<void>;
 };
+
+function isStream(body: unknown): body is AsyncIterable<string> {
+  return typeof body === 'object' && body !== null && Symbol.asyncIterator in body;
+}
 
 /** Whether a host name is a loopback address (the gateway never listens beyond the machine). */
 export function isLoopbackHost(host: string): boolean {
@@ -181,6 +228,33 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
     return scopes;
   };
 
+  /**
+   * The owner's file records (DICOM, PDF) that these describing records point to, for `$export`: read from the
+   * wallet's own age files when downloaded. Files of other patients' records are not held by the gateway.
+   */
+  async function ownFiles(records: readonly StoredRecord[]): Promise<ExportFile[]> {
+    const wanted = new Set(
+      records
+        .filter((r) => r.patient.toLowerCase() === owner.toLowerCase())
+        .flatMap((r) => fileRecordIdsOf(r.resource)),
+    );
+    if (wanted.size === 0) return [];
+    const local = await session.store.list(session.keys.identity);
+    const out: ExportFile[] = [];
+    for (const l of local) {
+      if (l.state !== 'active' || !l.category.startsWith('Binary|') || !wanted.has(l.recordId.toLowerCase()))
+        continue;
+      if (!(await session.store.hasFile(l.recordId))) continue;
+      out.push({
+        id: l.recordId.slice(2).toLowerCase(),
+        contentType: l.category.slice('Binary|'.length),
+        sha256: l.sha256,
+        read: () => decryptedPieces(session.store.fileOf(l.recordId), session.keys.identity),
+      });
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+
   async function grants(): Promise<GrantRow[]> {
     return (await session.node.listGrants()).grants;
   }
@@ -290,12 +364,13 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
               ['_type'],
             );
         } else if (key === '_since') {
+          const impossible = impossibleFhirDate(value.slice(0, 10));
           since = Date.parse(value);
-          if (!/^\d{4}-\d{2}-\d{2}T/u.test(value) || Number.isNaN(since)) {
+          if (!INSTANT.test(value) || impossible !== undefined || Number.isNaN(since)) {
             throw new FhirError(
               400,
               'invalid',
-              `_since must be a FHIR instant, not ${JSON.stringify(value.slice(0, 40))}`,
+              `_since must be a FHIR instant such as 2024-05-31T12:00:00Z, not ${JSON.stringify(value.slice(0, 40))}${impossible === undefined ? '' : ` (${impossible})`}`,
               ['_since'],
             );
           }
@@ -309,20 +384,25 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
         }
       }
       const ownerPatient = owner.toLowerCase();
+      // One snapshot: every record in it arrived at or before transactionTime, every later one is stamped after it.
+      const transactionTime = store.snapshotInstant();
+      const base = store.all().filter((r) => {
+        if (!patientLevel && r.patient.toLowerCase() !== ownerPatient) return false;
+        // _since: what arrived in this gateway after the instant (Carekey records never change in place).
+        if (since !== undefined && Date.parse(r.syncedAt) <= since) return false;
+        return allowedBy(scopesFor(caller.scopes, r.resourceType, 'search'), caller, r.patient, r);
+      });
+      const records = types === undefined ? base : base.filter((r) => types?.includes(r.resourceType));
+      const withFiles =
+        (types === undefined || types.includes('Binary')) &&
+        allowedBy(scopesFor(caller.scopes, 'Binary', 'search'), caller, owner);
       const id = jobs.start({
         client: caller.client,
         request: new URL(path + url.search, baseUrl).toString(),
         baseUrl,
-        records: () =>
-          store.all().filter((r) => {
-            if (!patientLevel && r.patient.toLowerCase() !== ownerPatient) return false;
-            if (types !== undefined && !types.includes(r.resourceType)) return false;
-            const updated = Date.parse(
-              String((r.resource.meta as { lastUpdated?: string } | undefined)?.lastUpdated ?? r.syncedAt),
-            );
-            if (since !== undefined && updated < since) return false;
-            return allowedBy(scopesFor(caller.scopes, r.resourceType, 'search'), caller, r.patient, r);
-          }),
+        transactionTime,
+        records: () => records,
+        files: async () => (withFiles ? ownFiles(base) : []),
       });
       return { status: 202, headers: { 'Content-Location': `${baseUrl}/$export-status/${id}` } };
     }
@@ -563,6 +643,26 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
   }
 
   function send(res: ServerResponse, answer: GatewayResponse): void {
+    if (isStream(answer.body)) {
+      const body = answer.body;
+      res.writeHead(answer.status, {
+        'Content-Type': FHIR_JSON,
+        'Cache-Control': 'no-store',
+        'X-Content-Type-Options': 'nosniff',
+        ...answer.headers,
+      });
+      void (async () => {
+        for await (const text of body) if (!res.write(text)) await new Promise((r) => res.once('drain', r));
+        res.end();
+      })().catch((error: unknown) => {
+        // Headers are gone: a cut connection is the only way left to say the file is not whole.
+        process.stderr.write(
+          `carekey gateway: export file failed: ${error instanceof Error ? error.message : String(error)}\n`,
+        );
+        res.destroy();
+      });
+      return;
+    }
     const text =
       answer.body === undefined
         ? ''

@@ -160,6 +160,8 @@ export class GatewayStore {
   /** Lower-cased terms → the records holding them (built on first use, dropped by `replace`). */
   #terms: Map<string, Set<StoredRecord>> | undefined;
   #syncedAt: string | null = null;
+  /** The latest snapshot instant handed out (ms): records stored later are stamped strictly after it. */
+  #snapshotAt = 0;
 
   constructor(file: string, owner: Address, recipient: string, doc?: StoreDocument) {
     this.file = file;
@@ -174,6 +176,22 @@ export class GatewayStore {
   /** When the last sync finished (ISO), or null before the first. */
   get syncedAt(): string | null {
     return this.#syncedAt;
+  }
+
+  /**
+   * The instant of a snapshot read now (Bulk `$export`'s transactionTime): every record already stored arrived
+   * at or before it, and every record stored later gets an {@link arrivalStamp} strictly after it, so an export
+   * `_since` that instant misses nothing and repeats nothing.
+   */
+  snapshotInstant(): Date {
+    const now = Date.now();
+    this.#snapshotAt = Math.max(this.#snapshotAt, now);
+    return new Date(now);
+  }
+
+  /** The `syncedAt` for records stored now: now, or just after the latest snapshot if the clock has not moved. */
+  arrivalStamp(): string {
+    return new Date(Math.max(Date.now(), this.#snapshotAt + 1)).toISOString();
   }
 
   /** Every stored record, oldest clinical date first (undated last). */

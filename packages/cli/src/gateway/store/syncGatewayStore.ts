@@ -89,15 +89,15 @@ export async function syncGatewayStore(
   const { keys, node } = session;
   const before = new Map<string, StoredRecord>(store.all().map((r) => [r.recordId.toLowerCase(), r]));
   const next = new Map<string, StoredRecord>();
-  let added = 0;
   let files = 0;
+  const arrived: StoredRecord[] = [];
   const keep = (stored: StoredRecord | undefined) => {
     if (stored === undefined) {
       files++;
       return;
     }
     next.set(stored.recordId, stored);
-    added++;
+    arrived.push(stored);
   };
 
   say('syncing own records with the node');
@@ -195,6 +195,10 @@ export async function syncGatewayStore(
   }
 
   const removed = [...before.keys()].filter((id) => !next.has(id)).length;
+  const added = arrived.length;
+  // Stamped as they become visible, with nothing awaited in between (Bulk `_since`: docs/gateway.md).
+  const stamp = store.arrivalStamp();
+  for (const r of arrived) r.syncedAt = stamp;
   store.replace([...next.values()]);
   await store.save(new Date().toISOString());
   say(`gateway store: ${next.size} record(s), ${added} added, ${removed} removed`);
