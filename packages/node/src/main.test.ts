@@ -17,12 +17,12 @@ type Started = { child: ChildProcess; summary: Record<string, unknown> };
  * the child does not acknowledge within 30 ms, which a node busy with its indexer and shred loop on a loaded
  * machine may miss; a terminal's Ctrl-C reaches the node's own handler either way.
  */
-function startNode(dataDir: string): Promise<Started> {
+function startNode(dataDir: string, env: Record<string, string> = {}): Promise<Started> {
   const child = spawn(
     process.execPath,
     ['--import', 'tsx', join(here, 'main.ts'), '--json', '--chain-port', '0'],
     {
-      env: { ...process.env, CAREKEY_DATA: dataDir, CAREKEY_SHRED_DELAY: '0', CAREKEY_PORT: '0' },
+      env: { ...process.env, CAREKEY_DATA: dataDir, CAREKEY_SHRED_DELAY: '0', CAREKEY_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -47,8 +47,10 @@ function stop(child: ChildProcess): Promise<number | null> {
 describe('npm start (main.ts)', () => {
   it('starts the chain with the contracts, stops on Ctrl-C with state saved, and reuses the deployment', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'carekey-main-'));
-    const first = await startNode(dataDir);
+    // The key-release credential gate (docs/identity.md) is switched on by its variable, off by default.
+    const first = await startNode(dataDir, { CAREKEY_RELEASE_REQUIRES_CREDENTIAL: '1' });
     expect(first.summary).toMatchObject({
+      releaseRequiresCredential: true,
       chainId: 31337,
       embedded: true,
       dataDir,
@@ -69,7 +71,12 @@ describe('npm start (main.ts)', () => {
 
     const second = await startNode(dataDir);
     try {
-      expect(second.summary).toMatchObject({ status: 'reused', reset: false, contracts });
+      expect(second.summary).toMatchObject({
+        status: 'reused',
+        reset: false,
+        contracts,
+        releaseRequiresCredential: false,
+      });
       // The audience is kept in the data folder: requests signed for this node stay valid across a restart.
       expect((second.summary.api as { audience: string }).audience).toBe(api.audience);
     } finally {

@@ -25,6 +25,7 @@ async function main(): Promise<void> {
         ? { port: config.chain.port, governance: parseGovernance() }
         : { rpcUrl: config.chain.rpcUrl, relayerKey: config.chain.relayerKey, governance: parseGovernance() },
     databaseUrl: process.env.CAREKEY_DATABASE_URL,
+    releaseRequiresCredential: config.releaseRequiresCredential,
     api: {
       port,
       corsOrigins,
@@ -94,6 +95,7 @@ function summary(node: CarekeyNode) {
     deploymentFile: chain.deploymentPath,
     statePath: chain.anvil?.statePath ?? null,
     relayer: chain.relayer,
+    releaseRequiresCredential: node.vault.checkGrantee !== undefined,
     status: chain.status,
     reset: chain.reset,
     reason: chain.reason ?? null,
@@ -132,6 +134,7 @@ function banner(node: CarekeyNode): string {
     `  ConsentRegistry  ${s.contracts.consentRegistry}`,
     `  deploy block     ${s.deployBlock}`,
     `  relayer          ${s.relayer}${s.embedded ? ' (anvil dev account 0: embedded chain only)' : ''}`,
+    `  key release      ${s.releaseRequiresCredential ? 'only to grantees with a valid provider credential' : 'under a grant (no credential required)'}`,
     'Press Ctrl-C to stop.',
   ];
   return `${lines.join('\n')}\n`;

@@ -28,6 +28,7 @@ import { startWebhookLoop } from './emergency/webhooks.ts';
 import { createCredentialGate } from './identity/createCredentialGate.ts';
 import { createIndexer, type Indexer } from './indexer/createIndexer.ts';
 import { createOutboxWorker, type OutboxWorker } from './outbox/createOutboxWorker.ts';
+import { cacheVaultChain } from './vault/cacheVaultChain.ts';
 import { createVaultChain } from './vault/createVaultChain.ts';
 import { finalizeDueShreds } from './vault/finalizeDueShreds.ts';
 import { reapplyTombstones } from './vault/reapplyTombstones.ts';
@@ -201,9 +202,9 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     });
     const audience = loadAudience({ dataDir });
     const { contracts, deployBlock } = chain.deployment;
-    const vault: Vault = {
-      sql,
-      chain: createVaultChain({
+    // Chain reads at the head once per block (T-4, T-24); the head itself is read for every decision.
+    const vaultChain = cacheVaultChain(
+      createVaultChain({
         client: chain.client,
         chainId: chain.chainId,
         contracts: {
@@ -213,16 +214,20 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
         },
         fromBlock: BigInt(deployBlock),
       }),
+    );
+    const vault: Vault = {
+      sql,
+      chain: vaultChain,
       blobs,
       audience,
       confirmations: parameters.confirmations ?? 1,
       shredDelay,
     };
     if (parameters.releaseRequiresCredential) {
-      vault.checkGrantee = createCredentialGate({
-        sql,
-        chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment },
-      });
+      vault.checkGrantee = createCredentialGate(
+        { sql, chain: { chainId: chain.chainId, client: chain.client, deployment: chain.deployment } },
+        vaultChain,
+      );
     }
     // A restored backup may hold keys of records shredded since: destroy them before serving (F-8, T-28). If the
     // chain cannot be read, the node does not start.

@@ -13,7 +13,21 @@ describe('loadNodeConfig', () => {
       chain: { kind: 'embedded', port: 8545 },
       shredDelay: 86_400,
       json: false,
+      releaseRequiresCredential: false,
     });
+  });
+
+  it('turns the key-release credential gate on with --release-requires-credential or CAREKEY_RELEASE_REQUIRES_CREDENTIAL', () => {
+    const on = (argv: string[], value?: string) =>
+      loadNodeConfig({
+        argv,
+        env: value === undefined ? {} : { CAREKEY_RELEASE_REQUIRES_CREDENTIAL: value },
+      }).releaseRequiresCredential;
+    expect(on(['--release-requires-credential'])).toBe(true);
+    for (const value of ['1', 'true', 'ON', ' yes ']) expect(on([], value), value).toBe(true);
+    for (const value of ['0', 'false', 'off', 'no', '']) expect(on([], value), value).toBe(false);
+    expect(() => on([], 'maybe')).toThrow(/invalid CAREKEY_RELEASE_REQUIRES_CREDENTIAL 'maybe'/u);
+    expect(() => on(['--release-requires-credential=1'])).toThrow(ChainConfigError);
   });
 
   it('reads CAREKEY_* variables, and flags win over them', () => {

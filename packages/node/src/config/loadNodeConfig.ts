@@ -28,6 +28,11 @@ export type NodeConfig = {
   shredDelay: number;
   /** Print one JSON object instead of the human-readable block. */
   json: boolean;
+  /**
+   * Release keys under a grant only to grantees holding a valid provider credential presented to this node
+   * (`startNode({ releaseRequiresCredential })`, docs/identity.md).
+   */
+  releaseRequiresCredential: boolean;
 };
 
 export type LoadNodeConfigParameters = {
@@ -54,6 +59,7 @@ export const DEFAULT_SHRED_DELAY = 86_400;
  * | `--chain-port <n>` | `CAREKEY_CHAIN_PORT` | 8545 |
  * | (none: a secret) | `CAREKEY_RELAYER_KEY` | anvil dev account 0 (embedded only) |
  * | `--shred-delay <s>` | `CAREKEY_SHRED_DELAY` | 86400 |
+ * | `--release-requires-credential` | `CAREKEY_RELEASE_REQUIRES_CREDENTIAL` (`1`/`true`/`on`, `0`/`false`/`off`) | off |
  * | `--json` | | off |
  *
  * @throws {ChainConfigError} on an unknown flag or a malformed value (quoted in the message).
@@ -71,6 +77,7 @@ export function loadNodeConfig(parameters: LoadNodeConfigParameters = {}): LoadN
         'rpc-url': { type: 'string' },
         'chain-port': { type: 'string' },
         'shred-delay': { type: 'string' },
+        'release-requires-credential': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
       },
       strict: true,
@@ -78,7 +85,7 @@ export function loadNodeConfig(parameters: LoadNodeConfigParameters = {}): LoadN
     }));
   } catch (cause) {
     throw new ChainConfigError((cause as Error).message, {
-      hint: 'known flags: --data <dir>, --rpc-url <url>, --chain-port <n>, --shred-delay <s>, --json',
+      hint: 'known flags: --data <dir>, --rpc-url <url>, --chain-port <n>, --shred-delay <s>, --release-requires-credential, --json',
       cause,
     });
   }
@@ -134,7 +141,18 @@ export function loadNodeConfig(parameters: LoadNodeConfigParameters = {}): LoadN
   }
   // `npm start -- --json` from the repository root reaches npm, not us: npm turns it into npm_config_json.
   const json = values.json === true || env.npm_config_json === 'true';
-  return { dataDir, chain, shredDelay, json };
+  const releaseRequiresCredential =
+    values['release-requires-credential'] === true ||
+    parseSwitch('CAREKEY_RELEASE_REQUIRES_CREDENTIAL', str(env.CAREKEY_RELEASE_REQUIRES_CREDENTIAL));
+  return { dataDir, chain, shredDelay, json, releaseRequiresCredential };
+}
+
+function parseSwitch(name: string, raw: string | undefined): boolean {
+  if (raw === undefined) return false;
+  const value = raw.trim().toLowerCase();
+  if (['1', 'true', 'on', 'yes'].includes(value)) return true;
+  if (['0', 'false', 'off', 'no'].includes(value)) return false;
+  throw new ChainConfigError(`invalid ${name} '${raw}'`, { hint: `set ${name} to 1 (on) or 0 (off)` });
 }
 
 function parseInteger(

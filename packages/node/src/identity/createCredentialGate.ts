@@ -1,21 +1,54 @@
-import { toDid } from '@carekey/sdk/identity';
+import { type CheckedStatusList, checkStatusList, toDid, verifyStatusList } from '@carekey/sdk/identity';
 import { type Address, bytesToHex, getAddress, hexToBytes } from 'viem';
 import type { ApiServices } from '../api/ApiServices.ts';
+import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
+import type { ChainHead } from '../vault/VaultChain.ts';
 import { createNodeVerifier } from './nodeVerifier.ts';
 import { recheckCredential } from './recheckCredential.ts';
 
-/** A check of a grantee before a key release: the refusal reason, or `undefined` to release. */
-export type GranteeCheck = (grantee: Address) => Promise<string | undefined>;
+/**
+ * A check of a grantee before a key release: the refusal reason, or `undefined` to release. `head` is the block
+ * the release decides at (chain reads are made there).
+ */
+export type GranteeCheck = (grantee: Address, head?: ChainHead) => Promise<string | undefined>;
+
+/** How many verified, decoded status lists the gate keeps (one per issuer list and version in use). */
+const STATUS_LISTS_KEPT = 64;
 
 /**
  * The credential gate of key releases (issue 5: "the vault … verify credentials"): a grantee must hold a
  * credential it presented to this node (`POST /v1/credentials`) that still holds now — issuer in `TrustedIssuers`,
  * unexpired, status entry 0 in the issuer's latest list (`recheckCredential`, the check `GET /v1/credentials/{a}`
  * makes). Refusals: `no-credential`, `expired`, `untrusted-issuer`, `revoked`, `status-unavailable`…
+ *
+ * Every release reads the grantee's stored presentation and the issuer's stored list from SQL, so a new
+ * presentation or a republished list counts from the next release. With `chain` (the vault's cached chain) and
+ * the release's head, the issuer's trust and DID owner are read at that head, once per block for all releases
+ * (`cacheVaultChain`); without, at the latest block. A list signed by the issuer DID's owner key itself (no `kid`,
+ * or `#controller`) is verified and decompressed once per (list JWT, owner, URI, issuer): for those the answer is a
+ * pure function of them — a republished list is another JWT, an issuer key rotation another owner. A list signed
+ * through an ERC-1271 owner or a delegate depends on chain state beyond the owner (the delegate's validity, the
+ * contract's answer): it is verified on every release.
  */
-export function createCredentialGate(services: Pick<ApiServices, 'chain' | 'sql'>): GranteeCheck {
-  const verifier = createNodeVerifier(services);
-  return async (grantee) => {
+export function createCredentialGate(
+  services: Pick<ApiServices, 'chain' | 'sql'>,
+  chain?: CachedVaultChain | undefined,
+): GranteeCheck {
+  const latest = createNodeVerifier(services);
+  const lists = new Map<string, CheckedStatusList>();
+  const verifyList: typeof verifyStatusList = async (parameters) => {
+    const { jwt, owner, uri, issuer } = parameters;
+    const key = `${owner?.toLowerCase() ?? ''}\n${uri ?? ''}\n${issuer ?? ''}\n${jwt}`;
+    const kept = lists.get(key);
+    if (kept !== undefined) return kept;
+    const checked = await verifyStatusList(parameters); // throws on a list that does not verify: never kept
+    if (owner !== undefined && signedByOwnerKey(jwt, owner, uri)) {
+      if (lists.size >= STATUS_LISTS_KEPT) lists.delete(lists.keys().next().value as string);
+      lists.set(key, checked);
+    }
+    return checked;
+  };
+  return async (grantee, head) => {
     const { rows } = await services.sql.query<{
       issuer: Uint8Array;
       status_uri: string;
@@ -27,12 +60,36 @@ export function createCredentialGate(services: Pick<ApiServices, 'chain' | 'sql'
     const row = rows[0];
     if (row === undefined) return 'no-credential';
     const issuer = getAddress(bytesToHex(row.issuer));
-    return recheckCredential(verifier, {
-      issuer,
-      issuerDid: toDid({ address: issuer, chainId: services.chain.chainId }),
-      statusUri: row.status_uri,
-      statusIdx: row.status_idx,
-      expiresAt: Number(row.expires_at),
-    });
+    const verifier =
+      chain !== undefined && head !== undefined ? createNodeVerifier(services, { head, chain }) : latest;
+    return recheckCredential(
+      verifier,
+      {
+        issuer,
+        issuerDid: toDid({ address: issuer, chainId: services.chain.chainId }),
+        statusUri: row.status_uri,
+        statusIdx: row.status_idx,
+        expiresAt: Number(row.expires_at),
+      },
+      undefined,
+      verifyList,
+    );
   };
+}
+
+/**
+ * Whether the list JWT carries the signature of the `owner` key itself, under no `kid` or a `#controller` one — the
+ * only case `verifyDidJws` decides from the owner alone (an ERC-1271 owner or a delegate is read at the chain).
+ */
+function signedByOwnerKey(jwt: string, owner: Address, uri: string | undefined): boolean {
+  let kid: unknown;
+  try {
+    kid = (
+      JSON.parse(Buffer.from(jwt.split('.')[0] ?? '', 'base64url').toString('utf8')) as { kid?: unknown }
+    ).kid;
+    checkStatusList({ jwt, owner, uri }); // throws unless the owner key signed it
+  } catch {
+    return false;
+  }
+  return kid === undefined || (typeof kid === 'string' && kid.endsWith('#controller'));
 }

@@ -24,7 +24,8 @@ import { type Address, type Hex, isAddressEqual, stringToHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
-import { createCredentialGate } from './createCredentialGate.ts';
+import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
+import { createCredentialGate, type GranteeCheck } from './createCredentialGate.ts';
 import { createNodeVerifier } from './nodeVerifier.ts';
 
 const govKeys = [generatePrivateKey(), generatePrivateKey(), generatePrivateKey()];
@@ -97,6 +98,13 @@ async function presentToNode(issued: string, key: Hex = doctorKey, audience?: st
     audience: audience ?? challenge.audience,
     nonce: challenge.nonce,
   });
+}
+
+/** The gate as a release calls it: at the release's head, through the node's per-block cached chain. */
+async function releaseGate(): Promise<(grantee: `0x${string}`) => ReturnType<GranteeCheck>> {
+  const chain = node.vault.chain as CachedVaultChain;
+  const gate = createCredentialGate({ sql: node.sql, chain: node.chain }, chain);
+  return async (grantee) => gate(grantee, await chain.head());
 }
 
 async function attempts(): Promise<{ operation: string; outcome: string; reason: string | null }[]> {
@@ -268,9 +276,15 @@ describe('credentials presented to the node', () => {
   it('T-7: once the board revokes it, the stored credential shows unverified (revoked), the key-release gate refuses it; a new presentation is refused', async () => {
     const issued = await credential({ status: { uri: listUri, idx: 1 } });
     await api.present(await presentToNode(issued));
-    // The key-release credential gate (vault.checkGrantee) lets a credentialed grantee through, nobody else.
-    const gate = createCredentialGate({ sql: node.sql, chain: node.chain });
+    // The key-release credential gate (vault.checkGrantee) lets a credentialed grantee through, nobody else —
+    // both as a release calls it (at its head, chain reads cached per block, the list's check kept per JWT) and
+    // at the latest block.
+    const latest = createCredentialGate({ sql: node.sql, chain: node.chain });
+    expect(await latest(doctor)).toBeUndefined();
+    expect(await latest(board)).toBe('no-credential');
+    const gate = await releaseGate();
     expect(await gate(doctor)).toBeUndefined();
+    expect(await gate(doctor)).toBeUndefined(); // the list's check now kept
     expect(await gate(board)).toBe('no-credential');
     // A newer list must carry a later `iat` (whole seconds) than the one published before: on a fast machine both
     // would fall in the same second.
@@ -284,7 +298,9 @@ describe('credentials presented to the node', () => {
       }),
     );
     expect(await api.getCredential(doctor)).toMatchObject({ verified: false, reason: 'revoked' });
+    // The republished list counts from the next release, the one kept before notwithstanding.
     expect(await gate(doctor)).toBe('revoked');
+    expect(await latest(doctor)).toBe('revoked');
     expect((await problem(api.present(await presentToNode(issued)))).code).toBe('revoked');
   });
 
@@ -301,6 +317,17 @@ describe('credentials presented to the node', () => {
     expect((await problem(api.present(await presentToNode(issued)))).code).toBe('bad-key-binding');
     doctorKey = newKey;
     expect((await api.present(await presentToNode(issued))).verified).toBe(true);
+  });
+
+  it('T-7: once governors remove the board from TrustedIssuers, the next release check refuses its credentials (trust is cached for one block only)', async () => {
+    const gate = await releaseGate();
+    expect(await gate(doctor)).toBeUndefined();
+    expect(await gate(doctor)).toBeUndefined();
+    await approve(0, IssuerAction.Remove, board);
+    expect(await gate(doctor)).toBeUndefined(); // one approval of two: still trusted
+    expect(await approve(1, IssuerAction.Remove, board)).toMatchObject({ trusted: false });
+    expect(await gate(doctor)).toBe('untrusted-issuer');
+    expect(await api.getCredential(doctor)).toMatchObject({ verified: false, reason: 'untrusted-issuer' });
   });
 });
 
@@ -412,6 +439,10 @@ describe('issuers and clinicians whose DID is owned by a contract, and delegate 
     await new Promise((resolve) => setTimeout(resolve, 1100));
     await api.publishStatusList(list([0, 1, 0], staffKey, kid));
     expect(await presentedCode(await issue(1, staffKey, kid))).toBe('revoked');
+    // As a release checks it (at its head, cached chain): a delegate-signed list is verified every time.
+    const atHead = await releaseGate();
+    expect(await atHead(nurse)).toBeUndefined();
+    expect(await atHead(nurse)).toBeUndefined();
     expect(await presentedCode(await issue(0, hospitalKey))).toBe('verified');
 
     // Revoked, the delegate signs nothing more: credentials and lists refused.
@@ -428,8 +459,10 @@ describe('issuers and clinicians whose DID is owned by a contract, and delegate 
     );
     // The list the delegate signed no longer verifies (status-unavailable) until the hospital signs a new one.
     expect(await gate(nurse)).toBe('status-unavailable');
+    expect(await atHead(nurse)).toBe('status-unavailable');
     await api.publishStatusList(list([0, 1, 0], hospitalKey));
     expect(await gate(nurse)).toBeUndefined();
+    expect(await atHead(nurse)).toBeUndefined();
     const refused = (await attempts())
       .filter((a) => a.outcome === 'refused')
       .map((a) => `${a.operation}:${a.reason}`);

@@ -1,4 +1,5 @@
 import { getIdentityOwner, verifyOwnerSignature } from '@carekey/sdk/chain';
+import { VaultChainUnavailableError } from '@carekey/sdk/errors';
 import {
   type ContractSignatureCheck,
   CredentialError,
@@ -8,9 +9,13 @@ import {
   parseDid,
   type ResolveDidReturnType,
   resolveDid,
+  trustedIssuersAbi,
 } from '@carekey/sdk/identity';
 import { type Address, isAddressEqual, zeroAddress } from 'viem';
+import { readContract } from 'viem/actions';
 import type { ApiServices } from '../api/ApiServices.ts';
+import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
+import type { ChainHead } from '../vault/VaultChain.ts';
 import { parseStatusListUri, readStatusList } from './statusListStore.ts';
 
 /** The chain and store reads a node verifies presentations with. */
@@ -30,10 +35,17 @@ export type NodeVerifier = {
  * when that owner is a contract, the document from `ethr-did-resolver` for delegate keys,
  * `TrustedIssuers.isTrusted` at the head, and status lists from its own store — it never fetches a URL a
  * credential names (T-21).
+ *
+ * With `at`, the owner and trust are read at that head instead, once per block through the vault's cached chain
+ * (`cacheVaultChain`): the key-release gate decides at the release's own head (one consistent view, T-4).
  */
-export function createNodeVerifier(services: Pick<ApiServices, 'chain' | 'sql'>): NodeVerifier {
+export function createNodeVerifier(
+  services: Pick<ApiServices, 'chain' | 'sql'>,
+  at?: { head: ChainHead; chain: CachedVaultChain } | undefined,
+): NodeVerifier {
   const { client, deployment, chainId } = services.chain;
   let resolver: DidResolver | undefined;
+  const trustedIssuers = deployment.contracts.trustedIssuers.address;
   return {
     resolveOwner: async (did) => {
       const parsed = parseDid(did);
@@ -45,11 +57,14 @@ export function createNodeVerifier(services: Pick<ApiServices, 'chain' | 'sql'>)
       }
       let owner: Address;
       try {
-        owner = await getIdentityOwner({
-          client,
-          didRegistry: deployment.contracts.didRegistry.address,
-          identity: parsed.address,
-        });
+        owner =
+          at === undefined
+            ? await getIdentityOwner({
+                client,
+                didRegistry: deployment.contracts.didRegistry.address,
+                identity: parsed.address,
+              })
+            : await at.chain.identityOwner(parsed.address, at.head.number);
       } catch (cause) {
         throw new CredentialError(
           'did-unresolvable',
@@ -89,7 +104,21 @@ export function createNodeVerifier(services: Pick<ApiServices, 'chain' | 'sql'>)
       return (await resolveDid({ resolver, did })).document;
     },
     isTrustedIssuer: (issuer) =>
-      isTrustedIssuer({ client, trustedIssuers: deployment.contracts.trustedIssuers.address, issuer }),
+      at === undefined
+        ? isTrustedIssuer({ client, trustedIssuers, issuer })
+        : at.chain.atHead(at.head, `isTrusted:${issuer.toLowerCase()}`, async () => {
+            try {
+              return await readContract(client, {
+                abi: trustedIssuersAbi,
+                address: trustedIssuers,
+                functionName: 'isTrusted',
+                args: [issuer],
+                blockNumber: at.head.number,
+              });
+            } catch (cause) {
+              throw new VaultChainUnavailableError({ cause });
+            }
+          }),
     fetchStatusList: async (uri) => {
       const where = parseStatusListUri(uri);
       if (where === undefined) {

@@ -1,7 +1,7 @@
 import type { Address } from 'viem';
 import type { FileBlobStore } from '../blobs/FileBlobStore.ts';
 import type { Sql } from '../db/Sql.ts';
-import type { VaultChain } from './VaultChain.ts';
+import type { ChainHead, VaultChain } from './VaultChain.ts';
 
 /**
  * Everything the key vault works with: its SQL store, the chain reader, the blob store and its settings. Every
@@ -22,9 +22,10 @@ export type Vault = {
   shredDelay: number;
   /**
    * An extra check of a grantee before any release under a grant (e.g. `createCredentialGate`: a valid provider
-   * credential); its refusal reason is logged as `credential-<reason>` and the release refused. Unset: no check.
+   * credential), given the head the release decides at; its refusal reason is logged as `credential-<reason>` and
+   * the release refused. Unset: no check.
    */
-  checkGrantee?: ((grantee: Address) => Promise<string | undefined>) | undefined;
+  checkGrantee?: ((grantee: Address, head?: ChainHead) => Promise<string | undefined>) | undefined;
   /** Node clock in seconds, for signed-request freshness (tests inject it). */
   now?: (() => number) | undefined;
 };

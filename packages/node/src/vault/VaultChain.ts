@@ -1,8 +1,8 @@
 import type { ScopeKind } from '@carekey/sdk/chain';
 import type { Address, Hex } from 'viem';
 
-/** A block the vault decided at: its number and chain time (unix seconds). */
-export type ChainHead = { number: bigint; timestamp: bigint };
+/** A block the vault decided at: its number, chain time (unix seconds) and hash (when the reader knows it). */
+export type ChainHead = { number: bigint; timestamp: bigint; hash?: Hex | undefined };
 
 /** A grant as `ConsentRegistry` stores it, read at one block. */
 export type ChainGrant = {

@@ -61,7 +61,7 @@ export function createVaultChain(parameters: CreateVaultChainParameters): Create
     head: () =>
       read(async (): Promise<ChainHead> => {
         const block = await getBlock(client, { blockTag: 'latest' });
-        return { number: block.number, timestamp: block.timestamp };
+        return { number: block.number, timestamp: block.timestamp, hash: block.hash };
       }),
     blockTimestamp: (blockNumber) => read(async () => (await getBlock(client, { blockNumber })).timestamp),
     identityOwner: (identity, blockNumber) =>

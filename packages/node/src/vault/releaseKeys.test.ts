@@ -206,6 +206,21 @@ describe('releaseKeys: the grant/request matrix (R-1, T-2…T-6)', () => {
     expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), g5.address)).toBe('revoked');
   });
 
+  it('T-4 revoked after releases: the grant state cached for its block does not outlive it — the next release after the revoke is mined is refused', async () => {
+    const g9 = t.newIdentity();
+    const grantId = await t.grant({ patient, grantee: g9, scopeKind: ScopeKind.All, records });
+    const ask = () => t.keyRequest({ account: g9.account, grantId, recordIds: [nth(records, 0).recordId] });
+    // Two releases at the same head: the second is served from the per-block cache (cacheVaultChain).
+    const [first, second] = await Promise.all([
+      releaseKeys({ vault: t.vault, envelope: await ask() }),
+      releaseKeys({ vault: t.vault, envelope: await ask() }),
+    ]);
+    expect(first.records).toHaveLength(1);
+    expect(second.records).toHaveLength(1);
+    await revoke(patient, grantId);
+    expect(await refused(releaseKeys({ vault: t.vault, envelope: await ask() }), g9.address)).toBe('revoked');
+  });
+
   it('revoking one grant keeps the stanzas another active grant to the same grantee still covers', async () => {
     const g6 = t.newIdentity();
     const broad = await t.grant({

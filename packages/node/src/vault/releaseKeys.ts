@@ -12,6 +12,8 @@ import {
   zeroAddress,
 } from 'viem';
 import { claimNonce } from '../db/claimNonce.ts';
+import { createGroupCommit, type GroupCommit } from '../db/createGroupCommit.ts';
+import type { Sql } from '../db/Sql.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
 import { grantCovers } from './grantCovers.ts';
 import type { Vault } from './Vault.ts';
@@ -21,6 +23,11 @@ export type ReleaseKeysParameters = {
   vault: Vault;
   /** The signed `KeyRequest` envelope exactly as received (`{ kind, message, signature }`). */
   envelope: unknown;
+  /**
+   * `checkKeyRequest(envelope, …)` with this vault's domain, audience and clock, when the caller has just run it
+   * (the route does, to authenticate): its signer is not recovered a second time.
+   */
+  checked?: Awaited<ReturnType<typeof checkKeyRequest>> | undefined;
 };
 
 /** One released stanza, with what the reader needs to fetch and check the payload. */
@@ -58,6 +65,17 @@ type RecordRow = {
   batch_id: bigint | null;
 };
 
+/** One group commit per store: concurrent releases share a transaction (and its commit), each logged alone. */
+const groups = new WeakMap<Sql, GroupCommit>();
+function releaseTransaction(sql: Sql): GroupCommit {
+  let group = groups.get(sql);
+  if (group === undefined) {
+    group = createGroupCommit({ sql });
+    groups.set(sql, group);
+  }
+  return group;
+}
+
 /**
  * The key vault (docs/protocol.md flow 3): releases the grantee's stanzas of some records under one grant.
  *
@@ -67,7 +85,9 @@ type RecordRow = {
  * Then, in one transaction: the nonce is claimed (a replay is refused, T-1); every record exists, belongs to the
  * grant's patient, is covered by the scope (R-16) and is active (not pending shred or shredded); the grantee has a
  * stanza for each; the `release` access-log row is written (request digest and signature, grant, records); the
- * stanzas are read. They are returned only after that transaction commits (audit, then release; F-2).
+ * stanzas are read. They are returned only after that transaction commits (audit, then release; F-2). Under load
+ * that transaction is shared with other releases (`createGroupCommit`: one commit for many, each with its own
+ * nonce claim and its own row).
  *
  * `grantId` zero means the patient reading its own records: `grantee` is then the patient, and every record must
  * be its own. Every refusal after the signature check writes a `refusal` row with the reason and throws one
@@ -83,11 +103,13 @@ type RecordRow = {
 export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<ReleaseKeysReturnType> {
   const { vault } = parameters;
   const domain = { chainId: vault.chain.chainId, verifyingContract: vault.chain.contracts.consentRegistry };
-  const { request, signer, signature } = await checkKeyRequest(parameters.envelope, {
-    domain,
-    audience: vault.audience,
-    ...(vault.now === undefined ? {} : { now: vault.now() }),
-  });
+  const { request, signer, signature } =
+    parameters.checked ??
+    (await checkKeyRequest(parameters.envelope, {
+      domain,
+      audience: vault.audience,
+      ...(vault.now === undefined ? {} : { now: vault.now() }),
+    }));
   const grantee = getAddress(request.grantee.toLowerCase());
   const grantId = request.grantId.toLowerCase() as Hex;
   const recordIds = request.recordIds.map((id) => id.toLowerCase() as Hex);
@@ -117,13 +139,13 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
     }
   }
   if (reason === undefined && !ownerMode && vault.checkGrantee !== undefined) {
-    const refusal = await vault.checkGrantee(grantee);
+    const refusal = await vault.checkGrantee(grantee, head);
     if (refusal !== undefined) reason = `credential-${refusal}`;
   }
   const patient: Address | undefined = ownerMode ? grantee : grant?.patient;
 
   let scopeRecordIds: Hex[] | undefined;
-  const outcome = await vault.sql.transaction(async (tx) => {
+  const outcome = await releaseTransaction(vault.sql)(async (tx) => {
     let refusal = reason;
     if (refusal === undefined) {
       const fresh = await claimNonce({

@@ -36,6 +36,9 @@ export const KeyRelease = Type.Object(
   { additionalProperties: false },
 );
 
+/** Each request body's `checkKeyRequest` result, from `verifyPayload` to the handler (garbage-collected with it). */
+const checkedBodies = new WeakMap<object, Awaited<ReturnType<typeof checkKeyRequest>>>();
+
 /**
  * `POST /v1/keys/release`: the vault (docs/protocol.md flow 3). The access-log row is committed before the
  * stanzas are sent; every refusal is logged and answered with the same 403 `access-refused` problem (T-15).
@@ -53,20 +56,23 @@ export const postKeysRelease = defineRoute({
     200: { description: 'the stanzas, after the access-log row was written', schema: KeyRelease },
     403: { description: 'refused (uniform body whatever the reason; the reason is in the audit log)' },
   },
-  // Form, audience, freshness and signature only; the owner, nonce and grant checks run (and are logged) in the vault.
-  verifyPayload: async ({ body, services }) =>
-    (
-      await checkKeyRequest(body, {
-        domain: {
-          chainId: services.vault.chain.chainId,
-          verifyingContract: services.vault.chain.contracts.consentRegistry,
-        },
-        audience: services.vault.audience,
-        ...(services.vault.now === undefined ? {} : { now: services.vault.now() }),
-      })
-    ).signer,
+  // Form, audience, freshness and signature only; the owner, nonce and grant checks run (and are logged) in the
+  // vault, which reuses this check (one signature recovery per release).
+  verifyPayload: async ({ body, services }) => {
+    const checked = await checkKeyRequest(body, {
+      domain: {
+        chainId: services.vault.chain.chainId,
+        verifyingContract: services.vault.chain.contracts.consentRegistry,
+      },
+      audience: services.vault.audience,
+      ...(services.vault.now === undefined ? {} : { now: services.vault.now() }),
+    });
+    checkedBodies.set(body, checked);
+    return checked.signer;
+  },
   handler: async ({ body, services }) => {
-    const released = await vaultCall(() => releaseKeys({ vault: services.vault, envelope: body }));
+    const checked = checkedBodies.get(body);
+    const released = await vaultCall(() => releaseKeys({ vault: services.vault, envelope: body, checked }));
     return { status: 200, body: { ...released, accessLogId: String(released.accessLogId) } };
   },
 });

@@ -40,6 +40,7 @@ import { createPgliteSql } from '../../db/createPgliteSql.ts';
 import { migrate } from '../../db/migrate.ts';
 import type { Sql } from '../../db/Sql.ts';
 import { openTestSql } from '../../db/testing/sqlEngines.ts';
+import { cacheVaultChain } from '../cacheVaultChain.ts';
 import { createVaultChain } from '../createVaultChain.ts';
 import { type PublishRecordsParameters, publishRecords } from '../publishRecords.ts';
 import { submitGrant } from '../submitGrant.ts';
@@ -131,16 +132,19 @@ export async function startVaultTestbed(
   const { contracts } = chain.deployment;
   const vault: Vault = {
     sql,
-    chain: createVaultChain({
-      client: chain.client,
-      chainId: chain.chainId,
-      contracts: {
-        didRegistry: contracts.didRegistry.address,
-        recordRegistry: contracts.recordRegistry.address,
-        consentRegistry: contracts.consentRegistry.address,
-      },
-      fromBlock: BigInt(chain.deployment.deployBlock),
-    }),
+    // Cached per block, as startNode does: every vault test runs through the cache.
+    chain: cacheVaultChain(
+      createVaultChain({
+        client: chain.client,
+        chainId: chain.chainId,
+        contracts: {
+          didRegistry: contracts.didRegistry.address,
+          recordRegistry: contracts.recordRegistry.address,
+          consentRegistry: contracts.consentRegistry.address,
+        },
+        fromBlock: BigInt(chain.deployment.deployBlock),
+      }),
+    ),
     blobs,
     audience: TEST_AUDIENCE,
     confirmations: options.confirmations ?? 1,
