@@ -3,7 +3,8 @@
  * answer is 2xx: what the release benches share. The node runs in the calling process and keeps answering.
  */
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,6 +43,7 @@ export async function runLoad(parameters: {
   const file = path.join(work, `${name}.jsonl`);
   writeFileSync(file, `${lines.join('\n')}\n`);
   step(`${name}: sending them from a second process`);
+  const profile = await startProfile();
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
       const p = spawn(process.execPath, ['--import', 'tsx', loadgen, url, file, String(concurrency)]);
@@ -57,6 +59,7 @@ export async function runLoad(parameters: {
       p.on('close', (status) => resolve({ status, stdout, stderr }));
     },
   );
+  await profile?.stop(path.join(process.env.CAREKEY_BENCH_CPU_PROFILE ?? '', `${name}.cpuprofile`));
   if (child.status !== 0) throw new Error(`load generator failed: ${child.stderr}`);
   const load = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Load;
   if (load.statuses['429'])
@@ -67,4 +70,25 @@ export async function runLoad(parameters: {
   if (ok !== count)
     throw new Error(`${name}: only ${ok}/${count} succeeded: ${JSON.stringify(load.statuses)}`);
   return load;
+}
+
+/**
+ * With `CAREKEY_BENCH_CPU_PROFILE=<dir>`, a V8 CPU profile of this process (the node under test) while one round's
+ * requests are sent — set-up and request signing left out — written to `<dir>/<round>.cpuprofile`.
+ */
+async function startProfile(): Promise<{ stop: (file: string) => Promise<void> } | undefined> {
+  if (!process.env.CAREKEY_BENCH_CPU_PROFILE) return undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 500 });
+  await session.post('Profiler.start');
+  return {
+    stop: async (file) => {
+      const { profile } = await session.post('Profiler.stop');
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, JSON.stringify(profile));
+      session.disconnect();
+    },
+  };
 }
