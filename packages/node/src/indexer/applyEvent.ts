@@ -1,6 +1,7 @@
 import { X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
 import { type Hex, hexToBytes, hexToString } from 'viem';
 import type { SqlExecutor } from '../db/Sql.ts';
+import { appendAccessLog } from '../vault/appendAccessLog.ts';
 import { argsToJson, type IndexedEvent } from './IndexedEvent.ts';
 
 /** The largest int8: uint64 chain times above it (a "never" expiry) are stored as this. */
@@ -166,12 +167,26 @@ export async function applyEvent(tx: SqlExecutor, event: IndexedEvent): Promise<
       const id = bytes(event.args.recordId);
       if (await heldForOther(tx, event.args.recordId, event.args.patient)) return;
       await insertShredEvent(tx, event.args.recordId, 'shredded', null, event);
-      // records' own constraint ties state 'shredded' to a deleted salt: the salt goes with the state. Stanzas are
-      // the vault's to delete (its subscription sees this event in the same transaction).
-      await tx.query(
-        `update records set state = 'shredded', salt = null where record_id = $1 and state <> 'shredded'`,
+      // records' own constraint ties state 'shredded' to a deleted salt: the salt goes with the state, and the keys
+      // with both. The node destroys them itself when it finalises (finalizeDueShreds), but anyone may finalise
+      // (`finalizeShred` is permissionless), e.g. right after a cancel this node accepted: the keys go here then.
+      const { rows: shredded } = await tx.query<{ patient: Uint8Array }>(
+        `update records set state = 'shredded', salt = null where record_id = $1 and state <> 'shredded'
+         returning patient`,
         [id],
       );
+      await tx.query('delete from stanzas where record_id = $1', [id]);
+      await tx.query('delete from emergency_stanzas where record_id = $1', [id]);
+      if (shredded.length > 0)
+        await appendAccessLog({
+          tx,
+          patient: event.args.patient,
+          actor: event.args.patient,
+          action: 'shred',
+          recordIds: [event.args.recordId],
+          outcome: 'allowed',
+          reason: 'finalised on chain, not by this node',
+        });
       // Kept whether or not this node knows the record; never deleted (re-applied after a restore, F-8).
       await tx.query('insert into shred_tombstones (record_id) values ($1) on conflict do nothing', [id]);
       return;
