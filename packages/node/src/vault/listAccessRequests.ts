@@ -21,7 +21,7 @@ export type ListedAccessRequest = {
   /** Chain time asked for (unix seconds). */
   expiresAt: bigint | undefined;
   /**
-   * `queued` (in this node's outbox), `failed` (the chain refused it), `pending`, `approved`, `denied`, or `expired`
+   * `queued` (in this node's outbox, or mined and not indexed yet), `failed` (the chain refused it), `pending`, `approved`, `denied`, or `expired`
    * (pending past its expiry, by chain time).
    */
   status: 'queued' | 'failed' | 'pending' | 'approved' | 'denied' | 'expired';
@@ -94,7 +94,9 @@ export async function listAccessRequests(
     grantId: r.grant_id === null ? undefined : bytesToHex(r.grant_id),
     sealed: r.sealed ?? undefined,
   }));
-  // Relayed here but not on chain yet (or refused by it): the requester sees them; so does the patient, marked.
+  // Relayed here but not indexed yet (in the outbox, mined but its AccessRequested not indexed, or refused): the
+  // requester sees them; so does the patient, marked. The outbox and the indexer are two loops: a request the
+  // outbox marks confirmed is listed above only once indexed, and one indexed is listed there only (not twice).
   const { rows: queued } = await vault.sql.query<{
     request_digest: Uint8Array;
     patient: Uint8Array;
@@ -106,7 +108,9 @@ export async function listAccessRequests(
     `select s.request_digest, s.patient, s.requester, s.sealed, o.status, o.payload->>'data' as data
        from access_request_submissions s
        join outbox o on o.idempotency_key = '0x' || encode(s.request_digest, 'hex')
-      where (s.patient = $1 or s.requester = $1) and o.status <> 'confirmed'
+      where (s.patient = $1 or s.requester = $1)
+        and (o.tx_hash is null or not exists (
+          select 1 from chain_events e where e.tx_hash = o.tx_hash and e.name = 'AccessRequested'))
       order by s.created_at desc
       limit ${MAX_LISTED_REQUESTS}`,
     [me],

@@ -13,6 +13,7 @@ import {
   consentRegistryAbi,
   purposeOfUse,
   ScopeKind,
+  signAccessRequestForRelay,
   toGrantTypedData,
   ZERO_BYTES32,
 } from '@carekey/sdk/chain';
@@ -23,6 +24,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { readContract } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
+import { listAccessRequests } from './listAccessRequests.ts';
 import { listGrants } from './listGrants.ts';
 import { nextSignatureNonce } from './nextSignatureNonce.ts';
 
@@ -194,5 +196,55 @@ describe('the next-nonce route with relayed writes in flight', () => {
       if (Date.now() > deadline) throw new Error('the indexer never attached the digest');
       await sleep(200);
     }
+  }, 120_000);
+
+  it('lists an access request mined but not yet indexed as queued, then once, with its id, once indexed (`request-access --no-wait`)', async () => {
+    const requester = privateKeyToAccount(generatePrivateKey());
+    const patient = privateKeyToAccount(generatePrivateKey()).address;
+    const client = createNodeClient({ url: node.api.url, account: requester });
+    await client.publishEncryptionKey({ recipient: X25519Identity.generate().recipient.toString() });
+    expect(await outboxSettled()).toEqual([]);
+    const mine = async () =>
+      (await listAccessRequests({ vault: node.vault, identity: requester.address })).requests;
+    let digest: Hex | undefined;
+    await node.indexer.stop();
+    try {
+      const { nonce } = await client.call<{ nonce: string }>({
+        method: 'GET',
+        path: `/v1/nonces/${requester.address}?contract=ConsentRegistry`,
+      });
+      const now = BigInt(Math.floor(Date.now() / 1000));
+      const signed = await signAccessRequestForRelay({
+        account: requester,
+        chainId: description.chainId,
+        verifyingContract: description.contracts.consentRegistry,
+        nonce: BigInt(nonce),
+        deadline: now + 600n,
+        request: {
+          requester: requester.address,
+          patient,
+          scopeKind: ScopeKind.All,
+          scopeData: [],
+          purpose: purposeOfUse('TREAT'),
+          expiresAt: now + 86_400n,
+        },
+      });
+      digest = ((await client.createAccessRequest({ request: signed.body })) as { requestDigest: Hex })
+        .requestDigest;
+      expect(await outboxSettled()).toEqual([]); // mined; its AccessRequested not indexed (indexer stopped)
+      expect(await mine()).toEqual([
+        expect.objectContaining({ requestDigest: digest, requestId: undefined, status: 'queued' }),
+      ]);
+    } finally {
+      node.indexer.start();
+    }
+    const deadline = Date.now() + 60_000;
+    while ((await mine())[0]?.requestId === undefined) {
+      if (Date.now() > deadline) throw new Error('the indexer never listed the request');
+      await sleep(200);
+    }
+    expect(await mine()).toEqual([
+      expect.objectContaining({ requestDigest: digest, requestId: expect.any(String), status: 'pending' }),
+    ]);
   }, 120_000);
 });
