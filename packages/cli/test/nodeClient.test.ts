@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { blobIdFromDigest } from '@carekey/sdk/blobs';
 import {
   createNodeClient,
@@ -9,6 +12,9 @@ import { newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ATTRIBUTE_WAIT_MS } from '../../node/src/api/routes/postDidAttributes.ts';
+import { publishKey } from '../src/commands/publishKey.ts';
+import { carekeyHome } from '../src/home/carekeyHome.ts';
 import { startTestNode, type TestNode } from './support/startTestNode.ts';
 
 const PHRASE = 'test test test test test test test test test test test junk';
@@ -71,6 +77,36 @@ describe('@carekey/sdk/client against a real node', () => {
     const anonymous = createNodeClient({ url: node.url });
     await expect(anonymous.getBlob(stored.cid)).rejects.toBeInstanceOf(NodeResponseError);
   }, 60_000);
+
+  it('init’s key publication returns once the key is on the DID, also when the node answers 202 (its outbox held past the node’s wait)', async () => {
+    const me = keys(6);
+    const dir = mkdtempSync(join(tmpdir(), 'carekey-publish-key-'));
+    const saved = process.env.CAREKEY_NODE;
+    process.env.CAREKEY_NODE = node.url;
+    try {
+      await node.node.outbox.stop();
+      let settled = false;
+      const published = publishKey(carekeyHome({ CAREKEY_HOME: dir }), me.account, me.recipient).finally(
+        () => {
+          settled = true;
+        },
+      );
+      // The node gives up waiting for the chain and answers 202; the key is not on the DID yet.
+      await new Promise((r) => setTimeout(r, ATTRIBUTE_WAIT_MS + 3_000));
+      expect(settled).toBe(false);
+      node.node.outbox.start();
+      expect(await published).toMatchObject({ published: true });
+      // A share to this wallet right after init finds its key.
+      expect(await createNodeClient({ url: node.url }).getDid(me.address)).toMatchObject({
+        recipient: me.recipient,
+      });
+    } finally {
+      node.node.outbox.start();
+      if (saved === undefined) delete process.env.CAREKEY_NODE;
+      else process.env.CAREKEY_NODE = saved;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 
   it('says plainly when the node cannot be reached', async () => {
     const client = createNodeClient({ url: 'http://127.0.0.1:9', timeoutMs: 5_000 });

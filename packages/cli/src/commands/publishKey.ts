@@ -5,6 +5,7 @@ import type { CarekeyHome } from '../home/carekeyHome.ts';
 import { didOf, readNodeFacts, saveNodeFacts } from '../home/nodeFacts.ts';
 import { output } from '../io/output.ts';
 import { nodeUrl, openSession } from './openSession.ts';
+import { waitFor } from './waitFor.ts';
 
 /** Outcome of publishing the X25519 key on the DID. */
 export type KeyPublication =
@@ -31,8 +32,14 @@ export async function publishKey(
     let transactionHash = 'already published';
     if (current?.recipient !== recipient) {
       const receipt = await node.publishEncryptionKey({ recipient });
-      // 202: queued in the node's outbox, mined shortly
       transactionHash = receipt.transactionHash ?? `queued (${receipt.status ?? 'pending'})`;
+      if (receipt.blockNumber === undefined) {
+        // 202: queued in the node's outbox, not mined within the node's wait (a busy chain). Others look the key up
+        // on the DID right after this returns (a share to this wallet): return once it is there.
+        await waitFor('the encryption key to be on the ledger', async () =>
+          (await node.getDid(identity).catch(() => undefined))?.recipient === recipient ? true : undefined,
+        );
+      }
     }
     const known = await readNodeFacts(home);
     await saveNodeFacts(home, {
