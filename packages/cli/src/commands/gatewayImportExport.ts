@@ -59,7 +59,7 @@ async function readExport(dir: string, workDir: string) {
   const files = names.filter((n) => n.endsWith('.ndjson'));
   if (files.length === 0)
     throw new CliError(`${dir} holds no .ndjson file`, { hint: 'download the $export output files into it' });
-  const resources: { resource: Record<string, unknown>; key: string; sha256: string }[] = [];
+  const resources: { resource: Record<string, unknown>; key: string; sha256: string; where: string }[] = [];
   const seen = new Set<string>();
   let binaries: ExportedBinary[] = [];
   for (const file of files) {
@@ -96,7 +96,12 @@ async function readExport(dir: string, workDir: string) {
       const key = `${type}/${id}`;
       if (seen.has(key)) throw new CliError(`${file} line ${i + 1}: ${key} appears twice in the export`);
       seen.add(key);
-      resources.push({ resource, key, sha256: sha256Hex(canonicalJson(resource as never)) });
+      resources.push({
+        resource,
+        key,
+        sha256: sha256Hex(canonicalJson(resource as never)),
+        where: `${file} line ${number}`,
+      });
     }
   }
   let manifestChecked = false;
@@ -145,30 +150,30 @@ function fileAttachmentsOf(resource: Record<string, unknown>) {
   });
 }
 
+/** A file of the export, checked against its describing resource. */
+type CheckedFile = { binary: ExportedBinary; record: FhirRecord; category: string };
+
 /**
- * The publish items of the export's files: each `Binary` must be the file of a describing resource of the export
- * (same size, SHA-1 and content type as its attachment, and bytes of that type), keeps its record id — so the
- * describing resource is published unchanged — and is encrypted to a payload file in one streamed pass.
+ * Checks the export's files: each `Binary` must be the file of a describing resource of the export (same size,
+ * SHA-1 and content type as its attachment, and bytes of that type). Returns them with their describing record, and
+ * the record ids of files a describing resource points to that the export does not hold.
  */
-async function fileItems(parameters: {
-  binaries: readonly ExportedBinary[];
-  records: readonly FhirRecord[];
-  workDir: string;
-}): Promise<{ items: PublishItem[]; missing: string[] }> {
+async function checkFiles(
+  binaries: readonly ExportedBinary[],
+  records: readonly FhirRecord[],
+): Promise<{ files: CheckedFile[]; missing: string[] }> {
   const describedBy = new Map<
     string,
     { record: FhirRecord; attachment: ReturnType<typeof fileAttachmentsOf>[number]['attachment'] }
   >();
-  for (const record of parameters.records) {
+  for (const record of records) {
     for (const { recordId, attachment } of fileAttachmentsOf(record.resource as never)) {
       describedBy.set(recordId, { record, attachment });
     }
   }
-  const items: PublishItem[] = [];
-  const held = new Set<string>();
-  for (const b of parameters.binaries) {
+  const files: CheckedFile[] = [];
+  for (const b of binaries) {
     const recordId = `0x${b.id}`;
-    held.add(recordId);
     const where = `Binary.ndjson line ${b.line} (Binary/${b.id})`;
     const described = describedBy.get(recordId);
     if (described === undefined) {
@@ -192,22 +197,86 @@ async function fileItems(parameters: {
               ? `its SHA-1 is not the one ${record.resourceType}/${record.id} gives`
               : undefined;
     if (problem !== undefined) throw new CliError(`${where}: ${problem}; nothing was imported`);
-    const payloadFile = join(parameters.workDir, `${b.id}.payload`);
-    const encrypted = await encryptFileToPayload({ input: b.file, output: payloadFile });
-    items.push({
-      recordId: recordId as Hex,
-      resourceType: 'Binary',
-      fhirId: record.id,
-      category,
-      clinicalDate: record.clinicalDate,
-      sha256: encrypted.sha256,
-      payloadFile,
-      payloadSha256: encrypted.payloadSha256,
-      payloadSize: encrypted.payloadSize,
-      fileKey: encrypted.fileKey,
-    });
+    files.push({ binary: b, record, category });
   }
-  return { items, missing: [...describedBy.keys()].filter((id) => !held.has(id)).sort() };
+  const held = new Set(binaries.map((b) => `0x${b.id}`));
+  return { files, missing: [...describedBy.keys()].filter((id) => !held.has(id)).sort() };
+}
+
+/** A file's publish item: encrypted to a payload file in one streamed pass, under the record id it had. */
+async function fileItem(file: CheckedFile, workDir: string): Promise<PublishItem> {
+  const payloadFile = join(workDir, `${file.binary.id}.payload`);
+  const encrypted = await encryptFileToPayload({ input: file.binary.file, output: payloadFile });
+  return {
+    recordId: `0x${file.binary.id}` as Hex,
+    resourceType: 'Binary',
+    fhirId: file.record.id,
+    category: file.category,
+    clinicalDate: file.record.clinicalDate,
+    sha256: encrypted.sha256,
+    payloadFile,
+    payloadSha256: encrypted.payloadSha256,
+    payloadSize: encrypted.payloadSize,
+    fileKey: encrypted.fileKey,
+  };
+}
+
+export type ReadImportExportReturnType = {
+  /** The FHIR resources, validated, each with the hash it had in the export. */
+  records: FhirRecord[];
+  /** The files, checked against their describing resources (decoded in the work folder). */
+  files: CheckedFile[];
+  /** Record ids of files described in the export but not in it. */
+  missingFiles: string[];
+  manifestChecked: boolean;
+};
+
+/**
+ * Everything `carekey import-export` checks before it opens the wallet or sends a byte: every NDJSON line parsed
+ * (T-19 safe parser; files streamed into `workDir`), duplicates, the manifest's hashes, every resource validated as
+ * R4 — `chunk` at a time, all of them before anything is published — and unchanged by validation, every file
+ * checked against its describing resource. Any fault throws a `CliError` naming the file, line or resource.
+ */
+export async function readImportExport(parameters: {
+  folder: string;
+  workDir: string;
+  /** Resources validated as one Bundle (default 10,000, the validator's Bundle limit). */
+  chunk?: number;
+}): Promise<ReadImportExportReturnType> {
+  const size = parameters.chunk ?? CHUNK;
+  const { resources, binaries, manifestChecked } = await readExport(parameters.folder, parameters.workDir);
+  const records: FhirRecord[] = [];
+  for (let start = 0; start < resources.length; start += size) {
+    const chunk = resources.slice(start, start + size);
+    progress(`validating ${chunk.length} resources`);
+    const split = await splitIntoRecords({
+      input: JSON.stringify({
+        resourceType: 'Bundle',
+        type: 'collection',
+        entry: chunk.map((r) => ({ resource: r.resource })),
+      }),
+      definitions: { sources: nodeR4DefinitionSources },
+    }).catch((error: unknown) => {
+      // The Bundle is ours: name the export's file and line, and the FHIRPath within the resource.
+      const at = /Bundle\.entry\[(\d+)\]/u.exec(error instanceof Error ? error.message : '');
+      const resource = at === null ? undefined : chunk[Number(at[1])];
+      if (resource === undefined || !(error instanceof Error)) throw error;
+      const type = String(resource.resource.resourceType);
+      const message = error.message
+        .replace(/ \(entry \d+\)| in entry \d+(?= at )/gu, '')
+        .replace(/Bundle\.entry\[\d+\]\.resource(?=[.\s]|$)/gu, type);
+      throw new CliError(`${resource.where}: ${message}; nothing was imported`, { cause: error });
+    });
+    const changed = split.records.filter((r, i) => r.sha256 !== chunk[i]?.sha256);
+    if (changed.length > 0 || split.records.length !== chunk.length) {
+      throw new CliError(
+        `${changed.length || Math.abs(split.records.length - chunk.length)} resource(s) would change on import (e.g. ${changed[0] === undefined ? '?' : `${changed[0].resourceType}/${changed[0].id}`}); nothing was imported`,
+      );
+    }
+    records.push(...split.records);
+  }
+  const { files, missing } = await checkFiles(binaries, records);
+  return { records, files, missingFiles: missing, manifestChecked };
 }
 
 /**
@@ -247,52 +316,29 @@ export function registerImportExport(program: Command): void {
 }
 
 async function importExport(folder: string, workDir: string): Promise<ImportExportReturnType> {
-  const { resources, binaries, manifestChecked } = await readExport(folder, workDir);
+  // Checked in full before the wallet is opened: a fault anywhere imports nothing.
+  const read = await readImportExport({ folder, workDir });
   const session = await openSession();
   const here = new Set(
     (await session.store.list(session.keys.identity))
       .filter((r) => r.state === 'active')
       .map((r) => r.sha256),
   );
-  // Everything is validated before the first byte is sent: a fault anywhere imports nothing.
-  const records: FhirRecord[] = [];
-  for (let start = 0; start < resources.length; start += CHUNK) {
-    const chunk = resources.slice(start, start + CHUNK);
-    progress(`validating ${chunk.length} resources`);
-    const split = await splitIntoRecords({
-      input: JSON.stringify({
-        resourceType: 'Bundle',
-        type: 'collection',
-        entry: chunk.map((r) => ({ resource: r.resource })),
-      }),
-      definitions: { sources: nodeR4DefinitionSources },
-    });
-    const changed = split.records.filter((r, i) => r.sha256 !== chunk[i]?.sha256);
-    if (changed.length > 0 || split.records.length !== chunk.length) {
-      throw new CliError(
-        `${changed.length || Math.abs(split.records.length - chunk.length)} resource(s) would change on import (e.g. ${changed[0] === undefined ? '?' : `${changed[0].resourceType}/${changed[0].id}`}); nothing was imported`,
-      );
-    }
-    records.push(...split.records);
-  }
-  const files = await fileItems({
-    binaries: binaries.filter((b) => !here.has(b.sha256)),
-    records,
-    workDir,
-  });
-  const items = [...itemsOfRecords(records.filter((r) => !here.has(r.sha256))), ...files.items];
+  const files: PublishItem[] = [];
+  for (const f of read.files) if (!here.has(f.binary.sha256)) files.push(await fileItem(f, workDir));
+  const items = [...itemsOfRecords(read.records.filter((r) => !here.has(r.sha256))), ...files];
   const published =
     items.length === 0
       ? { records: [] }
       : await publishItems({ session, patient: session.keys.address, items, source: 'bulk export' });
-  const read = resources.length + binaries.length;
+  const total = read.records.length + read.files.length;
   return {
-    read,
+    read: total,
     imported: published.records.length,
-    files: files.items.length,
-    missingFiles: files.missing.filter((id) => !binaries.some((b) => `0x${b.id}` === id)),
-    alreadyHere: read - items.length,
-    manifestChecked,
+    files: files.length,
+    missingFiles: read.missingFiles,
+    alreadyHere: total - items.length,
+    manifestChecked: read.manifestChecked,
     recordIds: published.records.map((r) => r.recordId),
   };
 }

@@ -275,6 +275,21 @@ describe('validateFhir', () => {
     expect(error.message).toContain('Bundle/b1 has 50000 entries, over the limit of 10000');
   });
 
+  it('T-19 refuses a Bundle of 50,000 entries held as an entry of another Bundle, before validating any', async () => {
+    const entries = Array.from({ length: 50_000 }, (_, i) => ({
+      resource: { resourceType: 'Basic', id: `b${i}`, code: { text: 'x' } },
+    }));
+    const inner = { ...bundle('collection', entries), id: 'inner' };
+    const text = JSON.stringify(
+      bundle('collection', [{ resource: { resourceType: 'Patient', id: 'p' } }, { resource: inner }]),
+    );
+    const start = performance.now();
+    const { error, issues } = await refusal(text);
+    expect(performance.now() - start).toBeLessThan(8_000); // validating them would take > 20 s
+    expect(issues[0]).toMatchObject({ code: 'too-costly', expression: ['Bundle.entry[1].resource.entry'] });
+    expect(error.message).toContain('the Bundle in entry 1 has 50000 entries, over the limit of 10000');
+  });
+
   it('stops after maxIssues faults', async () => {
     const entries = Array.from({ length: 500 }, (_, i) => ({
       resource: { resourceType: 'Observation', id: `o${i}` },

@@ -190,6 +190,17 @@ function medplum(
 
 type BundleOptions = { codes: RequiredCodes; maxIssues: number; maxEntries: number };
 
+/** Entries of a Bundle resource, counting those of Bundles held in its entries. */
+function nestedBundleEntries(bundle: JsonObject): number {
+  const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
+  let count = entries.length;
+  for (const entry of entries) {
+    const inner = isObject(entry) ? entry.resource : undefined;
+    if (isObject(inner) && inner.resourceType === 'Bundle') count += nestedBundleEntries(inner);
+  }
+  return count;
+}
+
 function validateBundle(bundle: JsonObject, options: BundleOptions): ValidateFhirReturnType {
   const { codes, maxIssues } = options;
   const issues: ErrorIssue[] = [];
@@ -301,6 +312,23 @@ function validateBundle(bundle: JsonObject, options: BundleOptions): ValidateFhi
     if (typeof resourceType !== 'string' || !isResourceType(resourceType)) {
       add(unknownType(String(resourceType), `${path}.resource.resourceType`, `entry ${index}`));
       return;
+    }
+    // A Bundle held as an entry (or an NDJSON line) is bounded like the root: one record of 50,000 entries would
+    // cost minutes of validation.
+    if (resourceType === 'Bundle') {
+      const inner = nestedBundleEntries(resource);
+      if (inner > options.maxEntries) {
+        add({
+          severity: 'error',
+          code: 'too-costly',
+          details: {
+            text: `${bundleLabel}: the Bundle in entry ${index} has ${inner} entries, over the limit of ${options.maxEntries}`,
+          },
+          expression: [`${path}.resource.entry`],
+          diagnostics: 'split it into several Bundles, or raise maxEntries',
+        });
+        return;
+      }
     }
     const fullUrl = entry.fullUrl;
     if (resource.id === undefined) {
