@@ -1,5 +1,6 @@
 import { BaseError } from '@carekey/sdk/errors';
 import { Command, CommanderError } from 'commander';
+import { inertText } from './io/output.ts';
 
 type Register = (program: Command) => void;
 
@@ -62,7 +63,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof BaseError) {
-      process.stderr.write(`carekey: ${error.message}\n`);
+      process.stderr.write(`carekey: ${inertText(error.message)}\n`);
       return 1;
     }
     // Anything else is a bug or an environment fault: still one line, the stack only on request.

@@ -7,11 +7,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSession, type Session } from '../src/commands/openSession.ts';
 import { issueGatewayToken } from '../src/gateway/auth/gatewayToken.ts';
 import { SHA256_EXTENSION } from '../src/gateway/bulk/BulkExportJobs.ts';
+import { cdsHooksHandler } from '../src/gateway/cdsHooks/index.ts';
 import { createGatewayServer, type GatewayServer } from '../src/gateway/server/createGatewayServer.ts';
 import { type GatewayStore, openGatewayStore } from '../src/gateway/store/openGatewayStore.ts';
 import { jsonOf } from './support/carekeyBin.ts';
 import { carekeyInProcess } from './support/carekeyInProcess.ts';
 import { startTestNode, type TestNode } from './support/startTestNode.ts';
+
+const XSS_DIV =
+  '<div xmlns="http://www.w3.org/1999/xhtml"><script>alert(1)</script><img src="x" onerror="alert(2)"/></div>';
 
 // Bulk Data `$export` of the patient's gateway: `_since`, and the files behind ImagingStudy / DocumentReference
 // (real ones: a NEMA CT slice and a PDF printed by Chromium, packages/sdk/src/fhir/testdata/files/README.md), then
@@ -91,7 +95,13 @@ beforeAll(async () => {
   patient = await openSession();
   store = await openGatewayStore(patient);
   expect(await store.sync(patient)).toMatchObject({ total: 10, files: 2 });
-  server = await createGatewayServer({ session: patient, store, port: 0, syncIntervalMs: 0 });
+  server = await createGatewayServer({
+    session: patient,
+    store,
+    port: 0,
+    syncIntervalMs: 0,
+    handlers: [cdsHooksHandler],
+  });
   token = (
     await issueGatewayToken({
       privateKey: patient.keys.privateKey,
@@ -142,6 +152,7 @@ describe('Bulk Data $export: _since and files', () => {
         status: 'final',
         code: { coding: [{ system: 'http://loinc.org', code: '2823-3' }] },
         effectiveDateTime: '2024-03-04T08:00:00Z',
+        text: { status: 'generated', div: XSS_DIV },
         valueQuantity: { value: 4.1, unit: 'mmol/L', system: 'http://unitsofmeasure.org', code: 'mmol/L' },
       }),
     );
@@ -281,4 +292,82 @@ describe('Bulk Data $export: _since and files', () => {
     );
     Object.assign(process.env, as('patient', nodeA));
   }, 180_000);
+});
+
+describe('the gateway HTTP edge: T-19 bad bodies and parameters, T-22 narrative served inert', () => {
+  const post = async (body: string) => {
+    const answer = await fetch(`${server.url}/cds-services/carekey-duplicate-order-sign`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body,
+    });
+    return {
+      status: answer.status,
+      type: answer.headers.get('content-type'),
+      body: (await answer.json()) as { detail: string; status: number },
+    };
+  };
+  const order = (i: number) => ({
+    resource: {
+      resourceType: 'ServiceRequest',
+      id: `sr-${i}`,
+      status: 'draft',
+      intent: 'order',
+      code: { coding: [{ system: 'http://loinc.org', code: '2823-3' }] },
+      subject: { reference: 'Patient/x' },
+    },
+  });
+  const hook = (entries: unknown[]) =>
+    JSON.stringify({
+      hook: 'order-sign',
+      hookInstance: 'd1577c69-dfbe-44ad-ba6d-3e05e953b2ea',
+      context: {
+        userId: 'Practitioner/example',
+        patientId: 'x',
+        draftOrders: { resourceType: 'Bundle', type: 'collection', entry: entries },
+      },
+    });
+
+  it('CDS Hooks bodies that are not JSON, too deep, with __proto__ or duplicate keys, too large or with too many orders: a 4xx problem naming what is wrong', async () => {
+    const cases: [string, number, RegExp][] = [
+      ['hello', 400, /not valid JSON/u],
+      ['{"hook":"order-sign","__proto__":{"admin":true}}', 400, /forbidden key/u],
+      [`{"hook":${'['.repeat(10_000)}${']'.repeat(10_000)}}`, 400, /nesting deeper than 64 levels/u],
+      ['{"hook":"order-sign","hook":"order-select"}', 400, /duplicate key/u],
+      [' '.repeat(2 * 1024 * 1024), 413, /request body over 1048576 bytes/u],
+      [hook(Array.from({ length: 201 }, (_, i) => order(i))), 400, /201 orders, over the limit of 200/u],
+    ];
+    const before = server.accessLog.entries().length;
+    for (const [body, status, detail] of cases) {
+      const answer = await post(body);
+      expect({ status: answer.status, type: answer.type }).toEqual({
+        status,
+        type: 'application/problem+json',
+      });
+      expect(answer.body.status).toBe(status);
+      expect(answer.body.detail).toMatch(detail);
+    }
+    // A well-formed request still works, and none of the refused ones was answered as a success.
+    expect((await post(hook([order(1)]))).status).toBe(200);
+    expect(
+      server.accessLog
+        .entries()
+        .slice(before)
+        .filter((e) => e.status === 200),
+    ).toHaveLength(1);
+  }, 60_000);
+
+  it('FHIR search with a __proto__ or unknown parameter is a 400 naming it; a narrative with <script> is served as FHIR JSON, byte for byte, never as HTML', async () => {
+    for (const query of ['__proto__=1', 'constructor=x', 'unicorn=1', '_count=-1']) {
+      const answer = await get(`/Observation?${query}`);
+      const outcome = (await answer.json()) as OperationOutcome;
+      expect({ query, status: answer.status }).toEqual({ query, status: 400 });
+      expect(outcome.issue?.[0]?.expression?.[0]).toBe(query.split('=')[0]);
+    }
+    const answer = await get('/Observation/later-potassium');
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toBe('application/fhir+json; charset=utf-8');
+    expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    expect(((await answer.json()) as { text: { div: string } }).text.div).toBe(XSS_DIV);
+  });
 });

@@ -1,5 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { GrantRow } from '@carekey/sdk/client';
@@ -580,11 +586,13 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
     if (req.method === 'POST' || req.method === 'PUT') {
       const chunks: Buffer[] = [];
       let size = 0;
+      // Read to the end but keep at most MAX_BODY: leaving the loop early would reset the connection before the
+      // client reads the 413.
       for await (const chunk of req) {
         size += (chunk as Buffer).length;
-        if (size > MAX_BODY) throw new FhirError(413, 'too-costly', `request body over ${MAX_BODY} bytes`);
-        chunks.push(chunk as Buffer);
+        if (size <= MAX_BODY) chunks.push(chunk as Buffer);
       }
+      if (size > MAX_BODY) throw new FhirError(413, 'too-costly', `request body over ${MAX_BODY} bytes`);
       if (size > 0) {
         try {
           body = parseFhirJson(new Uint8Array(Buffer.concat(chunks)), { maxBytes: MAX_BODY });
@@ -683,7 +691,21 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
     handle(req).then(
       (answer) => send(res, answer),
       (error: unknown) => {
-        if (error instanceof FhirError) send(res, { status: error.status, body: error.toOutcome() });
+        if (error instanceof FhirError && (req.url ?? '').startsWith('/cds-services')) {
+          // CDS Hooks clients get the service's own error form (docs/gateway.md, "CDS Hooks"), also for a body
+          // the gateway refused before the service saw it (not JSON, too deep, `__proto__`, too large).
+          send(res, {
+            status: error.status,
+            headers: { 'Content-Type': 'application/problem+json' },
+            body: {
+              type: `urn:carekey:problem:${error.code}`,
+              title: STATUS_CODES[error.status] ?? 'Error',
+              status: error.status,
+              detail: error.message,
+              code: error.code,
+            },
+          });
+        } else if (error instanceof FhirError) send(res, { status: error.status, body: error.toOutcome() });
         else {
           process.stderr.write(
             `carekey gateway: ${error instanceof Error ? error.message : String(error)}\n`,
