@@ -169,7 +169,7 @@ describe('carekey import-export: T-19 bad input in an export is refused with a c
     const resource = { ...observation, text: { status: 'generated', div } };
     const { folder, workDir } = exportFolder({ Observation: [line(resource)] });
     const read = await readImportExport({ folder, workDir });
-    expect((read.records[0]?.resource as unknown as { text: { div: string } }).text.div).toBe(div);
+    expect((read.records[0]?.resource as unknown as { text?: { div: string } })?.text?.div).toBe(div);
     expect(read.records[0]?.canonicalJson).toBe(line(resource));
     expect(readdirSync(folder)).toEqual(['Observation.ndjson']);
   });
