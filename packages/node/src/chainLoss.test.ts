@@ -10,21 +10,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  consentRegistryAbi,
-  purposeOfUse,
-  ScopeKind,
-  toGrantTypedData,
-  ZERO_BYTES32,
-} from '@carekey/sdk/chain';
+import { consentRegistryAbi } from '@carekey/sdk/chain';
 import { createNodeClient, type NodeClient, type NodeDescription } from '@carekey/sdk/client';
-import { X25519Identity } from '@carekey/sdk/crypto';
 import { type Address, bytesToHex, type Hex, hexToBytes, type LocalAccount } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { getTransactionReceipt, readContract } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Anvil, startAnvil } from './chain/startAnvil.ts';
 import { type CarekeyNode, type StartNodeParameters, startNode } from './startNode.ts';
+import { relayTestGrant } from './testing/relayTestGrant.ts';
 
 const dataDir = mkdtempSync(join(tmpdir(), 'carekey-chain-loss-'));
 const CHAIN = { blockTime: 1 };
@@ -92,44 +86,9 @@ const chainNonce = (identity: Address) =>
     args: [identity],
   });
 
-/** A grant as `carekey share` signs it: the nonce from the node's route, then `POST /v1/grants`. */
-async function grant(client: NodeClient, patient: LocalAccount): Promise<bigint> {
-  const { nonce } = await client.call<{ nonce: string }>({
-    method: 'GET',
-    path: `/v1/nonces/${patient.address}?contract=ConsentRegistry`,
-  });
-  const now = BigInt(Math.floor(Date.now() / 1000));
-  const message = {
-    patient: patient.address,
-    grantee: privateKeyToAccount(generatePrivateKey()).address,
-    scopeKind: ScopeKind.All,
-    scopeData: [] as Hex[],
-    purpose: purposeOfUse('TREAT'),
-    expiresAt: now + 86_400n,
-    requestId: ZERO_BYTES32,
-    nonce: BigInt(nonce),
-    deadline: now + 600n,
-  };
-  const signature = await patient.signTypedData(
-    toGrantTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message,
-    }),
-  );
-  await client.createGrant({
-    grant: {
-      ...message,
-      expiresAt: message.expiresAt.toString(),
-      nonce: message.nonce.toString(),
-      deadline: message.deadline.toString(),
-      signature,
-    },
-    recipient: X25519Identity.generate().recipient.toString(),
-    stanzas: [],
-  });
-  return message.nonce;
-}
+/** A grant as `carekey share` relays it; returns the nonce it was signed with. */
+const grant = async (client: NodeClient, patient: LocalAccount): Promise<bigint> =>
+  (await relayTestGrant({ client, patient, description })).nonce;
 
 describe('F-4: the chain node killed -9 right after a confirmation', () => {
   it('F-4 a relayed grant the node saw confirmed and indexed, lost with anvil’s unsaved blocks, is sent again with the same hash and indexed again, once', async () => {

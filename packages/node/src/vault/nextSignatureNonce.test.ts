@@ -9,14 +9,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  consentRegistryAbi,
-  purposeOfUse,
-  ScopeKind,
-  signAccessRequestForRelay,
-  toGrantTypedData,
-  ZERO_BYTES32,
-} from '@carekey/sdk/chain';
+import { consentRegistryAbi, purposeOfUse, ScopeKind, signAccessRequestForRelay } from '@carekey/sdk/chain';
 import { createNodeClient, type NodeClient, type NodeDescription } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
 import type { Address, Hex, LocalAccount } from 'viem';
@@ -24,6 +17,7 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { readContract } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
+import { relayTestGrant } from '../testing/relayTestGrant.ts';
 import { listAccessRequests } from './listAccessRequests.ts';
 import { listGrants } from './listGrants.ts';
 import { nextSignatureNonce } from './nextSignatureNonce.ts';
@@ -72,45 +66,11 @@ const chainNonce = (identity: Address) =>
     args: [identity],
   });
 
-/** One grant as `carekey share --all` signs it: the nonce from the node's route, then `POST /v1/grants`. */
+/** One grant as `carekey share --all` relays it; returns the nonce it was signed with. */
 async function grant(client: NodeClient, patient: LocalAccount): Promise<bigint> {
-  const { nonce } = await client.call<{ nonce: string }>({
-    method: 'GET',
-    path: `/v1/nonces/${patient.address}?contract=ConsentRegistry`,
-  });
-  const now = BigInt(Math.floor(Date.now() / 1000));
-  const message = {
-    patient: patient.address,
-    grantee: privateKeyToAccount(generatePrivateKey()).address,
-    scopeKind: ScopeKind.All,
-    scopeData: [],
-    purpose: purposeOfUse('TREAT'),
-    expiresAt: now + 86_400n,
-    requestId: ZERO_BYTES32,
-    nonce: BigInt(nonce),
-    deadline: now + 600n,
-  };
-  const signature = await patient.signTypedData(
-    toGrantTypedData({
-      chainId: description.chainId,
-      verifyingContract: description.contracts.consentRegistry,
-      message,
-    }),
-  );
-  const created = await client.createGrant({
-    grant: {
-      ...message,
-      scopeData: [],
-      expiresAt: message.expiresAt.toString(),
-      nonce: message.nonce.toString(),
-      deadline: message.deadline.toString(),
-      signature,
-    },
-    recipient: X25519Identity.generate().recipient.toString(),
-    stanzas: [],
-  });
-  lastGrantDigest = created.grantDigest;
-  return message.nonce;
+  const relayed = await relayTestGrant({ client, patient, description });
+  lastGrantDigest = relayed.grantDigest;
+  return relayed.nonce;
 }
 let lastGrantDigest: Hex | undefined;
 
