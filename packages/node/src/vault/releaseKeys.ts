@@ -11,7 +11,6 @@ import {
   isAddressEqual,
   zeroAddress,
 } from 'viem';
-import { claimNonce } from '../db/claimNonce.ts';
 import { createGroupCommit, type GroupCommit } from '../db/createGroupCommit.ts';
 import type { Sql } from '../db/Sql.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
@@ -103,17 +102,20 @@ function releaseTransaction(sql: Sql): GroupCommit {
 export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<ReleaseKeysReturnType> {
   const { vault } = parameters;
   const domain = { chainId: vault.chain.chainId, verifyingContract: vault.chain.contracts.consentRegistry };
-  const { request, signer, signature } =
-    parameters.checked ??
-    (await checkKeyRequest(parameters.envelope, {
-      domain,
-      audience: vault.audience,
-      ...(vault.now === undefined ? {} : { now: vault.now() }),
-    }));
+  const {
+    request,
+    signer,
+    signature,
+    digest: requestDigest,
+  } = parameters.checked ??
+  (await checkKeyRequest(parameters.envelope, {
+    domain,
+    audience: vault.audience,
+    ...(vault.now === undefined ? {} : { now: vault.now() }),
+  }));
   const grantee = getAddress(request.grantee.toLowerCase());
   const grantId = request.grantId.toLowerCase() as Hex;
   const recordIds = request.recordIds.map((id) => id.toLowerCase() as Hex);
-  const requestDigest = hashTypedData(toKeyRequestTypedData(domain, request));
   const ownerMode = grantId === ZERO_BYTES32;
 
   // Chain checks, all at one head.
@@ -147,20 +149,31 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
   let scopeRecordIds: Hex[] | undefined;
   const outcome = await releaseTransaction(vault.sql)(async (tx) => {
     let refusal = reason;
-    if (refusal === undefined) {
-      const fresh = await claimNonce({
-        sql: tx,
-        signer: hexToBytes(grantee),
-        nonce: hexToBytes(request.nonce),
-        expiresAt: new Date(Number(request.expiresAt) * 1000),
-      });
-      if (!fresh) refusal = 'replayed';
-    }
-    const { rows } = await tx.query<RecordRow>(
-      `select record_id, patient, blob_id, coalesce(assigned_tag, category_tag) as category_tag, state, leaf, proof, batch_root, batch_id
-       from records where record_id = any($1)`,
-      [recordIds.map((id) => hexToBytes(id))],
+    // One statement: the nonce claim (claimNonce's insert, made only when nothing refused the request yet: a
+    // refused request leaves its nonce usable), the records and the grantee's stanzas of them.
+    const { rows: found } = await tx.query<
+      { claimed: number; asked: Uint8Array; stanza: string | null } & Partial<RecordRow>
+    >(
+      `with claim as (
+         insert into used_nonces (signer, nonce, expires_at) select $1::bytea, $2::bytea, $3::timestamptz where $4::boolean
+         on conflict (signer, nonce) do nothing returning 1
+       )
+       select (select count(*) from claim)::int as claimed, ids.id as asked,
+              r.record_id, r.patient, r.blob_id, coalesce(r.assigned_tag, r.category_tag) as category_tag, r.state,
+              r.leaf, r.proof, r.batch_root, r.batch_id, s.stanza
+       from unnest($5::bytea[]) as ids(id)
+       left join records r on r.record_id = ids.id
+       left join stanzas s on s.record_id = ids.id and s.reader = $1`,
+      [
+        hexToBytes(grantee),
+        hexToBytes(request.nonce),
+        new Date(Number(request.expiresAt) * 1000),
+        refusal === undefined,
+        recordIds.map((id) => hexToBytes(id)),
+      ],
     );
+    if (refusal === undefined && found[0]?.claimed !== 1) refusal = 'replayed';
+    const rows = found.filter((r): r is typeof r & RecordRow => r.record_id != null);
     const byId = new Map(rows.map((r) => [bytesToHex(r.record_id), r]));
     if (
       refusal === undefined &&
@@ -187,15 +200,9 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
         if (refusal !== undefined) break;
       }
     }
-    let stanzas = new Map<Hex, string>();
-    if (refusal === undefined) {
-      const { rows: found } = await tx.query<{ record_id: Uint8Array; stanza: string }>(
-        'select record_id, stanza from stanzas where record_id = any($1) and reader = $2',
-        [recordIds.map((id) => hexToBytes(id)), hexToBytes(grantee)],
-      );
-      stanzas = new Map(found.map((s) => [bytesToHex(s.record_id), s.stanza]));
-      if (recordIds.some((id) => !stanzas.has(id))) refusal = 'no-stanza';
-    }
+    const stanzas = new Map<Hex, string>();
+    for (const r of found) if (r.stanza != null) stanzas.set(bytesToHex(r.asked), r.stanza);
+    if (refusal === undefined && recordIds.some((id) => !stanzas.has(id))) refusal = 'no-stanza';
     if (refusal !== undefined) {
       // One row per patient concerned, each listing only that patient's record ids (no cross-patient leak).
       const concerned = new Map<string, Hex[]>();

@@ -1,9 +1,14 @@
 import fc from 'fast-check';
-import type { Hex } from 'viem';
+import { type Hex, hashTypedData, recoverTypedDataAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { describe, expect, it } from 'vitest';
 import { SignedRequestError } from '../errors/protocol.ts';
-import { checkKeyRequest, checkNodeRequest, MAX_REQUEST_LIFETIME } from './signedRequest.ts';
+import {
+  checkKeyRequest,
+  checkNodeRequest,
+  MAX_REQUEST_LIFETIME,
+  toKeyRequestTypedData,
+} from './signedRequest.ts';
 import { bodyHash, decodeAuthHeader, signKeyRequest, signNodeRequest } from './signRequest.ts';
 
 const account = privateKeyToAccount(generatePrivateKey());
@@ -30,6 +35,55 @@ describe('signed key requests', () => {
     expect(signer).toBe(account.address);
     expect(request.recordIds).toEqual(recordIds);
     expect(request.grantee).toBe(account.address);
+  });
+
+  it('T-6 recovers the same signer and digest as viem, for any key, with v as 27/28 or 0/1; any other v or a mangled signature is bad-signature', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 32, maxLength: 32 }),
+        fc.integer({ min: 0, max: 255 }),
+        fc.integer({ min: 0, max: 63 }),
+        async (seed, v, flip) => {
+          let key: Hex;
+          try {
+            key = `0x${Buffer.from(seed).toString('hex')}`;
+            privateKeyToAccount(key);
+          } catch {
+            return; // not a valid secp256k1 scalar
+          }
+          const signer = privateKeyToAccount(key);
+          const envelope = await signKeyRequest({ account: signer, domain, grantId, recordIds, audience });
+          const wire = JSON.parse(JSON.stringify(envelope));
+          const checked = await checkKeyRequest(wire, { domain, audience });
+          expect(checked.signer).toBe(signer.address);
+          const typedData = toKeyRequestTypedData(domain, checked.request);
+          expect(checked.digest).toBe(hashTypedData(typedData));
+          // Another v byte: viem and this module agree (same signer, or both refuse).
+          const other = `${envelope.signature.slice(0, 130)}${v.toString(16).padStart(2, '0')}` as Hex;
+          const viem = await recoverTypedDataAddress({ ...typedData, signature: other }).catch(
+            () => 'refused',
+          );
+          const ours = await checkKeyRequest({ ...wire, signature: other }, { domain, audience }).then(
+            (c) => c.signer,
+            (e: unknown) => (e instanceof SignedRequestError && e.reason === 'bad-signature' ? 'refused' : e),
+          );
+          if ([0, 1, 27, 28].includes(v)) expect(ours).toBe(viem);
+          else expect(ours).toBe('refused');
+          // A flipped byte of r or s never recovers the signer.
+          const bytes = Buffer.from(envelope.signature.slice(2), 'hex');
+          bytes[flip] = (bytes[flip] ?? 0) ^ 0x01;
+          const mangled = await checkKeyRequest(
+            { ...wire, signature: `0x${bytes.toString('hex')}` },
+            { domain, audience },
+          ).then(
+            (c) => c.signer,
+            () => 'refused',
+          );
+          expect(mangled).not.toBe(signer.address);
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('T-1 refuses a request for another node (audience)', async () => {

@@ -11,7 +11,18 @@
  * `MAX_REQUEST_LIFETIME` seconds apart). The signature is by the current ERC-1056 owner of the identity named in the
  * message; the node checks `identityOwner` itself, this module only recovers the signer.
  */
-import { type Address, type Hex, isAddress, isHex, recoverTypedDataAddress } from 'viem';
+import { secp256k1 } from '@noble/curves/secp256k1.js';
+import {
+  type Address,
+  bytesToHex,
+  type Hex,
+  hashTypedData,
+  hexToBytes,
+  isAddress,
+  isHex,
+  type TypedDataDefinition,
+} from 'viem';
+import { publicKeyToAddress } from 'viem/accounts';
 import { SignedRequestError } from '../errors/protocol.ts';
 
 export const NODE_DOMAIN_NAME = 'Carekey Node';
@@ -184,7 +195,7 @@ function envelopeParts(
 export async function checkKeyRequest(
   envelope: unknown,
   parameters: CheckSignedRequestParameters,
-): Promise<{ request: KeyRequest; signer: Address; signature: Hex }> {
+): Promise<{ request: KeyRequest; signer: Address; signature: Hex; digest: Hex }> {
   const { message: m, signature } = envelopeParts(envelope, 'KeyRequest');
   if (
     !Array.isArray(m.recordIds) ||
@@ -203,10 +214,8 @@ export async function checkKeyRequest(
     expiresAt: asBigint(m.expiresAt, 'expiresAt'),
   };
   checkTimes(request, parameters);
-  const signer = await recover(() =>
-    recoverTypedDataAddress({ ...toKeyRequestTypedData(parameters.domain, request), signature }),
-  );
-  return { request, signer, signature };
+  const { signer, digest } = recoverTypedData(toKeyRequestTypedData(parameters.domain, request), signature);
+  return { request, signer, signature, digest };
 }
 
 /**
@@ -237,15 +246,31 @@ export async function checkNodeRequest(
   }
   if (request.bodyHash !== call.bodyHash.toLowerCase())
     fail('body-mismatch', 'body does not match its signed hash');
-  const signer = await recover(() =>
-    recoverTypedDataAddress({ ...toNodeRequestTypedData(parameters.domain, request), signature }),
-  );
+  const { signer } = recoverTypedData(toNodeRequestTypedData(parameters.domain, request), signature);
   return { request, signer, signature };
 }
 
-async function recover(f: () => Promise<Address>): Promise<Address> {
+/**
+ * The EIP-712 digest of `typedData` and the address whose key made `signature` (65 bytes `r‖s‖v`, `v` 27/28 or
+ * 0/1) over it — what viem's `recoverTypedDataAddress` returns, in one synchronous pass (viem imports noble's curve
+ * anew on every call; a node recovers one signature per request).
+ */
+function recoverTypedData(
+  // biome-ignore lint/suspicious/noExplicitAny: any EIP-712 message of this module.
+  typedData: TypedDataDefinition<any, any>,
+  signature: Hex,
+): { signer: Address; digest: Hex } {
   try {
-    return await f();
+    const digest = hashTypedData(typedData);
+    const bytes = hexToBytes(signature);
+    const v = bytes[64];
+    if (bytes.length !== 65 || v === undefined) throw new Error('not 65 bytes');
+    const bit = v === 0 || v === 1 ? v : v === 27 || v === 28 ? v - 27 : undefined;
+    if (bit === undefined) throw new Error(`bad v ${v}`);
+    const point = secp256k1.Signature.fromBytes(bytes.subarray(0, 64), 'compact')
+      .addRecoveryBit(bit)
+      .recoverPublicKey(hexToBytes(digest));
+    return { signer: publicKeyToAddress(bytesToHex(point.toBytes(false))), digest };
   } catch {
     fail('bad-signature', 'signature does not verify');
   }
