@@ -25,6 +25,14 @@ export type CryptoBackend = {
 export type X25519Functions = {
   publicKey: (scalar: Uint8Array) => Uint8Array;
   sharedSecret: (scalar: Uint8Array, point: Uint8Array) => Uint8Array | undefined;
+  /**
+   * Both at once for a wrap's ephemeral scalar (`publicKey(scalar)` and `sharedSecret(scalar, point)`), when the
+   * backend can load the scalar once for the two.
+   */
+  publicKeyAndSharedSecret?: (
+    scalar: Uint8Array,
+    point: Uint8Array,
+  ) => { publicKey: Uint8Array; sharedSecret: Uint8Array | undefined };
 };
 
 /** Pure-JS backend (`@noble/ciphers`, `@noble/hashes`), works in every runtime. */

@@ -94,6 +94,14 @@ describe('Wycheproof X25519 through the age X25519 path', () => {
   it.each([
     ['noble', x25519SharedSecret],
     ['OpenSSL (node backend)', nodeX25519.sharedSecret],
+    [
+      'OpenSSL, public key and shared secret at once (a wrap)',
+      (scalar: Uint8Array, point: Uint8Array) => {
+        const both = nodeX25519.publicKeyAndSharedSecret?.(scalar, point);
+        expect(both && hex(both.publicKey)).toBe(hex(x25519.getPublicKey(scalar)));
+        return both?.sharedSecret;
+      },
+    ],
   ])(
     '%s computes every valid and acceptable shared secret and rejects the 31 all-zero ones',
     (_, sharedSecret) => {

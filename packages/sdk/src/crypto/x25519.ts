@@ -80,8 +80,10 @@ export class X25519Recipient implements Recipient {
 
   async wrapFileKey(fileKey: Uint8Array): Promise<Stanza> {
     const ephemeral = randomBytes(32);
-    const share = x25519PublicKey(ephemeral);
-    const shared = x25519SharedSecret(ephemeral, this.publicKey);
+    const both = getDefaultCryptoBackend().x25519?.publicKeyAndSharedSecret?.(ephemeral, this.publicKey);
+    const share = both?.publicKey ?? x25519PublicKey(ephemeral);
+    const shared = both === undefined ? x25519SharedSecret(ephemeral, this.publicKey) : both.sharedSecret;
+    ephemeral.fill(0);
     if (!shared) throw new InvalidRecipientError({ details: { reason: 'low-order public key' } });
     const key = hkdfSha256(shared, concatBytes(share, this.publicKey), LABEL, 32);
     const body = chacha20poly1305(key, ZERO_NONCE).encrypt(fileKey);

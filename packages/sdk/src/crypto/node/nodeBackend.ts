@@ -90,30 +90,53 @@ function x25519PrivateKey(scalar: Uint8Array): KeyObject {
   return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d: base64url(scalar), x: '' }, format: 'jwk' });
 }
 
+// Public keys a wrap is made to, loaded once each (a large import wraps thousands of file keys to one patient):
+// only public values are kept, the 64 used most recently.
+const RECIPIENT_KEYS = 64;
+const recipientKeys = new Map<string, KeyObject>();
+
+function x25519PublicKeyObject(point: Uint8Array): KeyObject {
+  const x = base64url(point);
+  let key = recipientKeys.get(x);
+  if (key === undefined) {
+    key = createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' });
+    if (recipientKeys.size >= RECIPIENT_KEYS)
+      recipientKeys.delete(recipientKeys.keys().next().value as string);
+  } else recipientKeys.delete(x);
+  recipientKeys.set(x, key);
+  return key;
+}
+
+function publicKeyOf(privateKey: KeyObject): Uint8Array {
+  const { x } = privateKey.export({ format: 'jwk' });
+  if (typeof x !== 'string') throw new Error('OpenSSL gave no X25519 public key');
+  return new Uint8Array(Buffer.from(x, 'base64url'));
+}
+
+/** X25519 with a loaded private key; `undefined` for a point OpenSSL refuses or an all-zero result. */
+function sharedSecretOf(privateKey: KeyObject, point: Uint8Array): Uint8Array | undefined {
+  if (point.length !== 32) return undefined;
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey, publicKey: x25519PublicKeyObject(point) });
+  } catch {
+    return undefined; // OpenSSL refuses an all-zero result
+  }
+  const bytes = new Uint8Array(shared.buffer, shared.byteOffset, shared.length);
+  return bytes.every((b) => b === 0) ? undefined : bytes;
+}
+
 /**
  * X25519 from OpenSSL (≈ 50× noble's in Node): the same RFC 7748 function (both clamp the scalar). OpenSSL refuses
  * to derive an all-zero secret (a low-order point), which is the case age requires to be rejected.
  */
 export const nodeX25519: X25519Functions = {
-  publicKey(scalar) {
-    const { x } = x25519PrivateKey(scalar).export({ format: 'jwk' });
-    if (typeof x !== 'string') throw new Error('OpenSSL gave no X25519 public key');
-    return new Uint8Array(Buffer.from(x, 'base64url'));
-  },
-  sharedSecret(scalar, point) {
-    if (point.length !== 32) return undefined;
-    let shared: Buffer;
-    try {
-      const publicKey = createPublicKey({
-        key: { kty: 'OKP', crv: 'X25519', x: base64url(point) },
-        format: 'jwk',
-      });
-      shared = diffieHellman({ privateKey: x25519PrivateKey(scalar), publicKey });
-    } catch {
-      return undefined; // OpenSSL refuses an all-zero result
-    }
-    const bytes = new Uint8Array(shared.buffer, shared.byteOffset, shared.length);
-    return bytes.every((b) => b === 0) ? undefined : bytes;
+  publicKey: (scalar) => publicKeyOf(x25519PrivateKey(scalar)),
+  sharedSecret: (scalar, point) =>
+    point.length === 32 ? sharedSecretOf(x25519PrivateKey(scalar), point) : undefined,
+  publicKeyAndSharedSecret(scalar, point) {
+    const privateKey = x25519PrivateKey(scalar);
+    return { publicKey: publicKeyOf(privateKey), sharedSecret: sharedSecretOf(privateKey, point) };
   },
 };
 
