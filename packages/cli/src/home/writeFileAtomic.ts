@@ -48,10 +48,20 @@ export async function writeFilesAtomic(dir: string, files: readonly { name: stri
       }
     };
     await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, files.length) }, worker));
-    for (const [i, f] of files.entries()) {
-      await rename(temps[i] as string, join(dir, f.name));
-      temps[i] = '';
-    }
+    // Renamed many at once too (each file is synced already), the folder fsynced after all of them.
+    let nextRename = 0;
+    const renamer = async () => {
+      while (nextRename < files.length) {
+        const i = nextRename++;
+        await rename(temps[i] as string, join(dir, (files[i] as { name: string }).name));
+        temps[i] = '';
+      }
+    };
+    const renames = await Promise.allSettled(
+      Array.from({ length: Math.min(FILES_IN_FLIGHT, files.length) }, renamer),
+    );
+    const failed = renames.find((r) => r.status === 'rejected');
+    if (failed) throw failed.reason;
     const folder = await open(dir, 'r');
     try {
       await folder.sync();

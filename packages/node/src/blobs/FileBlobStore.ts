@@ -28,6 +28,10 @@ export type PutBlobBatchReturnType = PutBlobReturnType[];
 
 /** Temp files of a batch being fsynced at once (bounded: each holds a file descriptor). */
 const BATCH_SYNCS_IN_FLIGHT = 64;
+/** Renames of a batch in flight at once. */
+const BATCH_RENAMES_IN_FLIGHT = 64;
+/** A batch's payloads up to this size are written with one call each. */
+const SMALL_PAYLOAD_BYTES = 1 << 20;
 
 export type PutBlobParameters = {
   /** The payload, streamed. */
@@ -167,9 +171,19 @@ export class FileBlobStore {
         const hash = createHash('sha256');
         const handle = await open(temp, 'wx', 0o600);
         try {
-          for await (const piece of reader.take(entry.size)) {
-            hash.update(piece);
-            await handle.write(piece);
+          if (entry.size <= SMALL_PAYLOAD_BYTES) {
+            // A small payload is gathered and written in one call (one trip to the thread pool, not one a piece).
+            const pieces: Uint8Array[] = [];
+            for await (const piece of reader.take(entry.size)) {
+              hash.update(piece);
+              pieces.push(piece);
+            }
+            await handle.write(pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces));
+          } else {
+            for await (const piece of reader.take(entry.size)) {
+              hash.update(piece);
+              await handle.write(piece);
+            }
           }
         } catch (error) {
           await handle.close();
@@ -197,23 +211,25 @@ export class FileBlobStore {
         throw new BlobBatchError('trailing-bytes', 'the body goes on after the last payload of the manifest');
       }
       await Promise.all(synced);
-      const shards = new Set<string>();
-      const stored: PutBlobReturnType[] = [];
-      for (const [index, entry] of entries.entries()) {
+      // Every payload is synced: the renames (and the look-ups before them) run many at once, each shard folder
+      // created first and fsynced once after all of them.
+      const shardOf = (entry: { id: string }) => join(this.dir, entry.id.slice(-2));
+      await Promise.all([...new Set(entries.map(shardOf))].map((shard) => mkdir(shard, { recursive: true })));
+      const renamed = new Set<string>();
+      const stored = new Array<PutBlobReturnType>(entries.length);
+      await forEachAtOnce(entries, BATCH_RENAMES_IN_FLIGHT, async (entry, index) => {
         const blob = { id: entry.id, digest: entry.digest };
         const path = this.#path(blob);
         if (await exists(path)) {
-          stored.push({ ...blob, size: entry.size, created: false });
-          continue;
+          stored[index] = { ...blob, size: entry.size, created: false };
+          return;
         }
-        const shard = join(this.dir, entry.id.slice(-2));
-        if (!shards.has(shard)) await mkdir(shard, { recursive: true });
         await rename(temps[index] as string, path);
         temps[index] = '';
-        shards.add(shard);
-        stored.push({ ...blob, size: entry.size, created: true });
-      }
-      await Promise.all([...shards].map(fsyncDir));
+        renamed.add(shardOf(entry));
+        stored[index] = { ...blob, size: entry.size, created: true };
+      });
+      await Promise.all([...renamed].map(fsyncDir));
       return stored;
     } catch (error) {
       await Promise.allSettled(synced);
@@ -316,6 +332,30 @@ class ExactReader {
       if (next.value.length > 0) return false;
     }
   }
+}
+
+/** Runs `run` on every item, at most `limit` at once; the first failure is thrown once the running ones end. */
+async function forEachAtOnce<item>(
+  items: readonly item[],
+  limit: number,
+  run: (x: item, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    while (next < items.length && !failed) {
+      const index = next++;
+      try {
+        await run(items[index] as item, index);
+      } catch (error) {
+        failed = true;
+        throw error;
+      }
+    }
+  };
+  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
+  const failure = outcomes.find((o) => o.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 async function exists(path: string): Promise<boolean> {
