@@ -54,7 +54,7 @@ async function forgetOne(
 }
 
 /** How long a cancel the ledger refused is given to show up as finalised on the node before it is reported as is. */
-const REFUSED_GRACE_MS = 15_000;
+const REFUSED_GRACE_MS = 30_000;
 
 /**
  * Waits until each cancel the node accepted is settled on the ledger, and returns the records whose cancel lost.
