@@ -115,3 +115,15 @@ describe('carekey import: T-19 bad input is refused with a clear error before an
     expect(stored.meta.source).toBe(CUSTODIAN);
   });
 });
+
+describe('carekey import: FHIR XML', () => {
+  it('reads an HL7 IPS XML example as FHIR R4 (not as C-CDA): 20 records, custodian on each', async () => {
+    const xml = join(import.meta.dirname, '../../../../shared/data/ips/IPS-bundle-01.xml');
+    const { items, format } = await readImport({ file: xml, custodian: CUSTODIAN, workDir });
+    expect(format).toBe('fhir-xml');
+    expect(items).toHaveLength(20);
+    const first = JSON.parse(new TextDecoder().decode((items[0] as { plaintext: Uint8Array }).plaintext));
+    expect(first).toMatchObject({ resourceType: 'Composition', meta: { source: CUSTODIAN } });
+    expect(readdirSync(workDir)).toEqual([]);
+  }, 60_000);
+});

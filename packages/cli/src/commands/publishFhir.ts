@@ -20,7 +20,16 @@ import {
   X25519Recipient,
 } from '@carekey/sdk/crypto';
 import { FhirError } from '@carekey/sdk/errors';
-import { categoryKey, categoryTag, convertCcda, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
+import {
+  categoryKey,
+  categoryTag,
+  convertCcda,
+  type FhirRecord,
+  fhirXmlToJson,
+  isFhirXml,
+  loadR4Definitions,
+  splitIntoRecords,
+} from '@carekey/sdk/fhir';
 import { nodeR4DefinitionSources, prepareFileImport, sniffFileKind } from '@carekey/sdk/fhir/node';
 import { AUTH_HEADER, signNodeRequest } from '@carekey/sdk/protocol';
 import { type Address, bytesToHex, type Hex, isAddressEqual } from 'viem';
@@ -50,7 +59,7 @@ export type PublishFhirReturnType = {
   records: LocalRecord[];
   batches: { root: Hex; count: number }[];
   /** What the input was read as. */
-  format: 'fhir-json' | 'ccda' | 'dicom' | 'pdf';
+  format: 'fhir-json' | 'fhir-xml' | 'ccda' | 'dicom' | 'pdf';
   /** Repairs made to a C-CDA converter's output (docs/fhir.md, "C-CDA"). */
   repairs?: string[];
 };
@@ -143,6 +152,18 @@ export async function readImport(parameters: { file: string; custodian: string; 
     (b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09 && b !== 0xef && b !== 0xbb && b !== 0xbf,
   );
   if (firstByte === 0x3c /* '<' */) {
+    // FHIR XML (root in the FHIR namespace, e.g. the HL7 IPS examples) or else C-CDA.
+    let xml: string | undefined;
+    try {
+      xml = new TextDecoder('utf-8', { fatal: true }).decode(input);
+    } catch {
+      xml = undefined; // convertCcda says where the UTF-8 is broken
+    }
+    if (xml !== undefined && isFhirXml(xml)) {
+      await loadR4Definitions(definitions);
+      const { records } = await splitIntoRecords({ input: fhirXmlToJson(xml), definitions, custodian });
+      return { items: itemsOfRecords(records), format: 'fhir-xml' };
+    }
     const { bundle, repairs } = convertCcda({ input });
     const { records } = await splitIntoRecords({ input: bundle, definitions, custodian });
     return { items: itemsOfRecords(records), format: 'ccda', repairs };

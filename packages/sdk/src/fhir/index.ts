@@ -23,6 +23,7 @@ export {
   readDicomHeader,
 } from './dicom.ts';
 export { impossibleFhirDate } from './fhirDate.ts';
+export { fhirXmlToJson, isFhirXml } from './fhirXml.ts';
 export {
   type DocumentReferenceFromFileParameters,
   documentReferenceFromFile,
