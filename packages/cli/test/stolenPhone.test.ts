@@ -276,6 +276,62 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     // The new key grants.
     jsonOf(await run('patient', 'share', '--all', '--with', outsider, '--expires', '1h', '--json'));
 
+    // The feed: the patient (new key) and each guardian the contract names saw the recovery, start to finish.
+    const feed = await run('patient', 'notifications');
+    expect(feed.stdout).toContain('RECOVERY STARTED');
+    expect(feed.stdout).toContain('RECOVERY CANCELLED');
+    expect(feed.stdout).toMatch(new RegExp(`RECOVERY FINISHED .* now answers to key ${started.newKey}`, 'u'));
+    expect((await run('g2', 'notifications')).stdout).toContain(`patient ${patient} now answers to key`);
+    expect((await run('outsider', 'notifications')).stdout).toContain('No notifications.');
+    // Guardians come from the Recovery contract: naming others is refused with one line, nothing stored.
+    expect(await refused('patient', 'notifications', '--guardian', outsider)).toContain(
+      'your Recovery contract names the guardians',
+    );
+
+    // Re-share the new phrase: anchored in the contract at a higher epoch; the old (stolen) phrase's shares no
+    // longer count — a guardian cannot keep or release one.
+    const reshared = jsonOf<{
+      epoch: number;
+      anchored: boolean;
+      guardians: { address: string; file: string }[];
+    }>(
+      await run(
+        'patient',
+        'guardians',
+        'setup',
+        '--guardian',
+        g1,
+        '--guardian',
+        g2,
+        '--guardian',
+        g3,
+        '--threshold',
+        '2',
+        '--json',
+      ),
+    );
+    expect(reshared).toMatchObject({ epoch: 2, anchored: true });
+    // The old files went with the stolen phone (the thief's copy of the folder).
+    const oldFile = (set.guardians.find((x) => x.address === g1)?.file as string).replace(
+      join(root, 'patient'),
+      join(root, 'thief'),
+    );
+    expect(await refused('g1', 'guardian', 'keep', oldFile, '--for', patient)).toContain('not of the set');
+    jsonOf(
+      await run(
+        'g1',
+        'guardian',
+        'keep',
+        reshared.guardians.find((x) => x.address === g1)?.file as string,
+        '--for',
+        patient,
+        '--json',
+      ),
+    );
+    expect(
+      jsonOf<{ shareEpoch: number }>(await run('patient', 'guardians', 'status', '--json')).shareEpoch,
+    ).toBe(2);
+
     const attempts = await refusedAttempts();
     for (const reason of [
       'recovery-approve:not-guardian',

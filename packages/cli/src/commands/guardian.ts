@@ -5,15 +5,41 @@ import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   getRecovery,
   openShare,
+  type RecoveryShare,
   sealShare,
   sendRecoveryApproval,
+  shareSetRoot,
   signRecoveryApproval,
 } from '@carekey/sdk/recovery';
 import type { Command } from 'commander';
+import { type Address, isAddressEqual, zeroHash } from 'viem';
 import { recoveryFiles, writeSealed } from '../home/recoveryFiles.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
-import { openSession } from './openSession.ts';
+import { openSession, type Session } from './openSession.ts';
+
+/**
+ * With stolen-phone recovery on, the patient's `Recovery` contract is the source of truth: the guardian must be one
+ * of its guardians and the share one of the set it anchors (not an older one, e.g. of a phrase since rotated).
+ *
+ * @throws {CliError} a mismatch, naming what the contract says (nothing is written or sent).
+ */
+async function checkWithContract(session: Session, patient: Address, share: RecoveryShare): Promise<void> {
+  const state = await getRecovery(session.node, patient);
+  if (!state.enabled) return;
+  const me = session.keys.address;
+  if (!state.guardians.some((g) => isAddressEqual(g, me))) {
+    throw new CliError(`you are not one of ${patient}'s guardians in its Recovery contract`, {
+      hint: `its guardians are ${state.guardians.join(', ')}`,
+    });
+  }
+  if (state.shareSetRoot !== zeroHash && shareSetRoot(share) !== state.shareSetRoot) {
+    throw new CliError(
+      `this share is of epoch ${share.epoch}, not of the set ${patient}'s Recovery contract anchors (epoch ${state.shareEpoch})`,
+      { hint: 'ask the patient for the file of their current set (`carekey guardians setup` made it)' },
+    );
+  }
+}
 
 async function readSealedFile(path: string): Promise<string> {
   try {
@@ -50,6 +76,7 @@ export function registerGuardian(program: Command): void {
         }
         throw error;
       }
+      await checkWithContract(session, patient, share);
       const target = recoveryFiles(session.home).heldFile(patient);
       await writeSealed(target, sealed);
       const facts = {
@@ -131,6 +158,7 @@ export function registerGuardian(program: Command): void {
         });
       }
       const share = await openShare({ sealed, identities: [session.keys.identity] });
+      await checkWithContract(session, patient, share);
       await writeSealed(options.out, await sealShare({ share, recipient: to }));
       output(
         options,

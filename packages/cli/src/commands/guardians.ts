@@ -4,6 +4,7 @@ import { X25519Recipient } from '@carekey/sdk/crypto';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   cancelRecovery,
+  configureRecovery,
   enableRecovery,
   getRecovery,
   mnemonicToRecoverySecret,
@@ -13,6 +14,7 @@ import {
 } from '@carekey/sdk/recovery';
 import { walletKeys } from '@carekey/sdk/wallet';
 import type { Command } from 'commander';
+import { isAddressEqual } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { carekeyHome } from '../home/carekeyHome.ts';
 import {
@@ -79,9 +81,12 @@ export function registerGuardians(program: Command): void {
       const facts = await readWalletPublic(home);
       const passphrase = await readSecret({ prompt: 'Passphrase: ', envVar: 'CAREKEY_PASSPHRASE' });
       const secrets = await unlockWalletSecrets(home, passphrase);
+      const account = privateKeyToAccount(walletKeys(secrets).privateKey);
+      const rotated = !isAddressEqual(account.address, facts.address);
       const node = createNodeClient({
         url: nodeUrl(),
-        account: privateKeyToAccount(walletKeys(secrets).privateKey),
+        account,
+        ...(rotated ? { identity: facts.address } : {}),
       });
       const refs = options.guardian.map((g) => parseIdentityRef(g));
       if (new Set(refs).size !== refs.length) throw new CliError('a guardian is named twice');
@@ -113,14 +118,37 @@ export function registerGuardians(program: Command): void {
           return new X25519Recipient(recipient);
         }),
       );
+      // With stolen-phone recovery on, the Recovery contract anchors the share set: the new set is anchored there
+      // (same delay; guardians and threshold as given), with an epoch above the anchored one, before any file is
+      // written — shares of an older phrase (before a rotation or a recovery) then never count again.
+      const recovery = await getRecovery(node, facts.address);
       const previous = await readGuardianSet(home);
-      const epoch = (previous?.epoch ?? 0) + 1;
+      const epoch = Math.max(previous?.epoch ?? 0, recovery.enabled ? recovery.shareEpoch : 0) + 1;
       const split = await splitSecret({
         secret: mnemonicToRecoverySecret(secrets.mnemonic),
         threshold: k,
         total,
         epoch,
       });
+      if (recovery.enabled) {
+        if (recovery.controller === null || !isAddressEqual(recovery.controller, account.address)) {
+          throw new CliError(`this wallet's key does not control ${facts.address}'s recovery account`, {
+            hint: 'run it with the wallet whose key is in control (`carekey guardians status`)',
+          });
+        }
+        await configureRecovery({
+          node,
+          account,
+          identity: facts.address,
+          settings: {
+            guardians: refs,
+            threshold: k,
+            delay: BigInt(recovery.delay),
+            shareSetRoot: split.setRoot,
+            shareEpoch: epoch,
+          },
+        });
+      }
       const dir = recoveryFiles(home).sharesDir(epoch);
       const entries: GuardianSet['guardians'] = [];
       for (const [i, share] of split.shares.entries()) {
@@ -138,7 +166,7 @@ export function registerGuardians(program: Command): void {
         createdAt: new Date().toISOString(),
       };
       await saveGuardianSet(home, set);
-      output(options, set, () =>
+      output(options, { ...set, anchored: recovery.enabled }, () =>
         [
           `Recovery shares made: any ${k} of your ${total} guardians can help you get your wallet back.`,
           'Give each guardian their file (they keep it with `carekey guardian keep <file> --for <your address>`):',
@@ -147,6 +175,12 @@ export function registerGuardians(program: Command): void {
           'Guardians help you recover your key; they cannot read your records, and fewer than',
           `${k} of them together learn nothing. Share set ${split.setRoot.slice(0, 18)}…, epoch ${epoch}` +
             (previous ? ` (shares of epoch ${previous.epoch} no longer count once you delete them).` : '.'),
+          ...(recovery.enabled
+            ? [
+                'Anchored in your Recovery contract with these guardians: older shares are refused from now on,',
+                'and these guardians are the ones who can approve a new key and are notified.',
+              ]
+            : []),
         ].join('\n'),
       );
     });

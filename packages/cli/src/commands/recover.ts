@@ -14,7 +14,7 @@ import {
 } from '@carekey/sdk/recovery';
 import { generateMnemonic, newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
 import type { Command } from 'commander';
-import { type Address, isAddressEqual } from 'viem';
+import { type Address, isAddressEqual, zeroHash } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { carekeyHome } from '../home/carekeyHome.ts';
 import { recoveryFiles } from '../home/recoveryFiles.ts';
@@ -216,10 +216,14 @@ async function finishRotation(parameters: {
   options: { json?: boolean };
 }): Promise<void> {
   const { rotation, shares, options } = parameters;
-  const { secret, used, corrupted } = await combineShares({ shares });
-  const old = walletKeys(newWalletSecrets({ mnemonic: recoverySecretToMnemonic(secret) }));
   const session = await openSession();
   const state = await getRecovery(session.node, rotation.identity);
+  // Only shares of the set the Recovery contract anchors count (an older set, or one of another phrase: wrong-set).
+  const { secret, used, corrupted } = await combineShares({
+    shares,
+    ...(state.shareSetRoot === zeroHash ? {} : { expectedSetRoot: state.shareSetRoot }),
+  });
+  const old = walletKeys(newWalletSecrets({ mnemonic: recoverySecretToMnemonic(secret) }));
   // The shares are of the phrase whose key controlled the identity (its own address unless it was rotated before).
   const known = [rotation.identity, ...(state.controller === null ? [] : [state.controller])];
   if (!known.some((a) => isAddressEqual(a, old.address))) {

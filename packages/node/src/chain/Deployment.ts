@@ -13,10 +13,10 @@ export type DeployedContract = {
 };
 
 /** The contracts a Carekey node deploys and indexes, by role. */
-export type ContractName = 'didRegistry' | 'recordRegistry' | 'consentRegistry';
+export type ContractName = 'didRegistry' | 'recordRegistry' | 'consentRegistry' | 'recovery';
 
 /** Every contract a Carekey node deploys (the indexed ones, and `TrustedIssuers`, `Recovery` and `Emergency`, read at the head). */
-export type DeployedContractName = ContractName | 'trustedIssuers' | 'recovery' | 'emergency';
+export type DeployedContractName = ContractName | 'trustedIssuers' | 'emergency';
 
 /** `<dataDir>/chain/deployment.json`: where the node's contracts live and how to recognise the chain they live on. */
 export type Deployment = {

@@ -26,6 +26,7 @@ import { readChain } from '../api/readChain.ts';
 import type { SqlExecutor } from '../db/Sql.ts';
 import { createNodeVerifier } from '../identity/nodeVerifier.ts';
 import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
+import { readRecoveryGuardians } from '../recovery/readRecovery.ts';
 import { appendAccessLog } from '../vault/appendAccessLog.ts';
 import type { EmergencyServices } from './EmergencyServices.ts';
 import { emergencyWebhookBody } from './webhooks.ts';
@@ -216,13 +217,23 @@ export async function rewrapEmergencyStanzas(
   return rewrap(needEmergency(services), await emergencyStanzas(services.sql, patient, scope), recipient);
 }
 
-/** Whom to tell: the patient and the guardians it named; and its webhook, if any. */
-async function notificationTargets(sql: SqlExecutor, patient: Address) {
+/**
+ * Whom to tell: the patient and its guardians — those of its `Recovery` configuration when stolen-phone recovery is
+ * on (`fromContract`, the source of truth), else the ones it named to this node — and its webhook, if any.
+ */
+async function notificationTargets(
+  sql: SqlExecutor,
+  patient: Address,
+  fromContract: readonly Address[] | undefined,
+) {
   const { rows } = await sql.query<{ guardians: Uint8Array[]; webhook_url: string | null }>(
     'select guardians, webhook_url from notification_settings where patient = $1',
     [hexToBytes(patient)],
   );
-  return { guardians: rows[0]?.guardians ?? [], webhookUrl: rows[0]?.webhook_url ?? null };
+  return {
+    guardians: fromContract?.map((g) => hexToBytes(g)) ?? rows[0]?.guardians ?? [],
+    webhookUrl: rows[0]?.webhook_url ?? null,
+  };
 }
 
 /**
@@ -399,6 +410,7 @@ export async function openEmergencyAccess(parameters: {
     const accessId = hexToBytes(message.accessId);
     const claims = verified.claims as Record<string, string>;
     const flagged = before + 1 >= emergency.settings.flagAfter;
+    const contractGuardians = await readRecoveryGuardians(services, patient);
     const committed = await services.sql.transaction(async (tx): Promise<boolean | 'rate-limited'> => {
       // One clinician's break-glasses one at a time, so parallel requests cannot pass the limit together (F-15).
       await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`emergency:${clinician.toLowerCase()}`]);
@@ -455,7 +467,7 @@ export async function openEmergencyAccess(parameters: {
         idempotencyKey: digest,
         payload: { to: emergency.contract, data: call },
       });
-      const targets = await notificationTargets(tx, patient);
+      const targets = await notificationTargets(tx, patient, contractGuardians);
       await tx.query(
         `insert into notifications (recipient, role, kind, patient, access_id) values ($1, 'patient', 'emergency-access', $1, $2)`,
         [hexToBytes(patient), accessId],

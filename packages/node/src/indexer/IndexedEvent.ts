@@ -1,11 +1,17 @@
-import { consentRegistryAbi, ethereumDidRegistryAbi, recordRegistryAbi } from '@carekey/sdk/chain';
+import {
+  consentRegistryAbi,
+  ethereumDidRegistryAbi,
+  recordRegistryAbi,
+  recoveryAbi,
+} from '@carekey/sdk/chain';
 import { type Address, type DecodeEventLogReturnType, decodeEventLog, type Hex, type Log } from 'viem';
 import type { ContractName } from '../chain/Deployment.ts';
 
 type Decoded =
   | DecodeEventLogReturnType<typeof ethereumDidRegistryAbi>
   | DecodeEventLogReturnType<typeof recordRegistryAbi>
-  | DecodeEventLogReturnType<typeof consentRegistryAbi>;
+  | DecodeEventLogReturnType<typeof consentRegistryAbi>
+  | DecodeEventLogReturnType<typeof recoveryAbi>;
 
 /** Where an event sits on the chain. */
 export type EventPosition = {
@@ -31,6 +37,7 @@ const ABIS = {
   didRegistry: ethereumDidRegistryAbi,
   recordRegistry: recordRegistryAbi,
   consentRegistry: consentRegistryAbi,
+  recovery: recoveryAbi,
 } as const;
 
 /**

@@ -1,6 +1,7 @@
 import { X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
 import { type Hex, hexToBytes, hexToString } from 'viem';
 import type { SqlExecutor } from '../db/Sql.ts';
+import { notifyRecoveryEvent } from '../recovery/notifyRecoveryEvent.ts';
 import { appendAccessLog } from '../vault/appendAccessLog.ts';
 import { argsToJson, type IndexedEvent } from './IndexedEvent.ts';
 
@@ -191,8 +192,15 @@ export async function applyEvent(tx: SqlExecutor, event: IndexedEvent): Promise<
       await tx.query('insert into shred_tombstones (record_id) values ($1) on conflict do nothing', [id]);
       return;
     }
+    case 'RecoveryApproved':
+    case 'RecoveryReady':
+    case 'RecoveryCancelled':
+    case 'RecoveryExecuted':
+      // Into the patient's and its guardians' feeds (docs/recovery.md).
+      await notifyRecoveryEvent(tx, event);
+      return;
     default:
-      // DIDDelegateChanged, EIP712DomainChanged: kept in chain_events only.
+      // DIDDelegateChanged, EIP712DomainChanged, RecoveryEnabled, RecoveryConfigured: kept in chain_events only.
       return;
   }
 }

@@ -106,7 +106,12 @@ type Cursor = {
 
 type Header = { number: bigint; hash: Hex; parentHash: Hex };
 
-const CONTRACT_NAMES: readonly ContractName[] = ['didRegistry', 'recordRegistry', 'consentRegistry'];
+const CONTRACT_NAMES: readonly ContractName[] = [
+  'didRegistry',
+  'recordRegistry',
+  'consentRegistry',
+  'recovery',
+];
 
 /**
  * Creates the indexer of one deployment: Carekey contract events from the deploy block into SQL (`chain_events`

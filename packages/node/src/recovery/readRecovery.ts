@@ -122,3 +122,25 @@ export async function readRecovery(services: ApiServices, identity: Address): Pr
     };
   });
 }
+
+/**
+ * The guardians the `Recovery` contract names for `identity` now (the source of truth for whom to tell about a
+ * break-glass or a recovery), or `undefined` when stolen-phone recovery is off.
+ *
+ * @throws {ApiError} 503 `chain-unavailable`.
+ */
+export async function readRecoveryGuardians(
+  services: Pick<ApiServices, 'chain'>,
+  identity: Address,
+): Promise<readonly Address[] | undefined> {
+  const { client, deployment } = services.chain;
+  return readChain(async () => {
+    const [account, guardians] = await readContract(client, {
+      abi: recoveryAbi,
+      address: deployment.contracts.recovery.address,
+      functionName: 'recoveryOf',
+      args: [identity],
+    });
+    return account === zeroAddress ? undefined : guardians.map((g) => getAddress(g));
+  });
+}

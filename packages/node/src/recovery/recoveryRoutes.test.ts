@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { createNodeClient, type NodeClient, NodeProblemError } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
+import type { Notification } from '@carekey/sdk/emergency';
 import {
   cancelRecovery,
   changeDid,
+  configureRecovery,
   enableRecovery,
   executeRecovery,
   getRecovery,
@@ -71,6 +73,8 @@ beforeAll(async () => {
     shredDelay: 0,
     chain: { port: 0 } as NonNullable<StartNodeParameters['chain']>,
     api: { port: 0, portalDir: null },
+    // The recovery test's webhook points at loopback: deliveries are queued (and fail), which is what is checked.
+    emergency: { allowPrivateWebhooks: true },
   });
 }, 120_000);
 afterAll(async () => {
@@ -209,5 +213,161 @@ describe('stolen-phone recovery through the node', () => {
       'recovery-execute:not-ready',
       'did-change:not-owner',
     ]);
+  }, 120_000);
+
+  it("T-17 R-17: every recovery event reaches the feed of the patient and of the guardians its Recovery contract names (and its webhook); guardians other than the contract's are refused; a re-share is anchored, an older epoch refused", async () => {
+    const owner = privateKeyToAccount(generatePrivateKey());
+    const next = privateKeyToAccount(generatePrivateKey());
+    const [g0, g1, g2] = guardians as [
+      (typeof guardians)[number],
+      (typeof guardians)[number],
+      (typeof guardians)[number],
+    ];
+    const approveFor = async (g: typeof g0, to: Address) =>
+      sendRecoveryApproval(
+        client(),
+        await signRecoveryApproval({
+          node: client(),
+          account: g,
+          guardian: g.address,
+          identity: owner.address,
+          newController: to,
+        }),
+      );
+    // After the recovery the patient reads its feed with the new key.
+    let patientKey = owner;
+    const feed = async (reader: typeof g0): Promise<Notification[]> =>
+      (
+        await (reader === owner ? client(patientKey, owner.address) : client(reader)).call<{ notifications: Notification[] }>({
+          method: 'GET',
+          path: '/v1/notifications',
+          signed: true,
+        })
+      ).notifications.filter((n) => n.patient === owner.address);
+    const kinds = async (reader: typeof g0) => (await feed(reader)).map((n) => n.kind);
+    /** The indexer writes the rows: wait for the state needed, with a deadline. */
+    const until = async (reader: typeof g0, kind: Notification['kind'], count = 1) => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const seen = (await kinds(reader)).filter((k) => k === kind).length;
+        if (seen >= count) return;
+        if (Date.now() > deadline) throw new Error(`no ${kind} notification for ${reader.address}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+      }
+    };
+    const settings = (body: { guardians: Address[]; webhook: { url: string } | null }) =>
+      client(owner).call<{ guardians: Address[]; guardiansFrom: string }>({
+        method: 'PUT',
+        path: '/v1/notifications/settings',
+        json: body,
+        signed: true,
+      });
+
+    // Before recovery is on, the patient names guardians to the node; once it is on, the contract's count.
+    expect((await settings({ guardians: [g2.address], webhook: null })).guardiansFrom).toBe('settings');
+    await enableRecovery({
+      node: client(owner),
+      account: owner,
+      identity: owner.address,
+      settings: { guardians: [g0.address, g1.address], threshold: 2, delay: DELAY },
+    });
+    const mismatch = await problem(settings({ guardians: [g2.address], webhook: null }));
+    expect(mismatch).toMatchObject({ status: 409, code: 'guardians-mismatch' });
+    expect(mismatch.detail).toContain(g0.address);
+    const answer = await settings({
+      guardians: [g1.address, g0.address],
+      webhook: { url: 'https://127.0.0.1:9/carekey-hook' },
+    });
+    expect(answer).toMatchObject({ guardiansFrom: 'recovery-contract' });
+    expect([...answer.guardians].sort()).toEqual([g0.address, g1.address].sort());
+
+    // A guardian starts a recovery: the patient and both contract guardians are told; g2 (named before) is not.
+    await approveFor(g0, next.address);
+    for (const reader of [owner, g0, g1]) await until(reader as typeof g0, 'recovery-started');
+    const started = (await feed(owner)).find((n) => n.kind === 'recovery-started');
+    expect(started).toMatchObject({
+      role: 'patient',
+      event: {
+        identity: owner.address,
+        guardian: g0.address,
+        newController: next.address,
+        approvals: 1,
+        threshold: 2,
+      },
+    });
+    expect((await feed(g1)).find((n) => n.kind === 'recovery-started')?.role).toBe('guardian');
+    expect(await kinds(g2)).toEqual([]);
+    await approveFor(g1, next.address);
+    await until(owner as typeof g0, 'recovery-ready');
+    expect(await kinds(owner)).toEqual(['recovery-started', 'recovery-approved', 'recovery-ready']);
+    await cancelRecovery({ node: client(owner), account: owner, identity: owner.address });
+    await until(g1, 'recovery-cancelled');
+
+    // Then the real one: the key is replaced, everyone hears that it finished.
+    await approveFor(g0, next.address);
+    await approveFor(g1, next.address);
+    await until(owner as typeof g0, 'recovery-ready', 2);
+    await new Promise((resolve) => setTimeout(resolve, Number(DELAY) * 1000 + 1500));
+    await executeRecovery(client(), owner.address);
+    patientKey = next;
+    for (const reader of [owner, g0, g1]) await until(reader as typeof g0, 'recovery-finished');
+    expect((await feed(g0)).find((n) => n.kind === 'recovery-finished')?.event).toMatchObject({
+      previousController: owner.address,
+      newController: next.address,
+    });
+    // The webhook got one signed delivery per event, with the public facts only.
+    const { rows } = await node.sql.query<{ body: string }>(
+      'select body from webhook_deliveries where patient = $1 order by id',
+      [Buffer.from(owner.address.slice(2), 'hex')],
+    );
+    const types = rows.map((r) => (JSON.parse(r.body) as { type: string }).type);
+    expect(types).toEqual([
+      'recovery.started',
+      'recovery.approved',
+      'recovery.ready',
+      'recovery.cancelled',
+      'recovery.started',
+      'recovery.approved',
+      'recovery.ready',
+      'recovery.finished',
+    ]);
+
+    // A re-share with the new key is anchored: new guardians, a higher epoch. An older epoch, or the old key, refused.
+    const state = await getRecovery(client(), owner.address);
+    const reshare = (epoch: number, account = next) =>
+      configureRecovery({
+        node: client(account, owner.address),
+        account,
+        identity: owner.address,
+        settings: {
+          guardians: [g1.address, g2.address],
+          threshold: 2,
+          delay: DELAY,
+          shareSetRoot: `0x${'ab'.repeat(32)}`,
+          shareEpoch: epoch,
+        },
+      });
+    expect(await problem(reshare(state.shareEpoch + 1, owner))).toMatchObject({
+      status: 401,
+      code: 'bad-signature',
+    });
+    await reshare(state.shareEpoch + 1);
+    const anchored = await getRecovery(client(), owner.address);
+    expect(anchored).toMatchObject({
+      shareSetRoot: `0x${'ab'.repeat(32)}`,
+      shareEpoch: state.shareEpoch + 1,
+    });
+    expect(anchored.guardians).toEqual([g1.address, g2.address]);
+    expect(await problem(reshare(state.shareEpoch + 1))).toMatchObject({
+      status: 409,
+      code: 'stale-share-set',
+    });
+    // From now on the new guardian set is the one told (g2 in, g0 out).
+    await approveFor(g2, owner.address);
+    await until(g2, 'recovery-started');
+    expect((await kinds(g0)).filter((k) => k === 'recovery-started')).toHaveLength(2);
+    expect(await refusals()).toEqual(
+      expect.arrayContaining(['recovery-configure:bad-signature', 'recovery-configure:stale-share-set']),
+    );
   }, 120_000);
 });

@@ -43,8 +43,11 @@ export type EmergencyAccess = {
   records: EmergencyRelease[];
 };
 
-/** One notification of `GET /v1/notifications`. */
-export type Notification = {
+/** One notification of `GET /v1/notifications`: a break-glass or a recovery event. */
+export type Notification = EmergencyNotification | RecoveryNotification;
+
+/** A break-glass on the reader's records (or a patient's it is guardian of). */
+export type EmergencyNotification = {
   id: string;
   at: string;
   kind: 'emergency-access';
@@ -59,6 +62,36 @@ export type Notification = {
   reason: string;
   scope: 'summary' | 'all';
   expiresAt: string;
+};
+
+/**
+ * A `Recovery` contract event of the reader's identity (or of a patient it is guardian of): `recovery-started`
+ * (the first guardian approval of a round), `recovery-approved`, `recovery-ready` (the delay runs: cancel now if
+ * you did not ask for it), `recovery-cancelled`, `recovery-finished` (the key was replaced).
+ */
+export type RecoveryNotification = {
+  id: string;
+  at: string;
+  kind:
+    | 'recovery-started'
+    | 'recovery-approved'
+    | 'recovery-ready'
+    | 'recovery-cancelled'
+    | 'recovery-finished';
+  patient: Address;
+  role: 'patient' | 'guardian';
+  event: {
+    identity: Address;
+    guardian?: Address;
+    newController?: Address;
+    previousController?: Address;
+    round?: string;
+    approvals?: number;
+    threshold?: number;
+    readyAt?: string;
+    blockNumber: string;
+    transactionHash: Hex;
+  };
 };
 
 /** One row of `GET /v1/emergency/reviews`. */
@@ -78,6 +111,13 @@ export type EmergencyReview = {
 
 /** What a patient tells the node about whom to notify. */
 export type NotificationSettings = { guardians: Address[]; webhook: { url: string } | null };
+
+/** What the node answers to a settings change: whose guardians it notifies, and where they come from. */
+export type NotificationSettingsAnswer = NotificationSettings & {
+  /** `recovery-contract`: the guardians of the identity's `Recovery` configuration (the source of truth). */
+  guardiansFrom: 'recovery-contract' | 'settings';
+  webhookSecret?: string;
+};
 
 /**
  * The emergency (break-glass) and notification routes of a node (docs/emergency.md), over a {@link NodeClient}.
@@ -200,9 +240,7 @@ export function createEmergencyClient(parameters: { node: NodeClient; account?: 
       return node.call({ method: 'GET', path: `/v1/notifications${query}`, signed: true });
     },
     /** Sets whom to notify; a new webhook answers its signing secret once. */
-    putNotificationSettings(
-      body: NotificationSettings,
-    ): Promise<NotificationSettings & { webhookSecret?: string }> {
+    putNotificationSettings(body: NotificationSettings): Promise<NotificationSettingsAnswer> {
       return node.call({ method: 'PUT', path: '/v1/notifications/settings', json: body, signed: true });
     },
   };

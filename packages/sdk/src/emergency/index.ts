@@ -8,11 +8,14 @@ export {
   type EmergencyAccess,
   type EmergencyClient,
   type EmergencyInfo,
+  type EmergencyNotification,
   type EmergencyPolicyState,
   type EmergencyRelease,
   type EmergencyReview,
   type Notification,
   type NotificationSettings,
+  type NotificationSettingsAnswer,
+  type RecoveryNotification,
 } from './createEmergencyClient.ts';
 export {
   EmergencyPolicy,

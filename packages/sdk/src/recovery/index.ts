@@ -9,6 +9,7 @@ export { mnemonicToRecoverySecret, recoverySecretToMnemonic } from './mnemonicSe
 export {
   cancelRecovery,
   changeDid,
+  configureRecovery,
   type EnableRecoveryParameters,
   enableRecovery,
   executeRecovery,
@@ -34,6 +35,7 @@ export {
   toAccountExecuteTypedData,
   toApproveTypedData,
   toCancelTypedData,
+  toConfigureTypedData,
   toEnableTypedData,
 } from './recoveryTypedData.ts';
 export { type OpenShareParameters, openShare, type SealShareParameters, sealShare } from './sealShare.ts';

@@ -13,6 +13,7 @@ import {
   toAccountExecuteTypedData,
   toApproveTypedData,
   toCancelTypedData,
+  toConfigureTypedData,
   toEnableTypedData,
 } from './recoveryTypedData.ts';
 
@@ -107,6 +108,48 @@ export async function enableRecovery(parameters: EnableRecoveryParameters): Prom
       deadline: until.toString(),
       signature,
       didSignature,
+    },
+  });
+}
+
+/**
+ * The key in control changes the recovery settings (`POST /v1/recovery/configure`, relayed `configureSigned`):
+ * new guardians, threshold or delay, and the share set of a re-share (after a rotation or a recovery the old
+ * shares hold an old phrase). Any recovery under way is cancelled (a new round starts).
+ */
+export async function configureRecovery(parameters: {
+  node: NodeClient;
+  account: LocalAccount;
+  identity: Address;
+  settings: RecoverySettings;
+}): Promise<TxReceipt> {
+  const { node, account, identity, settings } = parameters;
+  const [state, description] = await Promise.all([getRecovery(node, identity), node.describe()]);
+  const until = deadline();
+  const nonce = BigInt(state.nonce);
+  const signature = await account.signTypedData(
+    toConfigureTypedData({
+      chainId: description.chainId,
+      recovery: state.recovery,
+      identity,
+      settings,
+      nonce,
+      deadline: until,
+    }),
+  );
+  return node.call({
+    method: 'POST',
+    path: '/v1/recovery/configure',
+    json: {
+      identity,
+      guardians: [...settings.guardians],
+      threshold: settings.threshold,
+      delay: settings.delay.toString(),
+      shareSetRoot: settings.shareSetRoot,
+      shareEpoch: settings.shareEpoch,
+      nonce: nonce.toString(),
+      deadline: until.toString(),
+      signature,
     },
   });
 }

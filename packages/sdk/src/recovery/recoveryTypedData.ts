@@ -60,6 +60,47 @@ export function toEnableTypedData(parameters: {
   } as const;
 }
 
+/**
+ * EIP-712 `Configure`: the key in control changes guardians, threshold, delay or the anchored share set
+ * (`Recovery.configureSigned`; checked through the identity's `RecoveryAccount`, ERC-1271).
+ */
+export function toConfigureTypedData(parameters: {
+  chainId: number;
+  recovery: Address;
+  identity: Address;
+  settings: RecoverySettings;
+  nonce: bigint;
+  deadline: bigint;
+}) {
+  const { settings } = parameters;
+  return {
+    domain: recoveryDomain(parameters.chainId, parameters.recovery),
+    types: {
+      Configure: [
+        { name: 'identity', type: 'address' },
+        { name: 'guardiansHash', type: 'bytes32' },
+        { name: 'threshold', type: 'uint8' },
+        { name: 'delay', type: 'uint64' },
+        { name: 'shareSetRoot', type: 'bytes32' },
+        { name: 'shareEpoch', type: 'uint32' },
+        { name: 'nonce', type: 'uint256' },
+        { name: 'deadline', type: 'uint256' },
+      ],
+    },
+    primaryType: 'Configure',
+    message: {
+      identity: parameters.identity,
+      guardiansHash: guardiansHash(settings.guardians),
+      threshold: settings.threshold,
+      delay: settings.delay,
+      shareSetRoot: settings.shareSetRoot,
+      shareEpoch: settings.shareEpoch,
+      nonce: parameters.nonce,
+      deadline: parameters.deadline,
+    },
+  } as const;
+}
+
 /** EIP-712 `Approve`: a guardian's current owner approves `newController` in `round` (`Recovery.approveSigned`). */
 export function toApproveTypedData(parameters: {
   chainId: number;

@@ -3,6 +3,7 @@ import { bytesToHex, getAddress, type Hex, hexToBytes, isAddressEqual } from 'vi
 import { ApiError } from '../../api/ApiError.ts';
 import { defineRoute } from '../../api/defineRoute.ts';
 import { AddressSchema } from '../../api/routes/schemas.ts';
+import { readRecoveryGuardians } from '../../recovery/readRecovery.ts';
 import { needEmergency } from '../openEmergencyAccess.ts';
 import { checkWebhookTarget, newWebhookSecret, WebhookTargetError } from '../webhooks.ts';
 
@@ -21,8 +22,10 @@ const Settings = Type.Object(
 );
 
 /**
- * `PUT /v1/notifications/settings`: whom the node tells about a break-glass on the signer's records — guardians
- * (their in-app feed) and a webhook. The webhook must be a public `https` URL (private, loopback and link-local
+ * `PUT /v1/notifications/settings`: whom the node tells about a break-glass or a recovery event of the signer —
+ * guardians (their in-app feed) and a webhook. When stolen-phone recovery is on, the guardians are those of the
+ * `Recovery` contract (the source of truth): the list sent must be empty or that same set, else 409
+ * `guardians-mismatch` naming the contract's guardians, and nothing is stored. The webhook must be a public `https` URL (private, loopback and link-local
  * targets refused, T-21, unless the node allows them for tests); a new URL gets a new signing secret, answered
  * once (`webhookSecret`): deliveries carry `Carekey-Signature: t=…,v1=HMAC-SHA256(secret, "t.body")`.
  */
@@ -40,6 +43,7 @@ export const putNotificationSettings = defineRoute({
       schema: Type.Object(
         {
           guardians: Type.Array(AddressSchema),
+          guardiansFrom: Type.Union([Type.Literal('recovery-contract'), Type.Literal('settings')]),
           webhook: Type.Union([Type.Object({ url: Type.String() }), Type.Null()]),
           webhookSecret: Type.Optional(Type.String()),
         },
@@ -49,6 +53,7 @@ export const putNotificationSettings = defineRoute({
     400: {
       description: 'webhook-refused (not https, private or link-local target, unresolvable), self-guardian',
     },
+    409: { description: "guardians-mismatch: not the guardians of the identity's Recovery contract" },
   },
   handler: async ({ body, identity, services }) => {
     const emergency = needEmergency(services);
@@ -59,6 +64,19 @@ export const putNotificationSettings = defineRoute({
         code: 'self-guardian',
         detail: 'you are notified already as the patient',
       });
+    }
+    const fromContract = await readRecoveryGuardians(services, identity);
+    if (fromContract !== undefined && guardians.length > 0) {
+      const same =
+        guardians.length === fromContract.length &&
+        guardians.every((g) => fromContract.some((c) => isAddressEqual(c, g)));
+      if (!same) {
+        throw new ApiError({
+          status: 409,
+          code: 'guardians-mismatch',
+          detail: `your Recovery contract names the guardians ${fromContract.join(', ')}: they are the ones notified (change them with carekey guardians setup)`,
+        });
+      }
     }
     let url: string | null = null;
     if (body.webhook !== null) {
@@ -85,12 +103,19 @@ export const putNotificationSettings = defineRoute({
          webhook_secret = case when excluded.webhook_url is null then null
                                when $5 then excluded.webhook_secret else notification_settings.webhook_secret end,
          updated_at = now()`,
-      [hexToBytes(identity), guardians.map((g) => hexToBytes(g as Hex)), url, secret ?? null, fresh],
+      [
+        hexToBytes(identity),
+        (fromContract === undefined ? guardians : []).map((g) => hexToBytes(g as Hex)),
+        url,
+        secret ?? null,
+        fresh,
+      ],
     );
     return {
       status: 200,
       body: {
-        guardians: guardians.map((g) => getAddress(bytesToHex(hexToBytes(g as Hex)))),
+        guardians: (fromContract ?? guardians).map((g) => getAddress(bytesToHex(hexToBytes(g as Hex)))),
+        guardiansFrom: fromContract === undefined ? ('settings' as const) : ('recovery-contract' as const),
         webhook: url === null ? null : { url },
         ...(secret === undefined ? {} : { webhookSecret: secret }),
       },

@@ -3,7 +3,12 @@
  * key cancels, anyone executes after the delay. Every attempt, accepted or refused, is a row in `identity_attempts`.
  */
 import { getIdentityOwner, recoveryAbi, verifyOwnerSignature } from '@carekey/sdk/chain';
-import { toApproveTypedData, toCancelTypedData, toEnableTypedData } from '@carekey/sdk/recovery';
+import {
+  toApproveTypedData,
+  toCancelTypedData,
+  toConfigureTypedData,
+  toEnableTypedData,
+} from '@carekey/sdk/recovery';
 import { type Static, Type } from '@sinclair/typebox';
 import { type Abi, type Address, getAddress, type Hex, hashTypedData, recoverTypedDataAddress } from 'viem';
 import type { ApiServices } from '../../api/ApiServices.ts';
@@ -205,6 +210,111 @@ export const postRecoveryEnable = defineRoute({
     }),
 });
 
+// ---------------------------------------------------------------------------------------------- configure
+
+const ConfigureBody = Type.Object(
+  {
+    identity: AddressSchema,
+    guardians: Type.Array(AddressSchema, { minItems: 1, maxItems: 16 }),
+    threshold: Type.Integer({ minimum: 1, maximum: 16 }),
+    delay: Decimal,
+    shareSetRoot: Bytes32,
+    shareEpoch: Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }),
+    nonce: Decimal,
+    deadline: Decimal,
+    signature: Signature,
+  },
+  { additionalProperties: false },
+);
+type ConfigureBody = Static<typeof ConfigureBody>;
+
+function configureSettings(body: ConfigureBody) {
+  return {
+    guardians: body.guardians.map(address),
+    threshold: body.threshold,
+    delay: BigInt(body.delay),
+    shareSetRoot: body.shareSetRoot as Hex,
+    shareEpoch: body.shareEpoch,
+  };
+}
+
+/**
+ * `POST /v1/recovery/configure`: relays the key in control's `Configure` (`Recovery.configureSigned`): new
+ * guardians, threshold, delay, or the share set of a re-share. Refused before any gas: recovery off
+ * (`recovery-off`), a signature not by the key in control (`bad-signature`), a share epoch not above the anchored
+ * one (`stale-share-set`: old shares must never count again), a bad configuration (`invalid-config`).
+ */
+export const postRecoveryConfigure = defineRoute({
+  operationId: 'postRecoveryConfigure',
+  method: 'POST',
+  path: '/v1/recovery/configure',
+  summary: 'Change guardians, threshold, delay or the anchored share set (signed by the key in control)',
+  tags: ['recovery'],
+  auth: 'signed-payload',
+  body: ConfigureBody,
+  responses: Relayed,
+  verifyPayload: async ({ body, services }) => {
+    const identity = address(body.identity);
+    const state = await readRecovery(services, identity);
+    const attempt = { operation: 'recovery-configure', actor: identity };
+    if (!state.enabled) {
+      return refuseAttempt(
+        services,
+        attempt,
+        404,
+        'recovery-off',
+        'stolen-phone recovery is off for this identity',
+      );
+    }
+    const typedData = toConfigureTypedData({
+      chainId: services.chain.chainId,
+      recovery: state.recovery,
+      identity,
+      settings: configureSettings(body),
+      nonce: BigInt(body.nonce),
+      deadline: BigInt(body.deadline),
+    });
+    const signature = body.signature as Hex;
+    const signer = await signerOf({ ...typedData, signature });
+    if (!(await speaksFor(services, identity, signer, hashTypedData(typedData), signature))) {
+      return refuseAttempt(
+        services,
+        attempt,
+        401,
+        'bad-signature',
+        'the Configure is not signed by the key in control',
+      );
+    }
+    if (body.shareEpoch !== 0 && body.shareEpoch <= state.shareEpoch) {
+      return refuseAttempt(
+        services,
+        attempt,
+        409,
+        'stale-share-set',
+        `share epoch ${body.shareEpoch} is not above the anchored epoch ${state.shareEpoch}`,
+      );
+    }
+    return identity;
+  },
+  handler: async ({ body, identity, services }) =>
+    relayChainCall({
+      services,
+      operation: 'recovery-configure',
+      actor: identity,
+      call: 'Recovery.configureSigned',
+      ...recoveryCall(services),
+      functionName: 'configureSigned',
+      args: [
+        identity,
+        configureSettings(body),
+        BigInt(body.nonce),
+        BigInt(body.deadline),
+        body.signature as Hex,
+      ],
+      idempotencyKey: `Recovery.configureSigned:${body.signature.toLowerCase()}`,
+    }),
+});
+
 // ---------------------------------------------------------------------------------------------- approve
 
 const ApproveBody = Type.Object(
@@ -360,6 +470,7 @@ export const postRecoveryExecute = defineRoute({
 export const recoveryRoutes = [
   getRecovery,
   postRecoveryEnable,
+  postRecoveryConfigure,
   postRecoveryApproval,
   postRecoveryCancel,
   postRecoveryExecute,
