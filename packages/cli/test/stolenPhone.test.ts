@@ -312,7 +312,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     );
     expect(reshared).toMatchObject({ epoch: 2, anchored: true });
     // The old files went with the stolen phone (the thief's copy of the folder).
-    const oldFile = (set.guardians.find((x) => x.address === g1)?.file as string).replace(
+    const oldFile = (set.guardians.find((x) => x.address === g1)?.file ?? '').replace(
       join(root, 'patient'),
       join(root, 'thief'),
     );

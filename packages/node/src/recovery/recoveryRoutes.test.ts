@@ -238,7 +238,9 @@ describe('stolen-phone recovery through the node', () => {
     let patientKey = owner;
     const feed = async (reader: typeof g0): Promise<Notification[]> =>
       (
-        await (reader === owner ? client(patientKey, owner.address) : client(reader)).call<{ notifications: Notification[] }>({
+        await (reader === owner ? client(patientKey, owner.address) : client(reader)).call<{
+          notifications: Notification[];
+        }>({
           method: 'GET',
           path: '/v1/notifications',
           signed: true,
