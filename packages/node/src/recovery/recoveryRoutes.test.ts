@@ -313,9 +313,11 @@ describe('stolen-phone recovery through the node', () => {
     await executeRecovery(client(), owner.address);
     patientKey = next;
     for (const reader of [owner, g0, g1]) await until(reader as typeof g0, 'recovery-finished');
-    expect((await feed(g0)).find((n) => n.kind === 'recovery-finished')?.event).toMatchObject({
-      previousController: owner.address,
-      newController: next.address,
+    expect((await feed(g0)).find((n) => n.kind === 'recovery-finished')).toMatchObject({
+      event: {
+        previousController: owner.address,
+        newController: next.address,
+      },
     });
     // The webhook got one signed delivery per event, with the public facts only.
     const { rows } = await node.sql.query<{ body: string }>(
