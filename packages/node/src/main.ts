@@ -36,6 +36,13 @@ async function main(): Promise<void> {
     },
   });
   const { chain } = node;
+  if (config.rotateEmergencyKey) {
+    const rotated = await node.rotateEmergencyKey();
+    process.stderr.write(
+      `emergency key rotated: ${rotated.rewrapped} emergency stanza(s) re-wrapped to ${rotated.recipient}` +
+        `${rotated.unreadable > 0 ? `, ${rotated.unreadable} for neither key left for the patients' next refresh` : ''}; the old key is gone from ${config.dataDir}/emergency\n`,
+    );
+  }
 
   let stopping = false;
   const shutdown = async (signal: NodeJS.Signals) => {

@@ -22,8 +22,17 @@ import { type Chain, type StartChainParameters, startChain } from './chain/start
 import { migrate } from './db/migrate.ts';
 import { openSql } from './db/openSql.ts';
 import type { Sql } from './db/Sql.ts';
-import { type EmergencySettings, loadEmergencySettings } from './emergency/EmergencyServices.ts';
+import {
+  type EmergencyServices,
+  type EmergencySettings,
+  loadEmergencySettings,
+} from './emergency/EmergencyServices.ts';
 import { loadEmergencyKey } from './emergency/loadEmergencyKey.ts';
+import {
+  type RotateEmergencyKeyReturnType,
+  resumeEmergencyKeyRotation,
+  rotateEmergencyKey,
+} from './emergency/rotateEmergencyKey.ts';
 import { startWebhookLoop } from './emergency/webhooks.ts';
 import { createCredentialGate } from './identity/createCredentialGate.ts';
 import { createIndexer, type Indexer } from './indexer/createIndexer.ts';
@@ -126,6 +135,11 @@ export type CarekeyNode = {
   audience: string;
   version: string;
   api: { url: string; openapi: OpenApiDocument };
+  /**
+   * Rotates the emergency key while the node serves: a new key, every emergency stanza re-wrapped to it, the old
+   * key file replaced (docs/emergency.md, "Rotating the emergency key"; `npm start -- --rotate-emergency-key`).
+   */
+  rotateEmergencyKey(): Promise<RotateEmergencyKeyReturnType>;
   /**
    * Stops the API (in-flight requests finish), the shred loop, the outbox worker and the indexer, closes the
    * database, then stops the chain (state saved).
@@ -240,6 +254,8 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     cleanups.push(() => shreds.stop());
 
     // Break-glass (docs/emergency.md): the node's emergency key and the webhook deliveries of its notifications.
+    // A key rotation a crash interrupted is finished before anything is served (docs/emergency.md).
+    await resumeEmergencyKeyRotation({ dataDir, sql });
     const emergencyKey = loadEmergencyKey(dataDir);
     const emergencySettings = { ...loadEmergencySettings(), ...parameters.emergency };
     const webhooks = startWebhookLoop({
@@ -296,6 +312,8 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
       audience,
       version: NODE_VERSION,
       api: { url, openapi: server.openapi },
+      rotateEmergencyKey: () =>
+        rotateEmergencyKey({ dataDir, sql, emergency: services.emergency as EmergencyServices }),
       stop: () => {
         stopped ??= undo();
         return stopped;

@@ -14,7 +14,15 @@ describe('loadNodeConfig', () => {
       shredDelay: 86_400,
       json: false,
       releaseRequiresCredential: false,
+      rotateEmergencyKey: false,
     });
+  });
+
+  it('asks for an emergency key rotation with --rotate-emergency-key (a one-time action: no variable)', () => {
+    expect(loadNodeConfig({ argv: ['--rotate-emergency-key'], env: {} }).rotateEmergencyKey).toBe(true);
+    expect(loadNodeConfig({ argv: [], env: { CAREKEY_ROTATE_EMERGENCY_KEY: '1' } }).rotateEmergencyKey).toBe(
+      false,
+    );
   });
 
   it('turns the key-release credential gate on with --release-requires-credential or CAREKEY_RELEASE_REQUIRES_CREDENTIAL', () => {

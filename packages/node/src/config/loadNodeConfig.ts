@@ -33,6 +33,8 @@ export type NodeConfig = {
    * (`startNode({ releaseRequiresCredential })`, docs/identity.md).
    */
   releaseRequiresCredential: boolean;
+  /** Rotate the emergency key once the node is up (docs/emergency.md, "Rotating the emergency key"). */
+  rotateEmergencyKey: boolean;
 };
 
 export type LoadNodeConfigParameters = {
@@ -61,6 +63,7 @@ export const DEFAULT_SHRED_DELAY = 86_400;
  * | `--shred-delay <s>` | `CAREKEY_SHRED_DELAY` | 86400 |
  * | `--release-requires-credential` | `CAREKEY_RELEASE_REQUIRES_CREDENTIAL` (`1`/`true`/`on`, `0`/`false`/`off`) | off |
  * | `--json` | | off |
+ * | `--rotate-emergency-key` | (a one-time action, no variable) | off |
  *
  * @throws {ChainConfigError} on an unknown flag or a malformed value (quoted in the message).
  * @example
@@ -79,13 +82,14 @@ export function loadNodeConfig(parameters: LoadNodeConfigParameters = {}): LoadN
         'shred-delay': { type: 'string' },
         'release-requires-credential': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
+        'rotate-emergency-key': { type: 'boolean', default: false },
       },
       strict: true,
       allowPositionals: false,
     }));
   } catch (cause) {
     throw new ChainConfigError((cause as Error).message, {
-      hint: 'known flags: --data <dir>, --rpc-url <url>, --chain-port <n>, --shred-delay <s>, --release-requires-credential, --json',
+      hint: 'known flags: --data <dir>, --rpc-url <url>, --chain-port <n>, --shred-delay <s>, --release-requires-credential, --rotate-emergency-key, --json',
       cause,
     });
   }
@@ -144,7 +148,9 @@ export function loadNodeConfig(parameters: LoadNodeConfigParameters = {}): LoadN
   const releaseRequiresCredential =
     values['release-requires-credential'] === true ||
     parseSwitch('CAREKEY_RELEASE_REQUIRES_CREDENTIAL', str(env.CAREKEY_RELEASE_REQUIRES_CREDENTIAL));
-  return { dataDir, chain, shredDelay, json, releaseRequiresCredential };
+  const rotateEmergencyKey =
+    values['rotate-emergency-key'] === true || env.npm_config_rotate_emergency_key === 'true';
+  return { dataDir, chain, shredDelay, json, releaseRequiresCredential, rotateEmergencyKey };
 }
 
 function parseSwitch(name: string, raw: string | undefined): boolean {

@@ -53,6 +53,8 @@ export function loadEmergencySettings(env: NodeJS.ProcessEnv = process.env): Eme
 export type EmergencyServices = {
   /** The node's emergency key (never served). */
   identity: X25519Identity;
+  /** The key being replaced, only while a rotation re-wraps the stanzas (a break-glass opens with either). */
+  previous?: X25519Identity | undefined;
   /** Its age recipient, published at `GET /v1/emergency`. */
   recipient: string;
   /** The Emergency contract. */

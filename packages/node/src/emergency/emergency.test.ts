@@ -5,7 +5,7 @@
  * notifications in the feed and by signed webhook with retries, webhook targets (T-21).
  */
 import { createHmac } from 'node:crypto';
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,7 @@ import { getContractEvents } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
 import { emergencyKeyPath, loadEmergencyKey } from './loadEmergencyKey.ts';
+import { nextEmergencyKeyPath } from './rotateEmergencyKey.ts';
 import { checkWebhookTarget } from './webhooks.ts';
 
 const key = () => generatePrivateKey();
@@ -392,6 +393,81 @@ describe('emergency key and policy', () => {
       nonce: '2',
       summary: { recordId: patient.summaryId },
     });
+  }, 120_000);
+});
+
+describe('emergency key rotation', () => {
+  const stanzaRows = async () =>
+    (
+      await node.sql.query<{ record_id: Uint8Array; stanza: string }>(
+        'select record_id, stanza from emergency_stanzas order by record_id',
+      )
+    ).rows;
+  const opens = async (stanza: string, identity: X25519Identity) =>
+    unwrapFileKey({ stanzas: [decodeStanza(stanza)], identities: [identity] }).then(
+      () => true,
+      () => false,
+    );
+
+  it('T-11 R-3: the node rotates its emergency key: every emergency stanza re-wrapped, the old key gone, break-glass works after it, a stanza for the old key refused; an interrupted rotation is finished first', async () => {
+    const patient = await newPatient('all');
+    const oldKey = loadEmergencyKey(dir);
+    const before = await stanzaRows();
+    expect(before.length).toBeGreaterThanOrEqual(2);
+    const rotated = await node.rotateEmergencyKey();
+    expect(rotated).toMatchObject({
+      previousRecipient: oldKey.recipient.toString(),
+      rewrapped: before.length,
+      unreadable: 0,
+    });
+    const newKey = loadEmergencyKey(dir);
+    expect(newKey.recipient.toString()).toBe(rotated.recipient);
+    expect((await emergencyOf(outsider).info()).recipient).toBe(rotated.recipient);
+    expect(readdirSync(join(dir, 'emergency'))).toEqual(['identity.key']);
+    expect(statSync(emergencyKeyPath(dir)).mode & 0o777).toBe(0o600);
+    for (const row of await stanzaRows()) {
+      expect(await opens(row.stanza, oldKey)).toBe(false);
+      expect(await opens(row.stanza, newKey)).toBe(true);
+    }
+    // A break-glass after the rotation opens the whole record set of an `all` patient.
+    const access = await open(patient, { scope: 2 }, doctor2);
+    expect(access.records).toHaveLength(2);
+    const summary = access.records.find((r) => r.summary);
+    if (summary === undefined) throw new Error('no summary');
+    const fileKey = await unwrapFileKey({ stanzas: [decodeStanza(summary.stanza)], identities: [doctorX] });
+    const payload = await nodeOf(doctor2).getBlob(summary.blobId);
+    expect(new TextDecoder().decode(decryptPayload({ fileKey, payload }))).toBe(IPS);
+    // A client still wrapping to the old key is refused; nothing changes.
+    const stale = encodeStanza(await wrapFileKey({ fileKey, recipient: oldKey.recipient }));
+    expect(
+      await problem(
+        emergencyOf(patient.account).putStanzas({
+          summary: { recordId: patient.summaryId, stanza: stale },
+          records: [],
+        }),
+      ),
+    ).toEqual({ status: 400, code: 'not-for-emergency-key' });
+
+    // A crash mid-rotation: the next key written, one stanza already re-wrapped to it. The next rotation (as the
+    // next start would) finishes that one first, then rotates again; a half-written key file is just dropped.
+    const crashed = X25519Identity.generate();
+    writeFileSync(nextEmergencyKeyPath(dir), `${crashed.toString()}\n`, { mode: 0o600 });
+    const first = (await stanzaRows())[0];
+    if (first === undefined) throw new Error('no stanza');
+    const firstKey = await unwrapFileKey({ stanzas: [decodeStanza(first.stanza)], identities: [newKey] });
+    await node.sql.query('update emergency_stanzas set stanza = $2 where record_id = $1', [
+      first.record_id,
+      encodeStanza(await wrapFileKey({ fileKey: firstKey, recipient: crashed.recipient })),
+    ]);
+    const again = await node.rotateEmergencyKey();
+    expect(again.previousRecipient).toBe(crashed.recipient.toString());
+    const latest = loadEmergencyKey(dir);
+    for (const row of await stanzaRows()) expect(await opens(row.stanza, latest)).toBe(true);
+    writeFileSync(nextEmergencyKeyPath(dir), 'AGE-SECRET-KEY-1TRUNCATED', { mode: 0o600 });
+    const third = await node.rotateEmergencyKey();
+    expect(third.unreadable).toBe(0);
+    expect(readdirSync(join(dir, 'emergency'))).toEqual(['identity.key']);
+    for (const row of await stanzaRows()) expect(await opens(row.stanza, loadEmergencyKey(dir))).toBe(true);
   }, 120_000);
 });
 

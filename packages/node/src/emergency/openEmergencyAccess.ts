@@ -198,7 +198,9 @@ async function rewrap(
   for (const row of rows) {
     const fileKey = await unwrapFileKey({
       stanzas: [decodeStanza(row.stanza)],
-      identities: [emergency.identity],
+      // During a key rotation a stanza may still be for the key being replaced.
+      identities:
+        emergency.previous === undefined ? [emergency.identity] : [emergency.identity, emergency.previous],
     });
     const stanza = encodeStanza(await wrapFileKey({ fileKey, recipient: to }));
     fileKey.fill(0);
