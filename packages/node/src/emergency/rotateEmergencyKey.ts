@@ -52,7 +52,7 @@ async function opensWith(stanza: string, identity: X25519Identity): Promise<Uint
 async function rewrapAll(sql: Sql, old: X25519Identity | undefined, next: X25519Identity) {
   let rewrapped = 0;
   let unreadable = 0;
-  let after = new Uint8Array(0);
+  let after: Uint8Array = new Uint8Array(0);
   const to = next.recipient;
   for (;;) {
     const { rows } = await sql.query<{ record_id: Uint8Array; stanza: string }>(
