@@ -1,12 +1,11 @@
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { KeyReleaseRefusedError } from '@carekey/sdk/errors';
-import { checkKeyRequest, toKeyRequestTypedData } from '@carekey/sdk/protocol';
+import { checkKeyRequest } from '@carekey/sdk/protocol';
 import {
   type Address,
   bytesToHex,
   getAddress,
   type Hex,
-  hashTypedData,
   hexToBytes,
   isAddressEqual,
   zeroAddress,
