@@ -47,7 +47,7 @@ const bundle = {
 type Ls = { records: { recordId: string; resourceType: string }[] };
 
 describe('social recovery with guardians (T-17, T-18)', () => {
-  it('a lost phone: two of three guardians help, the patient reads every record on a new device', async () => {
+  it('T-17 T-18: a lost phone: two of three guardians help, the patient reads every record on a new device', async () => {
     const init = (who: string) => run(who, 'init', '--json', '--scrypt-log-n', '15');
     const patient = jsonOf<{ address: string }>(await init('patient'));
     const [g1, g2, g3, outsider] = await Promise.all(

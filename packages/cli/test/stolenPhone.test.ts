@@ -86,7 +86,7 @@ async function refusedAttempts(): Promise<string[]> {
 }
 
 describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
-  it('guardians move the identity to a new device after the delay; the owner can cancel; the thief ends powerless', async () => {
+  it('T-17 T-6 T-18: guardians move the identity to a new device after the delay; the owner can cancel; the thief ends powerless', async () => {
     const patient = await init('patient');
     const [g1, g2, g3, outsider, doctor] = [
       await init('g1'),
@@ -343,7 +343,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     }
   }, 300_000);
 
-  it('did rotate: the old key can no longer grant, publish or ask for keys in any contract; the new one can; delegates come and go', async () => {
+  it('T-6: did rotate: the old key can no longer grant, publish or ask for keys in any contract; the new one can; delegates come and go', async () => {
     const alice = await init('alice');
     const bob = await init('bob');
     writeFileSync(join(root, 'a.json'), JSON.stringify(bundle));

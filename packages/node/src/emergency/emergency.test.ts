@@ -305,7 +305,7 @@ afterAll(async () => {
 });
 
 describe('emergency key and policy', () => {
-  it('the emergency key is created once in the data folder (0600), kept, and only its recipient is served', async () => {
+  it('T-10 T-11: the emergency key is created once in the data folder (0600), kept, and only its recipient is served', async () => {
     const info = await emergencyOf(outsider).info();
     expect(info.recipient).toMatch(/^age1[0-9a-z]+$/u);
     expect(info.contract).toBe(node.chain.deployment.contracts.emergency.address);
@@ -316,7 +316,7 @@ describe('emergency key and policy', () => {
     expect(openapi).toContain('/v1/emergency/access');
   });
 
-  it('the patient sets its policy by a relayed signature; a replay, another signer and bad stanzas are refused, nothing changed', async () => {
+  it('T-6: the patient sets its policy by a relayed signature; a replay, another signer and bad stanzas are refused, nothing changed', async () => {
     const patient = await newPatient('summary');
     const api = emergencyOf(patient.account);
     const state = await api.policy(patient.account.address);
