@@ -1,12 +1,14 @@
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
-import { X25519Recipient } from '@carekey/sdk/crypto';
+import type { X25519Recipient } from '@carekey/sdk/crypto';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   cancelRecovery,
+  checkGuardianSet,
   configureRecovery,
   enableRecovery,
   getRecovery,
+  guardianRecipients,
   mnemonicToRecoverySecret,
   type RecoveryStateBody,
   sealShare,
@@ -89,35 +91,11 @@ export function registerGuardians(program: Command): void {
         ...(rotated ? { identity: facts.address } : {}),
       });
       const refs = options.guardian.map((g) => parseIdentityRef(g));
-      if (new Set(refs).size !== refs.length) throw new CliError('a guardian is named twice');
-      if (refs.includes(facts.address)) {
-        throw new CliError('you cannot be your own guardian', {
-          hint: 'name people you trust, each with a wallet',
-        });
-      }
       const total = refs.length;
       const k = options.threshold;
-      if (total < 2)
-        throw new CliError('name at least two guardians', {
-          hint: 'three, with a threshold of two, is common',
-        });
-      if (!Number.isInteger(k) || k < 2 || k > total) {
-        throw new CliError(`threshold must be 2 to ${total}, got ${options.threshold}`, {
-          hint: 'a single guardian must never be able to recover your wallet alone',
-        });
-      }
+      checkGuardianSet({ guardians: refs, self: facts.address, threshold: k });
       // Every guardian must have published an encryption key, before anything is written.
-      const recipients = await Promise.all(
-        refs.map(async (address) => {
-          const { recipient } = await node.getDid(address);
-          if (!recipient) {
-            throw new CliError(`guardian ${address} has no published encryption key`, {
-              hint: 'they must run `carekey init` (or `carekey publish-key`) first',
-            });
-          }
-          return new X25519Recipient(recipient);
-        }),
-      );
+      const recipients = await guardianRecipients(node, refs);
       // With stolen-phone recovery on, the Recovery contract anchors the share set: the new set is anchored there
       // (same delay; guardians and threshold as given), with an epoch above the anchored one, before any file is
       // written — shares of an older phrase (before a rotation or a recovery) then never count again.

@@ -70,6 +70,8 @@ type CallParameters = {
   bytes?: Uint8Array | Blob;
   /** Sign a `NodeRequest` into the `Carekey-Auth` header. */
   signed?: boolean;
+  /** The timeout covers the answer's headers only (a streamed body may take longer). */
+  streamed?: boolean;
 };
 
 /**
@@ -117,15 +119,20 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
       });
     }
     let response: Response;
+    // A streamed body may take longer than the timeout: the timeout then covers the answer's headers only.
+    const headersOnly = call.streamed ? new AbortController() : undefined;
+    const timer = headersOnly ? setTimeout(() => headersOnly.abort(), timeoutMs) : undefined;
     try {
       response = await doFetch(`${base}${call.path}`, {
         method: call.method,
         headers,
         ...(body === undefined ? {} : { body: body as BodyInit }),
-        signal: AbortSignal.timeout(timeoutMs),
+        signal: headersOnly?.signal ?? AbortSignal.timeout(timeoutMs),
       });
     } catch (cause) {
       throw new NodeUnreachableError(base, cause);
+    } finally {
+      clearTimeout(timer);
     }
     if (!response.ok) throw await toProblemError(response, call);
     return response;
@@ -268,6 +275,45 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
         });
       }
       return bytes;
+    },
+
+    /**
+     * `GET /v1/blobs/{cid}` as a stream, for payloads too large to hold whole (a scan, a long PDF). The bytes are
+     * hashed as they pass and the stream errors at its end when they do not match the CID: a consumer writing a file
+     * must discard it then (a `FileSystemWritableFileStream` piped to it is, as `pipeTo` aborts it). `size` is the
+     * payload's length when the node says it.
+     */
+    async getBlobStream(
+      cid: string,
+    ): Promise<{ stream: ReadableStream<Uint8Array>; size: number | undefined }> {
+      const expected = parseBlobId(cid);
+      const response = await send({
+        method: 'GET',
+        path: `/v1/blobs/${expected.id}`,
+        signed: true,
+        streamed: true,
+      });
+      if (response.body === null) throw new NodeResponseError(`the node sent no payload for ${expected.id}`);
+      const hash = sha256.create();
+      const check = new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          hash.update(chunk);
+          controller.enqueue(chunk);
+        },
+        flush(controller) {
+          if (blobIdFromDigest(hash.digest()).id !== expected.id)
+            controller.error(
+              new NodeResponseError(`the payload received for ${expected.id} does not match its hash`, {
+                hint: 'the node holds a damaged copy; discard what was written',
+              }),
+            );
+        },
+      });
+      const length = Number(response.headers.get('content-length'));
+      return {
+        stream: response.body.pipeThrough(check),
+        size: Number.isFinite(length) && length > 0 ? length : undefined,
+      };
     },
 
     /** `POST /v1/records`: publishes a batch (leaves, salts, stanzas, signed `Publish`). */

@@ -10,7 +10,13 @@ export type RecoveryRefusal =
   | 'wrong-set'
   | 'corrupted-share'
   | 'secret-mismatch'
-  | 'invalid-parameters';
+  | 'invalid-parameters'
+  | 'duplicate-guardian'
+  | 'self-guardian'
+  | 'too-few-guardians'
+  | 'too-many-guardians'
+  | 'invalid-threshold'
+  | 'guardian-without-key';
 
 /** Splitting a secret or recovering it from guardians' shares failed. */
 export class RecoveryError extends BaseError {

@@ -1,6 +1,13 @@
 export { RecoveryError, type RecoveryRefusal } from '../errors/recovery.ts';
 export { accountCall } from './accountCall.ts';
 export {
+  type CheckGuardianSetParameters,
+  checkGuardianSet,
+  guardianRecipients,
+  MAX_GUARDIANS,
+  MIN_GUARDIANS,
+} from './checkGuardians.ts';
+export {
   type CombineSharesParameters,
   type CombineSharesReturnType,
   combineShares,
