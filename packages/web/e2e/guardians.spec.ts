@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { combineShares, openShare, recoverySecretToMnemonic } from '../../sdk/src/recovery/index.ts';
 import { generateMnemonic, newWalletSecrets, walletKeys } from '../../sdk/src/wallet/index.ts';
@@ -9,11 +11,36 @@ import { restoreWallet, TEST_PASSPHRASE } from './support/restoreWallet.ts';
 // for guardians; the Guardians page splits the phrase 2 of 2 with @carekey/sdk/recovery, each piece sealed to a
 // guardian's published key in the CLI's format. The pieces downloaded from the page open with each guardian's own
 // key (the Node SDK here, as `carekey guardian keep` would) and together give back the patient's phrase.
+// Then the stolen-phone story, all in the portal (docs/recovery.md): the guardians keep their pieces, the patient
+// turns on stolen-phone protection, a new phone starts a recovery, both guardians approve its key and seal their
+// pieces to it, the old device sees the recovery under way (and could cancel), the new phone finishes — the identity
+// answers to the new key, the records are readable there — and the old key is refused.
+
+const IPS_MINIMAL = join(
+  import.meta.dirname,
+  '../../../../shared/data/ips/Bundle-IPS-examples-Bundle-minimal.json',
+);
+
+/** Downloads the file a button makes and returns its name and text. */
+async function downloaded(page: Page, button: RegExp | string): Promise<{ name: string; text: string }> {
+  const downloading = page.waitForEvent('download');
+  await page.getByRole('button', { name: button }).click();
+  const download = await downloading;
+  return {
+    name: download.suggestedFilename(),
+    text: await readFile((await download.path()) as string, 'utf8'),
+  };
+}
+
+/** Puts a text file into a file field. */
+function fileOf(file: { name: string; text: string }) {
+  return { name: file.name, mimeType: 'application/octet-stream', buffer: Buffer.from(file.text) };
+}
 
 describe('guardians', () => {
   portalTest(
-    'T-17 T-18: the patient is asked for guardians, bad set-ups are refused in plain words, 2 of 2 pieces give the phrase back',
-    { timeout: 300_000 },
+    'T-17 T-18 T-6: guardians set up in plain words, 2 of 2 pieces give the phrase back; after a theft they move the identity to a new phone and the old key is powerless',
+    { timeout: 480_000 },
     async ({ patient, newUser }) => {
       const p = patient.page;
       p.setDefaultTimeout(60_000);
@@ -111,6 +138,122 @@ describe('guardians', () => {
       await p.getByRole('button', { name: 'Home' }).click();
       await p.getByRole('heading', { name: /^What's new/u }).waitFor();
       expect(await p.getByRole('heading', { name: 'Choose guardians for your wallet' }).count()).toBe(0);
+
+      // --- Stolen phone. Each guardian keeps their piece in their portal (a piece not sealed to them is refused).
+      const keep = async (who: typeof ann, piece: string, name: string) => {
+        await who.page.getByRole('button', { name: 'Guardians', exact: true }).click();
+        await who.page.getByLabel('Whose piece (their address or DID)').fill(me.address);
+        await who.page.getByLabel('The file they gave you').setInputFiles(fileOf({ name, text: piece }));
+        await who.page.getByRole('button', { name: 'Keep this piece' }).click();
+      };
+      await keep(ann, pieces[1] as string, 'not-mine.share.age');
+      await ann.page
+        .getByRole('alert')
+        .getByText(/^not-mine\.share\.age is not a recovery piece sealed to this wallet/u)
+        .waitFor();
+      await keep(ann, pieces[0] as string, `${a.address}.share.age`);
+      await ann.page.getByText(/^Kept piece \d of 2 for /u).waitFor();
+      await keep(bob, pieces[1] as string, `${b.address}.share.age`);
+      await bob.page.getByText(/^Kept piece \d of 2 for /u).waitFor();
+      await ann.screenshot('guardian-keeps-piece');
+
+      // The patient has records, and turns on stolen-phone protection (a few seconds to cancel, for the test).
+      await p.getByRole('button', { name: 'Records', exact: true }).click();
+      await p.getByLabel(/^Import a FHIR file/u).setInputFiles(IPS_MINIMAL);
+      await p.getByText(/^Imported 8 records from /u).waitFor({ timeout: 180_000 });
+      await p.getByRole('button', { name: 'Guardians', exact: true }).click();
+      await p.getByTestId('stolen-phone-status').getByText('Off.').waitFor();
+      await p.getByLabel('Time you have to cancel a recovery').selectOption('custom');
+      await p.getByLabel('Seconds').fill('4');
+      await p.getByRole('button', { name: 'Turn on stolen-phone protection' }).click();
+      await p
+        .getByTestId('stolen-phone-status')
+        .getByText(/^On: any 2 of your 2 guardians/u)
+        .waitFor({ timeout: 90_000 });
+      await patient.screenshot('stolen-phone-on');
+
+      // The phone is stolen. A new phone starts a recovery: a new wallet key and a one-time key for the pieces.
+      const phone = await newUser('patient-new-phone', { device: 'phone' });
+      const n = phone.page;
+      n.setDefaultTimeout(60_000);
+      await n.getByRole('button', { name: 'Lost your device? Recover with your guardians' }).click();
+      await n.getByLabel('Your Carekey address or DID').fill(me.address);
+      await n.getByLabel('New passphrase').fill(TEST_PASSPHRASE);
+      await n.getByLabel('Repeat passphrase').fill(TEST_PASSPHRASE);
+      await n.getByRole('button', { name: 'Start recovery' }).click();
+      const newKey = (
+        (await n.getByTestId('recovery-new-key').textContent({ timeout: 90_000 })) ?? ''
+      ).trim();
+      const deviceKey = ((await n.getByTestId('recovery-device-key').textContent()) ?? '').trim();
+      expect(newKey).toMatch(/^0x[0-9a-fA-F]{40}$/u);
+      expect(deviceKey).toMatch(/^age1/u);
+      await n.getByRole('button', { name: 'Finish recovery' }).click();
+      await n
+        .getByRole('alert')
+        .getByText(/^Add the pieces your guardians sent you first/u)
+        .waitFor();
+      await phone.screenshot('recovery-started');
+
+      // Both guardians approve the new key and seal their piece to the new phone.
+      const sent: { name: string; text: string }[] = [];
+      for (const [i, who] of [ann, bob].entries()) {
+        const g = who.page;
+        await g.getByLabel('Who (their address or DID)').fill(me.address);
+        await g.getByLabel("Their new device's wallet key (0x…, after a theft)").fill(newKey);
+        await g.getByRole('button', { name: 'Approve their new key' }).click();
+        await g
+          .getByText(new RegExp(`^Approved\\. Recovery under way to key ${newKey}: ${i + 1} of 2`, 'u'))
+          .waitFor({ timeout: 90_000 });
+        await g.getByLabel("Their new device's recovery key (age1…)").fill(deviceKey);
+        sent.push(await downloaded(g, 'Make my piece for their new device'));
+      }
+      await bob.screenshot('guardian-approved-and-sent');
+
+      // The old device is told, and could cancel.
+      await p.getByRole('button', { name: 'Check again' }).click();
+      await p
+        .getByRole('alert')
+        .getByText(new RegExp(`^Recovery under way to key ${newKey}: 2 of 2`, 'u'))
+        .waitFor();
+      expect(await p.getByRole('button', { name: 'Cancel this recovery' }).count()).toBe(1);
+      await patient.screenshot('recovery-under-way-old-device');
+
+      // One piece alone is not enough; both finish it: the identity answers to the new phone, records readable.
+      await n
+        .getByLabel('The pieces your guardians sent')
+        .setInputFiles(fileOf(sent[0] as { name: string; text: string }));
+      await n.getByRole('button', { name: 'Finish recovery' }).click();
+      await n
+        .getByRole('alert')
+        .getByText(/^Not enough pieces yet/u)
+        .waitFor();
+      await n
+        .getByLabel('The pieces your guardians sent')
+        .setInputFiles(fileOf(sent[1] as { name: string; text: string }));
+      await n.getByRole('button', { name: 'Finish recovery' }).click();
+      await expect
+        .poll(
+          async () =>
+            (await n
+              .getByTestId('my-address')
+              .textContent()
+              .catch(() => '')) ?? '',
+          { timeout: 180_000 },
+        )
+        .toBe(me.address);
+      await n.getByText('Your encryption key is published').first().waitFor({ timeout: 90_000 });
+      await n.getByRole('button', { name: 'Records', exact: true }).click();
+      await expect.poll(() => n.getByRole('article').count(), { timeout: 90_000 }).toBe(8);
+      await phone.screenshot('recovered-records');
+
+      // The stolen key is powerless: the old device's requests are refused in plain words.
+      await p.getByRole('button', { name: 'Sharing', exact: true }).click();
+      await p.getByRole('button', { name: 'Refresh shares' }).click();
+      await p
+        .getByRole('alert')
+        .getByText(/not the owner/u)
+        .waitFor();
+      await patient.screenshot('old-device-refused');
     },
   );
 });

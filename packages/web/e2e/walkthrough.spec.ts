@@ -175,17 +175,21 @@ describe('portal walkthrough', () => {
         .poll(() => log.getByRole('row').filter({ hasText: 'was refused' }).count(), { timeout: 30_000 })
         .toBeGreaterThan(0);
       expect(await log.getByRole('row').filter({ hasText: 'opened' }).count()).toBeGreaterThan(0);
+      // Who the clinician verifiably is, as the node says (this one presented no credential).
+      await log.getByText('Unverified: no credential presented').first().waitFor();
       await patient.screenshot('access-log');
       step('revoke, refusal, access log');
       console.log(
         `walkthrough: ${timings.join('; ')}; total ${((Date.now() - started) / 1000).toFixed(1)} s`,
       );
 
-      // Expected answers only: a DID looked up before its key is published (404), the refused read (403).
+      // Expected answers only: a DID looked up before its key is published (404), the refused read (403), the
+      // credential of someone who presented none (404).
       const unexpected = (errors: string[]) =>
         errors.filter(
           (e) =>
             !/\/v1\/did\/0x[0-9a-fA-F]{40}\b/u.test(e) &&
+            !/\/v1\/credentials\/0x[0-9a-fA-F]{40}\b/u.test(e) &&
             !/\b403\b.*\/v1\/keys\/release|\/v1\/keys\/release.*\b403\b/u.test(e),
         );
       expect(unexpected(patient.errors)).toEqual([]);

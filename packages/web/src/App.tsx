@@ -7,6 +7,9 @@ import { WalletSetup } from './components/WalletSetup.tsx';
 import { loadStoredWallet, type StoredWallet } from './lib/wallet.ts';
 
 const Portal = lazy(() => import('./components/Portal.tsx').then((m) => ({ default: m.Portal })));
+const RecoveryUnderWay = lazy(() =>
+  import('./components/Recovery.tsx').then((m) => ({ default: m.RecoveryUnderWay })),
+);
 
 /** Performance mark set when the keys are in memory (the browser test times what follows from it). */
 export const UNLOCKED_MARK = 'carekey:unlocked';
@@ -91,7 +94,19 @@ export function App({ logN }: { logN?: number } = {}) {
           />
         </>
       ) : null}
-      {state.kind === 'open' ? (
+      {state.kind === 'open' && state.stored.recovering !== undefined ? (
+        <ErrorBoundary>
+          <Suspense fallback={<p role="status">Opening…</p>}>
+            <RecoveryUnderWay
+              stored={state.stored}
+              keys={state.keys}
+              {...(logN === undefined ? {} : { logN })}
+              onDone={(stored, keys) => setState({ kind: 'open', stored, keys })}
+            />
+          </Suspense>
+        </ErrorBoundary>
+      ) : null}
+      {state.kind === 'open' && state.stored.recovering === undefined ? (
         <ErrorBoundary>
           <Suspense fallback={<p role="status">Opening your records…</p>}>
             <Portal

@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import type { AuditEntry, Grant } from '../lib/actions.ts';
+import { type AuditEntry, type Grant, identityWords, type VerifiedIdentity } from '../lib/actions.ts';
 import { formatUntil, purposeLabel } from '../lib/shareSummary.ts';
 import { short } from './Unlock.tsx';
 
@@ -12,6 +12,7 @@ const ACTIONS: Record<string, string> = {
   shred_cancel: 'forget cancelled',
   shred: 'forgotten',
   publish: 'records added',
+  break_glass: 'broke the glass (emergency access)',
 };
 
 /** Who an actor is, as far as this person knows: themselves, someone they shared with, or the system. */
@@ -38,12 +39,15 @@ export function AccessLog({
   grants,
   me,
   names,
+  identities,
 }: {
   entries: readonly AuditEntry[];
   grants: readonly Grant[];
   me: string;
   /** Titles of my records by id, to say what was opened. */
   names: ReadonlyMap<string, string>;
+  /** Who each actor verifiably is (by lower-case address), once read from the node. */
+  identities?: ReadonlyMap<string, VerifiedIdentity | null>;
 }) {
   const id = useId();
   const [actor, setActor] = useState('others');
@@ -102,7 +106,11 @@ export function AccessLog({
           {shown.map((e) => {
             const who = describeActor(e.actor, me, grants);
             const grant = grants.find((g) => g.grantId.toLowerCase() === e.grantId?.toLowerCase());
-            const emergency = grant?.purposeText === 'ETREAT';
+            const emergency = grant?.purposeText === 'ETREAT' || e.action === 'break_glass';
+            const verified =
+              e.actor.toLowerCase() === me.toLowerCase()
+                ? ''
+                : identityWords(identities?.get(e.actor.toLowerCase()));
             const titles = e.recordIds.map((r) => names.get(r.toLowerCase()) ?? 'a record').slice(0, 3);
             return (
               <tr key={e.id} className={emergency ? 'emergency' : e.outcome === 'denied' ? 'refused' : ''}>
@@ -111,6 +119,14 @@ export function AccessLog({
                   <span className="mono">{who.who}</span>
                   <br />
                   <span className="muted">{who.role}</span>
+                  {verified === '' ? null : (
+                    <>
+                      <br />
+                      <span className={verified.startsWith('Unverified') ? 'unverified' : 'verified'}>
+                        {verified}
+                      </span>
+                    </>
+                  )}
                 </td>
                 <td>
                   {emergency ? <strong>Emergency: </strong> : null}

@@ -102,7 +102,7 @@ function RequestAccess({ session }: { session: Session }) {
   const action = useAction();
   const refresh = async () => {
     const all = await listRequests(session);
-    setMine(all?.filter((r) => r.requester.toLowerCase() === session.keys.address.toLowerCase()));
+    setMine(all?.filter((r) => r.requester.toLowerCase() === session.identity.toLowerCase()));
   };
   return (
     <section className="card" aria-labelledby={`${id}-title`}>

@@ -1,3 +1,4 @@
+import { MAX_GUARDIANS } from '@carekey/sdk/recovery';
 import { useEffect, useId, useState } from 'react';
 import {
   type GuardianSet,
@@ -8,6 +9,7 @@ import {
 } from '../lib/guardians.ts';
 import type { Session } from '../lib/session.ts';
 import { revealMnemonic, type StoredWallet } from '../lib/wallet.ts';
+import { HelpAsGuardian, StolenPhoneProtection } from './Recovery.tsx';
 import { useAction } from './Status.tsx';
 import { short } from './Unlock.tsx';
 
@@ -63,7 +65,7 @@ export function Guardians({
   const [passphrase, setPassphrase] = useState('');
   const [files, setFiles] = useState<SealedShareFile[] | undefined>(undefined);
   const action = useAction();
-  const me = session.keys.address;
+  const me = session.identity;
   useEffect(() => {
     void loadGuardianSet(me).then(setCurrent);
   }, [me]);
@@ -153,7 +155,7 @@ export function Guardians({
           <button
             type="button"
             className="secondary"
-            disabled={people.length >= 10}
+            disabled={people.length >= MAX_GUARDIANS}
             onClick={() => setPeople([...people, ''])}
           >
             Add a guardian
@@ -213,6 +215,8 @@ export function Guardians({
           </p>
         </section>
       )}
+      <StolenPhoneProtection session={session} hasGuardians={current !== undefined} />
+      <HelpAsGuardian session={session} />
     </>
   );
 }

@@ -10,14 +10,27 @@ import {
   type Grant,
   listGrants,
   listRequests,
+  type PortalNotification,
   readAudit,
+  readNotifications,
+  readVerifiedIdentities,
   revoke,
   share,
+  type VerifiedIdentity,
 } from '../lib/actions.ts';
 import { SourceIndex, titleOf } from '../lib/fhirDisplay.ts';
+import {
+  chooseTarget,
+  type FileRef,
+  type FileTarget,
+  formatBytes,
+  saveFile,
+  suggestedName,
+} from '../lib/files.ts';
 import { deferGuardianPrompt, guardianPromptDeferred, loadGuardianSet } from '../lib/guardians.ts';
 import { idbGet, idbSet } from '../lib/idb.ts';
 import { type PortalRecord, syncRecords } from '../lib/records.ts';
+import { readRecovery } from '../lib/recovery.ts';
 import { openSession, type Session } from '../lib/session.ts';
 import { formatUntil, purposeLabel } from '../lib/shareSummary.ts';
 import { markBackupVerified, revealMnemonic, type StoredWallet } from '../lib/wallet.ts';
@@ -25,23 +38,35 @@ import { AccessLog, describeActor } from './AccessLog.tsx';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { GuardianPrompt, Guardians } from './Guardians.tsx';
 import { LatestLabs, Timeline, toTimeline } from './Records.tsx';
+import { describePending } from './Recovery.tsx';
 import { Requests, revokeWords, ShareForm, type ShareRequest, WhoHasAccess } from './Sharing.tsx';
 import { ErrorNote, useAction } from './Status.tsx';
 import { short } from './Unlock.tsx';
 import { VerifyWords } from './WalletSetup.tsx';
 
 const Clinician = lazy(() => import('./Clinician.tsx').then((m) => ({ default: m.Clinician })));
+const Emergency = lazy(() => import('./Emergency.tsx').then((m) => ({ default: m.Emergency })));
 
 /** Performance mark set once the records of a sync are on screen (packages/web/e2e/performance.spec.ts). */
 export const RECORDS_SHOWN_MARK = 'carekey:records-shown';
 
-type View = 'home' | 'records' | 'labs' | 'sharing' | 'log' | 'guardians' | 'patients' | 'settings';
+type View =
+  | 'home'
+  | 'records'
+  | 'labs'
+  | 'sharing'
+  | 'log'
+  | 'emergency'
+  | 'guardians'
+  | 'patients'
+  | 'settings';
 const VIEWS: { id: View; label: string }[] = [
   { id: 'home', label: 'Home' },
   { id: 'records', label: 'Records' },
   { id: 'labs', label: 'Lab results' },
   { id: 'sharing', label: 'Sharing' },
   { id: 'log', label: 'Access log' },
+  { id: 'emergency', label: 'Emergency access' },
   { id: 'guardians', label: 'Guardians' },
   { id: 'patients', label: 'Patients (clinician)' },
   { id: 'settings', label: 'Wallet' },
@@ -62,13 +87,20 @@ export function Portal({
   onStored: (stored: StoredWallet) => void;
   session?: Session;
 }) {
-  const session = useMemo(() => given ?? openSession(keys), [given, keys]);
-  const me = keys.address;
+  const session = useMemo(
+    () => given ?? openSession(keys, { identity: stored.identity }),
+    [given, keys, stored.identity],
+  );
+  // The identity I act for: my wallet's address, or the one a stolen-phone recovery moved to this key.
+  const me = session.identity;
   const [view, setView] = useState<View>('home');
   const [records, setRecords] = useState<PortalRecord[]>([]);
   const [grants, setGrants] = useState<Grant[]>([]);
   const [audit, setAudit] = useState<AuditEntry[]>([]);
   const [requests, setRequests] = useState<AccessRequest[] | undefined>(undefined);
+  const [notifications, setNotifications] = useState<PortalNotification[] | undefined>(undefined);
+  const [recoveryAlert, setRecoveryAlert] = useState<string | undefined>(undefined);
+  const [identities, setIdentities] = useState<Map<string, VerifiedIdentity | null> | undefined>(undefined);
   const [lastVisit, setLastVisit] = useState<string | undefined>(undefined);
   const [keyStatus, setKeyStatus] = useState<string>('Checking that others can share with you…');
   const [notice, setNotice] = useState<string | undefined>(undefined);
@@ -80,10 +112,18 @@ export function Portal({
   const started = useRef(false);
 
   const refreshShares = useCallback(async () => {
-    const [g, a, r] = await Promise.all([listGrants(session), readAudit(session), listRequests(session)]);
+    const [g, a, r, n, recovery] = await Promise.all([
+      listGrants(session),
+      readAudit(session),
+      listRequests(session),
+      readNotifications(session),
+      readRecovery(session).catch(() => undefined),
+    ]);
     setGrants(g);
     setAudit(a);
     setRequests(r);
+    setNotifications(n);
+    setRecoveryAlert(recovery === undefined ? undefined : describePending(recovery));
   }, [session]);
 
   const refreshAll = useCallback(
@@ -225,10 +265,43 @@ export function Portal({
       },
     });
 
+  const onSaveFile = async (ref: FileRef) => {
+    // The save dialog first: it needs this click's user activation.
+    let target: FileTarget | undefined;
+    try {
+      target = await chooseTarget(ref);
+    } catch (error) {
+      action.setError(error);
+      return;
+    }
+    if (target === undefined) return;
+    const chosen = target;
+    await action.run(`Saving ${suggestedName(ref)}…`, async (progress) => {
+      const record = records.find((r) => r.recordId.toLowerCase() === ref.recordId.toLowerCase());
+      const saved = await saveFile(session, {
+        ref,
+        record,
+        target: chosen,
+        onProgress: (done, total) =>
+          progress({
+            text: `Downloading and decrypting ${suggestedName(ref)}: ${formatBytes(done)}`,
+            done,
+            ...(total === undefined ? {} : { total }),
+          }),
+      });
+      setNotice(
+        `Saved ${suggestedName(ref)} (${formatBytes(saved.bytes)}, decrypted in this browser at ${(saved.bytes / 1e6 / Math.max(saved.seconds, 0.001)).toFixed(1)} MB/s).`,
+      );
+    });
+  };
+
   // One function for the whole session, so the memoised timeline and its cards are not rebuilt on every render.
   const forgetLatest = useRef(onForget);
   forgetLatest.current = onForget;
   const onForgetStable = useCallback((record: PortalRecord) => forgetLatest.current(record), []);
+  const saveLatest = useRef(onSaveFile);
+  saveLatest.current = onSaveFile;
+  const onSaveFileStable = useCallback((ref: FileRef) => void saveLatest.current(ref), []);
 
   const onExport = () =>
     action.run('Preparing your export…', async () => {
@@ -247,6 +320,15 @@ export function Portal({
     });
 
   const busy = action.busy !== undefined;
+
+  // Who each actor of the log verifiably is, read when the log is shown (the node re-checks each credential).
+  useEffect(() => {
+    if (view !== 'log') return;
+    const actors = [...new Set(audit.map((e) => e.actor.toLowerCase()))].filter(
+      (a) => a !== me.toLowerCase(),
+    );
+    void readVerifiedIdentities(session, actors).then(setIdentities);
+  }, [view, audit, me, session]);
 
   return (
     <div className="portal">
@@ -344,12 +426,16 @@ export function Portal({
             keyStatus={keyStatus}
             onImport={onImport}
             busy={busy}
+            notifications={notifications}
+            onEmergency={() => setView('emergency')}
+            recoveryAlert={recoveryAlert}
+            onRecovery={() => setView('guardians')}
           />
         ) : null}
         {view === 'records' ? (
           <>
             <ImportFile onImport={onImport} busy={busy} />
-            <Timeline items={items} onForget={onForgetStable} />
+            <Timeline items={items} onForget={onForgetStable} onSaveFile={onSaveFileStable} />
           </>
         ) : null}
         {view === 'labs' ? <LatestLabs items={items} /> : null}
@@ -394,7 +480,13 @@ export function Portal({
         ) : null}
         {view === 'log' ? (
           <>
-            <AccessLog entries={audit} grants={grants} me={me} names={names} />
+            <AccessLog
+              entries={audit}
+              grants={grants}
+              me={me}
+              names={names}
+              {...(identities ? { identities } : {})}
+            />
             <div className="actions">
               <button
                 type="button"
@@ -406,6 +498,18 @@ export function Portal({
               </button>
             </div>
           </>
+        ) : null}
+        {view === 'emergency' ? (
+          <ErrorBoundary>
+            <Suspense fallback={<p role="status">Loading…</p>}>
+              <Emergency
+                session={session}
+                records={records}
+                notifications={notifications}
+                onPublished={(added) => setRecords((current) => [...current, ...added])}
+              />
+            </Suspense>
+          </ErrorBoundary>
         ) : null}
         {view === 'patients' ? (
           <ErrorBoundary>
@@ -459,6 +563,10 @@ function Home({
   keyStatus,
   onImport,
   busy,
+  notifications,
+  onEmergency,
+  recoveryAlert,
+  onRecovery,
 }: {
   items: ReturnType<typeof toTimeline>;
   records: readonly PortalRecord[];
@@ -469,8 +577,15 @@ function Home({
   keyStatus: string;
   onImport: (file: File) => void;
   busy: boolean;
+  notifications: readonly PortalNotification[] | undefined;
+  onEmergency: () => void;
+  recoveryAlert: string | undefined;
+  onRecovery: () => void;
 }) {
   const since = lastVisit ?? '';
+  const breakGlass = (notifications ?? []).filter((n) => n.kind === 'emergency-access');
+  const freshBreakGlass = breakGlass.filter((n) => n.at > since);
+  const other = (notifications ?? []).filter((n) => n.kind !== 'emergency-access' && n.at > since);
   const fresh = items.filter((i) => i.record.addedAt > since);
   const byInstitution = new Map<string, number>();
   for (const i of fresh) byInstitution.set(i.institution, (byInstitution.get(i.institution) ?? 0) + 1);
@@ -483,6 +598,70 @@ function Home({
   const active = grants.filter((g) => g.patient.toLowerCase() === me.toLowerCase() && g.state === 'active');
   return (
     <>
+      <section aria-labelledby="notes-title" className="card">
+        <h2 id="notes-title">Notifications</h2>
+        {recoveryAlert === undefined ? null : (
+          <div className="emergency-alert" role="alert">
+            <p>
+              <strong>{recoveryAlert}</strong> If you did not ask for it, cancel it now.
+            </p>
+            <button type="button" className="link" onClick={onRecovery}>
+              Review it in Guardians
+            </button>
+          </div>
+        )}
+        {freshBreakGlass.length > 0 ? (
+          <div className="emergency-alert" role="alert">
+            <p>
+              <strong>
+                Someone broke the glass: {freshBreakGlass.length} emergency access
+                {freshBreakGlass.length === 1 ? '' : 'es'} to your records
+                {lastVisit ? ' since your last visit' : ''}.
+              </strong>
+            </p>
+            <ul>
+              {freshBreakGlass
+                .slice(-5)
+                .reverse()
+                .map((n) => (
+                  <li key={n.id}>
+                    {formatUntil(new Date(n.at))}: <span className="mono">{short(n.clinician ?? '')}</span>
+                    {n.clinicianClaims?.organisation ? ` (${n.clinicianClaims.organisation})` : ''}
+                    {n.role === 'guardian' ? ` on ${short(n.patient)}, whom you guard` : ''}
+                    {n.reason ? `: “${n.reason}”` : ''}
+                  </li>
+                ))}
+            </ul>
+            <button type="button" className="link" onClick={onEmergency}>
+              See every emergency access
+            </button>
+          </div>
+        ) : null}
+        <ul>
+          <li>
+            {fresh.length === 0
+              ? 'No new records for you'
+              : `${fresh.length} new record${fresh.length === 1 ? '' : 's'} for you`}
+            {lastVisit ? ' since your last visit' : ''}.
+          </li>
+          <li>
+            {looked.length === 0
+              ? 'Nobody used a share of your records'
+              : `Your records were opened or asked for ${looked.length} time${looked.length === 1 ? '' : 's'}`}
+            {lastVisit ? ' since your last visit' : ''}.
+          </li>
+          <li>
+            {breakGlass.length === 0
+              ? 'Nobody has broken the glass on your records.'
+              : `${breakGlass.length} emergency access${breakGlass.length === 1 ? '' : 'es'} in all.`}
+          </li>
+          {other.map((n) => (
+            <li key={n.id}>
+              {formatUntil(new Date(n.at))}: {n.kind.replaceAll('-', ' ')}
+            </li>
+          ))}
+        </ul>
+      </section>
       <section aria-labelledby="new-title" className="card">
         <h2 id="new-title">What's new{lastVisit ? ` since ${formatUntil(new Date(lastVisit))}` : ''}</h2>
         {fresh.length === 0 ? <p>No new records.</p> : null}

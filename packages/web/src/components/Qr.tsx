@@ -46,7 +46,7 @@ export function MyIdentityQr({ session, heading }: { session: Session; heading: 
       live = false;
     };
   }, [session]);
-  const did = chainId === undefined ? undefined : toDid({ address: session.keys.address, chainId });
+  const did = chainId === undefined ? undefined : toDid({ address: session.identity, chainId });
   return (
     <section className="card identity-qr" aria-labelledby={`${id}-title`}>
       <h2 id={`${id}-title`}>{heading}</h2>

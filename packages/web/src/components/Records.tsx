@@ -9,8 +9,9 @@ import {
   type SourceIndex,
   titleOf,
 } from '../lib/fhirDisplay.ts';
+import { type FileRef, fileKind, fileRefOf, formatBytes } from '../lib/files.ts';
 import { abnormalFirst, type LabValue, labValues } from '../lib/labs.ts';
-import type { PortalRecord, Resource } from '../lib/records.ts';
+import { isEmergencySummary, type PortalRecord, type Resource } from '../lib/records.ts';
 import { LabValueView, Trend, type TrendPoint } from './LabValue.tsx';
 
 /** A record with what the timeline shows of it. */
@@ -29,7 +30,7 @@ export function toTimeline(records: readonly PortalRecord[], sources: SourceInde
   const items: TimelineItem[] = [];
   for (const record of records) {
     const resource = record.resource;
-    if (resource === undefined) continue;
+    if (resource === undefined || isEmergencySummary(resource)) continue;
     const { institution, author } = sources.of(resource);
     items.push({
       record,
@@ -55,10 +56,12 @@ export const PAGE = 100;
 export const Timeline = memo(function Timeline({
   items,
   onForget,
+  onSaveFile,
   heading = 'My records',
 }: {
   items: readonly TimelineItem[];
   onForget?: (record: PortalRecord) => void;
+  onSaveFile?: (ref: FileRef) => void;
   heading?: string;
 }) {
   const [institution, setInstitution] = useState('');
@@ -126,7 +129,12 @@ export const Timeline = memo(function Timeline({
       <ol className="timeline">
         {filtered.slice(0, shown).map((item) => (
           <li key={item.record.recordId}>
-            <RecordCard item={item} onTrend={setTrend} {...(onForget ? { onForget } : {})} />
+            <RecordCard
+              item={item}
+              onTrend={setTrend}
+              {...(onForget ? { onForget } : {})}
+              {...(onSaveFile ? { onSaveFile } : {})}
+            />
           </li>
         ))}
       </ol>
@@ -170,12 +178,15 @@ export const RecordCard = memo(function RecordCard({
   item,
   onTrend,
   onForget,
+  onSaveFile,
 }: {
   item: TimelineItem;
   onTrend?: (code: string) => void;
   onForget?: (record: PortalRecord) => void;
+  onSaveFile?: (ref: FileRef) => void;
 }) {
   const [open, setOpen] = useState(false);
+  const file = useMemo(() => fileRefOf(item.resource), [item.resource]);
   const [reveal, setReveal] = useState(false);
   const sensitive = isSensitive(item.resource);
   const pending = item.record.state === 'pending_shred';
@@ -212,6 +223,14 @@ export const RecordCard = memo(function RecordCard({
           {...(onTrend ? { onTrend: () => onTrend(v.code) } : {})}
         />
       ))}
+      {file !== undefined && onSaveFile ? (
+        <p className="file">
+          <button type="button" className="secondary" onClick={() => onSaveFile(file)}>
+            Save the {fileKind(file.contentType)} ({formatBytes(file.size)})
+          </button>{' '}
+          <span className="muted">decrypted in this browser as it downloads</span>
+        </p>
+      ) : null}
       <button type="button" className="link" aria-expanded={open} onClick={() => setOpen(!open)}>
         {open ? 'Hide details' : 'Details'}
       </button>

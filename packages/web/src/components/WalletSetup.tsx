@@ -17,7 +17,7 @@ export type WalletSetupProps = {
   restore?: boolean;
 };
 
-type Step = 'choose' | 'explain' | 'reveal' | 'verify' | 'passphrase' | 'restore';
+type Step = 'choose' | 'explain' | 'reveal' | 'verify' | 'passphrase' | 'restore' | 'recover';
 
 /** Create (explain, reveal the 24 words, check three of them, set a passphrase) or restore a wallet. */
 export function WalletSetup({ onReady, logN, restore }: WalletSetupProps) {
@@ -47,6 +47,9 @@ export function WalletSetup({ onReady, logN, restore }: WalletSetupProps) {
             </button>
             <button type="button" className="secondary" onClick={() => setStep('restore')}>
               Restore from recovery phrase
+            </button>
+            <button type="button" className="secondary" onClick={() => setStep('recover')}>
+              Lost your device? Recover with your guardians
             </button>
           </div>
         </>
@@ -119,6 +122,27 @@ export function WalletSetup({ onReady, logN, restore }: WalletSetupProps) {
         <RestoreForm
           disabled={action.busy !== undefined}
           onSubmit={(phrase, passphrase) => save({ mnemonic: phrase, passphrase, backupVerified: true })}
+          onBack={() => setStep('choose')}
+          status={action.view}
+        />
+      ) : null}
+      {step === 'recover' ? (
+        <RecoverForm
+          disabled={action.busy !== undefined}
+          onSubmit={(identity, passphrase) =>
+            action.run('Making this device’s new keys…', async () => {
+              const { startRecovery } = await import('../lib/recovery.ts');
+              const { createNodeClient } = await import('@carekey/sdk/client');
+              const { nodeUrl } = await import('../lib/session.ts');
+              const { stored, keys } = await startRecovery({
+                node: createNodeClient({ url: nodeUrl() }),
+                identity,
+                passphrase,
+                ...(logN === undefined ? {} : { logN }),
+              });
+              onReady(stored, keys);
+            })
+          }
           onBack={() => setStep('choose')}
           status={action.view}
         />
@@ -316,6 +340,53 @@ function RestoreForm({
         disabled={disabled}
         submitLabel="Restore wallet"
         onSubmit={(p) => onSubmit(phrase, p)}
+      />
+      {status}
+      <div className="actions">
+        <button type="button" className="secondary" onClick={onBack}>
+          Back
+        </button>
+      </div>
+    </>
+  );
+}
+
+/** The first step of a recovery with guardians on a new device: whose identity, and a passphrase for this device. */
+function RecoverForm({
+  onSubmit,
+  onBack,
+  disabled,
+  status,
+}: {
+  onSubmit: (identity: string, passphrase: string) => void;
+  onBack: () => void;
+  disabled: boolean;
+  status: React.ReactNode;
+}) {
+  const [identity, setIdentity] = useState('');
+  const id = useId();
+  return (
+    <>
+      <h2 id="setup-title">Recover with your guardians</h2>
+      <p>
+        Lost your device, or had it stolen, and have no recovery phrase at hand? The guardians you chose can
+        help. This device makes new keys; you then ask your guardians for their pieces.
+      </p>
+      <div className="field">
+        <label htmlFor={`${id}-identity`}>Your Carekey address or DID</label>
+        <input
+          id={`${id}-identity`}
+          autoComplete="off"
+          spellCheck={false}
+          value={identity}
+          onChange={(e) => setIdentity(e.target.value)}
+          placeholder="0x… or did:ethr:…"
+        />
+      </div>
+      <PassphraseForm
+        disabled={disabled}
+        submitLabel="Start recovery"
+        onSubmit={(p) => onSubmit(identity, p)}
       />
       {status}
       <div className="actions">

@@ -13,7 +13,7 @@ import type { GrantRow } from '@carekey/sdk/client';
 import { decodeStanza, encodeStanza, unwrapFileKey, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
 import { categoryKey, categoryTag, recordCategory } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
-import { type Hex, hexToString, isAddressEqual, isHex } from 'viem';
+import { getAddress, type Hex, hexToString, isAddressEqual, isHex } from 'viem';
 import { PortalError } from './errors.ts';
 import { loadCache, type PortalRecord, saveCache } from './records.ts';
 import { type Session, signatureContext } from './session.ts';
@@ -62,7 +62,7 @@ export async function share(session: Session, parameters: ShareParameters): Prom
   const { node, keys } = session;
   const description = await node.describe();
   const grantee = parseIdentityRef(parameters.with, { chainId: description.chainId });
-  if (isAddressEqual(grantee, keys.address)) throw new PortalError('You cannot share with yourself.');
+  if (isAddressEqual(grantee, session.identity)) throw new PortalError('You cannot share with yourself.');
   if (!Number.isFinite(parameters.lifetimeSeconds) || parameters.lifetimeSeconds <= 0) {
     throw new PortalError('A share needs a finite expiry.');
   }
@@ -111,7 +111,7 @@ export async function share(session: Session, parameters: ShareParameters): Prom
     nonce: context.nonce,
     deadline: context.deadline,
     grant: {
-      patient: keys.address,
+      patient: session.identity,
       grantee,
       scopeKind,
       scopeData,
@@ -150,7 +150,7 @@ export async function listGrants(session: Session): Promise<Grant[]> {
 
 /** Revokes a grant I gave (flow 4). Returns the time it took effect at the node. */
 export async function revoke(session: Session, grantId: Hex): Promise<Date> {
-  const { node, keys } = session;
+  const { node } = session;
   const description = await node.describe();
   const context = await signatureContext(session, 'ConsentRegistry');
   const signed = await signRevokeForRelay({
@@ -159,7 +159,7 @@ export async function revoke(session: Session, grantId: Hex): Promise<Date> {
     verifyingContract: description.contracts.consentRegistry,
     nonce: context.nonce,
     deadline: context.deadline,
-    patient: keys.address,
+    patient: session.identity,
     grantId,
   });
   await node.revokeGrant(grantId, signed.body);
@@ -172,7 +172,7 @@ export async function revoke(session: Session, grantId: Hex): Promise<Date> {
  * finalises it after the delay (permissionless on chain). Returns the new state.
  */
 export async function forget(session: Session, recordId: Hex): Promise<string> {
-  const { node, keys } = session;
+  const { node } = session;
   const description = await node.describe();
   const context = await signatureContext(session, 'RecordRegistry');
   const { nonce, deadline } = context;
@@ -180,12 +180,12 @@ export async function forget(session: Session, recordId: Hex): Promise<string> {
     toShredTypedData({
       chainId: description.chainId,
       verifyingContract: description.contracts.recordRegistry,
-      message: { patient: keys.address, recordId, action: ShredAction.Request, nonce, deadline },
+      message: { patient: session.identity, recordId, action: ShredAction.Request, nonce, deadline },
     }),
   );
   const answer = await node.shredRecord(recordId, {
     action: 'request',
-    patient: keys.address,
+    patient: session.identity,
     recordId,
     request: { nonce: nonce.toString(), deadline: deadline.toString(), signature },
   });
@@ -270,8 +270,7 @@ export async function requestAccess(
 ): Promise<void> {
   const description = await session.node.describe();
   const patient = parseIdentityRef(parameters.patient, { chainId: description.chainId });
-  if (isAddressEqual(patient, session.keys.address))
-    throw new PortalError('You cannot ask yourself for access.');
+  if (isAddressEqual(patient, session.identity)) throw new PortalError('You cannot ask yourself for access.');
   const purpose = purposeOfUse(parameters.purpose);
   const context = await signatureContext(session, 'ConsentRegistry');
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + Math.round(parameters.lifetimeSeconds));
@@ -282,7 +281,7 @@ export async function requestAccess(
     nonce: context.nonce,
     deadline: context.deadline,
     request: {
-      requester: session.keys.address,
+      requester: session.identity,
       patient,
       scopeKind: ScopeKind.All,
       scopeData: [],
@@ -304,7 +303,7 @@ export async function deny(session: Session, requestId: Hex): Promise<void> {
     verifyingContract: description.contracts.consentRegistry,
     nonce: context.nonce,
     deadline: context.deadline,
-    patient: session.keys.address,
+    patient: session.identity,
     requestId,
   });
   await session.node.denyAccessRequest(requestId, signed.body);
@@ -327,4 +326,85 @@ export function exportBundle(
       .map((r) => ({ fullUrl: `urn:carekey:record:${r.recordId}`, resource: r.resource })),
   };
   return JSON.stringify({ carekeyExport: 1, patient: address, bundle, accessLog: audit }, null, 2);
+}
+
+/**
+ * One notification of `GET /v1/notifications` (`@carekey/sdk/emergency` `Notification`): a break-glass on my
+ * records, or on those of a patient who named me guardian. Other kinds a newer node sends are shown by their kind.
+ */
+export type PortalNotification = {
+  id: string;
+  at: string;
+  kind: string;
+  patient: string;
+  role: 'patient' | 'guardian' | string;
+  accessId?: string;
+  clinician?: string;
+  clinicianClaims?: Record<string, string>;
+  issuerName?: string;
+  reason?: string;
+  scope?: string;
+  expiresAt?: string;
+};
+
+/** My notifications, oldest first; `undefined` when this node has no notification feed. */
+export async function readNotifications(session: Session): Promise<PortalNotification[] | undefined> {
+  try {
+    const answer = await session.node.call<{ notifications: PortalNotification[] }>({
+      method: 'GET',
+      path: '/v1/notifications',
+      signed: true,
+    });
+    return answer.notifications;
+  } catch (error) {
+    const e = error as { name?: string; status?: number };
+    if (e.name === 'NodeProblemError' && e.status === 404) return undefined;
+    throw error;
+  }
+}
+
+/** Who an identity verifiably is (`GET /v1/credentials/{address}`: its latest credential, re-checked by the node). */
+export type VerifiedIdentity = {
+  identity: string;
+  verified: boolean;
+  reason?: string;
+  issuerName: string;
+  claims: Record<string, string | undefined>;
+};
+
+/** The verified identity of each address (`null`: it presented no credential, or the node cannot say). */
+export async function readVerifiedIdentities(
+  session: Session,
+  addresses: readonly string[],
+): Promise<Map<string, VerifiedIdentity | null>> {
+  const out = new Map<string, VerifiedIdentity | null>();
+  await Promise.all(
+    [...new Set(addresses.map((a) => a.toLowerCase()))].map(async (a) => {
+      try {
+        out.set(
+          a,
+          await session.node.call<VerifiedIdentity>({
+            method: 'GET',
+            path: `/v1/credentials/${getAddress(a)}`,
+          }),
+        );
+      } catch {
+        out.set(a, null);
+      }
+    }),
+  );
+  return out;
+}
+
+/** One line of who an identity verifiably is, as the CLI's `describeIdentity` says it. */
+export function identityWords(found: VerifiedIdentity | null | undefined): string {
+  if (found === undefined) return '';
+  if (found === null) return 'Unverified: no credential presented';
+  const { role, specialty, organisation } = found.claims;
+  const what = [role === undefined ? 'clinician' : `licensed ${role}`, specialty, organisation]
+    .filter((part) => part !== undefined && part !== '')
+    .join(', ');
+  if (!found.verified)
+    return `Unverified: the credential (${what}) no longer holds (${found.reason ?? 'unknown reason'})`;
+  return `${what} — verified by ${found.issuerName}`;
 }

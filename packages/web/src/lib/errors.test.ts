@@ -1,6 +1,7 @@
 import { createNodeClient } from '@carekey/sdk/client';
 import { parseFhirJson } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
+import { checkGuardianSet, combineShares, splitSecret } from '@carekey/sdk/recovery';
 import { newWalletSecrets, openWallet, sealWallet } from '@carekey/sdk/wallet';
 import { describe, expect, it } from 'vitest';
 import { plainError } from './errors.ts';
@@ -71,5 +72,23 @@ describe('plain-language errors', () => {
 
   it('anything else keeps its message', () => {
     expect(plainError(new Error('disk full'))).toBe('Something went wrong: disk full');
+  });
+
+  it('T-17 T-18: guardian set-ups and recovery pieces refused by the SDK, in plain words', async () => {
+    const a = '0x00000000000000000000000000000000000000a1';
+    const me = '0x00000000000000000000000000000000000000b2';
+    const words = async (guardians: `0x${string}`[], threshold: number) =>
+      plainError(await caught(() => checkGuardianSet({ guardians, self: me, threshold })));
+    expect(await words([a], 2)).toMatch(/^Name at least two guardians/u);
+    expect(await words([a, me], 2)).toMatch(/^You cannot be your own guardian/u);
+    expect(await words([a, a], 2)).toMatch(/^A guardian is named twice/u);
+    expect(await words([a, '0x00000000000000000000000000000000000000c3'], 3)).toBe(
+      'How many guardians must help has to be from 2 to 2: a single guardian must never be able to recover your wallet alone.',
+    );
+    const { shares } = await splitSecret({ secret: new Uint8Array(32).fill(7), threshold: 2, total: 3 });
+    const one = await caught(() => combineShares({ shares: shares.slice(0, 1) }));
+    expect(plainError(one)).toMatch(/^Not enough pieces yet: .*nothing was changed\.$/u);
+    const twice = await caught(() => combineShares({ shares: [shares[0], shares[0]] as never }));
+    expect(plainError(twice)).toMatch(/^The same piece was given twice/u);
   });
 });

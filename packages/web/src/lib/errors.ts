@@ -62,6 +62,8 @@ export function plainError(error: unknown): string {
     }
     case 'InvalidAddressError':
       return short;
+    case 'RecoveryError':
+      return recoveryWords(e as Named & { reason?: unknown; details?: Record<string, unknown> }, short);
     case 'IdentityRefError':
       return identityRefWords(
         e as Named & { reason?: unknown; details?: { chainId?: unknown; expected?: unknown } },
@@ -85,5 +87,39 @@ function identityRefWords(
       return `That DID is on another network (chain ${String(e.details?.chainId)}); this node is on chain ${String(e.details?.expected)}.`;
     default:
       return `“${quoted}” is not a Carekey address. An address is 0x followed by 40 letters 0–9 and a–f, or a DID like did:ethr:0x7a69:0x….`;
+  }
+}
+
+/** The SDK's recovery refusals (`@carekey/sdk/recovery`: guardian checks and share combination), in plain words. */
+function recoveryWords(e: { reason?: unknown; details?: Record<string, unknown> }, short: string): string {
+  const d = e.details ?? {};
+  switch (e.reason) {
+    case 'too-few-guardians':
+      return 'Name at least two guardians: three, any two of whom can help, is common.';
+    case 'too-many-guardians':
+      return `Name at most ${short.replace(/\D+/gu, '')} guardians.`;
+    case 'duplicate-guardian':
+      return 'A guardian is named twice: each person can hold only one share.';
+    case 'self-guardian':
+      return 'You cannot be your own guardian: name people you trust, each with a Carekey wallet.';
+    case 'invalid-threshold':
+      return `How many guardians must help has to be from 2 to ${String(d.total)}: a single guardian must never be able to recover your wallet alone.`;
+    case 'guardian-without-key':
+      return `${String(d.guardian)} has no Carekey key yet: they must create a wallet (and open it once) before they can be your guardian. Nothing was made.`;
+    case 'too-few-shares':
+      return `Not enough pieces yet: ${short}. Ask another guardian for theirs; nothing was changed.`;
+    case 'duplicate-share':
+      return 'The same piece was given twice: each guardian’s piece counts once. Nothing was changed.';
+    case 'mixed-sets':
+    case 'stale-epoch':
+    case 'wrong-set':
+      return 'These pieces do not belong together (another set of guardians, or an older one). Ask your guardians for the pieces of your latest set; nothing was changed.';
+    case 'corrupted-share':
+      return `A piece was damaged on the way (${short}). Ask that guardian to send it again; nothing was changed.`;
+    case 'secret-mismatch':
+    case 'malformed-share':
+      return 'These pieces do not give back a recovery phrase: one of them is not genuine. Nothing was changed.';
+    default:
+      return `Recovery could not go on: ${short}.`;
   }
 }

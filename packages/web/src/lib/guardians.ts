@@ -1,8 +1,13 @@
-import { X25519Recipient } from '@carekey/sdk/crypto';
+import type { X25519Recipient } from '@carekey/sdk/crypto';
 import { parseIdentityRef } from '@carekey/sdk/identity';
-import { mnemonicToRecoverySecret, sealShare, splitSecret } from '@carekey/sdk/recovery';
-import { type Address, isAddressEqual } from 'viem';
-import { PortalError } from './errors.ts';
+import {
+  checkGuardianSet,
+  guardianRecipients,
+  mnemonicToRecoverySecret,
+  sealShare,
+  splitSecret,
+} from '@carekey/sdk/recovery';
+import type { Address } from 'viem';
 import { idbGet, idbSet } from './idb.ts';
 import type { Session } from './session.ts';
 
@@ -56,10 +61,12 @@ export type MakeGuardianSharesParameters = {
  * Splits the recovery phrase into one Shamir share per guardian (`@carekey/sdk/recovery`, as `carekey guardians
  * setup`): any `threshold` of them give it back, fewer reveal nothing. Each share is sealed to that guardian's
  * published X25519 key, in the CLI's file format (`<address>.share.age`), so a guardian keeps it with
- * `carekey guardian keep`. Everything is checked before anything is made: each guardian named once, not me, at
- * least two, a threshold from 2 to n, and every guardian with a published key. Then the set (public facts) is saved.
+ * `carekey guardian keep`. Everything is checked before anything is made, by the SDK's checks the CLI uses too
+ * (`checkGuardianSet`, `guardianRecipients`): each guardian named once, not me, at least two, a threshold from 2 to
+ * n, and every guardian with a published key. Then the set (public facts) is saved.
  *
- * @throws {PortalError} in plain words for each of those; `IdentityRefError` for a malformed address.
+ * @throws RecoveryError for each of those (the portal's words: `plainError`); `IdentityRefError` for a malformed
+ *   address.
  */
 export async function makeGuardianShares(
   session: Session,
@@ -70,32 +77,10 @@ export async function makeGuardianShares(
     .map((g) => g.trim())
     .filter((g) => g !== '')
     .map((g) => parseIdentityRef(g, { chainId: description.chainId }));
-  if (refs.length < 2)
-    throw new PortalError('Name at least two guardians: three, any two of whom can help, is common.');
-  if (new Set(refs.map((r) => r.toLowerCase())).size !== refs.length)
-    throw new PortalError('A guardian is named twice: each person can hold only one share.');
-  if (refs.some((r) => isAddressEqual(r, session.keys.address)))
-    throw new PortalError(
-      'You cannot be your own guardian: name people you trust, each with a Carekey wallet.',
-    );
   const k = parameters.threshold;
-  if (!Number.isInteger(k) || k < 2 || k > refs.length)
-    throw new PortalError(
-      `How many guardians must help has to be from 2 to ${refs.length}: a single guardian must never be able to recover your wallet alone.`,
-    );
-  const recipients: X25519Recipient[] = [];
-  for (const address of refs) {
-    const recipient = await session.node
-      .getDid(address)
-      .then((d) => d.recipient)
-      .catch(() => undefined);
-    if (!recipient)
-      throw new PortalError(
-        `${address} has no Carekey key yet: they must create a wallet (and open it once) before they can be your guardian. Nothing was made.`,
-      );
-    recipients.push(new X25519Recipient(recipient));
-  }
-  const previous = await loadGuardianSet(session.keys.address);
+  checkGuardianSet({ guardians: refs, self: session.identity, threshold: k });
+  const recipients = await guardianRecipients(session.node, refs);
+  const previous = await loadGuardianSet(session.identity);
   const epoch = (previous?.epoch ?? 0) + 1;
   const split = await splitSecret({
     secret: mnemonicToRecoverySecret(parameters.mnemonic),
@@ -122,6 +107,6 @@ export async function makeGuardianShares(
     guardians,
     createdAt: new Date().toISOString(),
   };
-  await idbSet(setKey(session.keys.address), set);
+  await idbSet(setKey(session.identity), set);
   return { set, files };
 }

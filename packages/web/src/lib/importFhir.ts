@@ -28,32 +28,55 @@ export async function readFhirFile(bytes: Uint8Array, onProgress?: Progress): Pr
 
 /**
  * Imports FHIR as the patient's own records (docs/protocol.md flow 1, as `carekey import`): validate and split,
- * encrypt each record with a fresh file key, upload each payload, wrap the file key to me, tag the category with my
- * category key, sign one `Publish` per batch and `POST /v1/records`. The encrypted cache is updated only after the
- * node accepted a batch.
+ * then {@link publishOwnRecords}. Nothing leaves the browser when the file is refused.
  */
 export async function importFhir(
   session: Session,
   bytes: Uint8Array,
   onProgress?: Progress,
 ): Promise<PortalRecord[]> {
-  const { node, keys } = session;
   const fhir = await readFhirFile(bytes, onProgress);
+  return publishOwnRecords(
+    session,
+    fhir.map((r) => ({
+      json: r.canonicalJson,
+      category: r.category,
+      resource: r.resource as unknown as Resource,
+    })),
+    onProgress,
+  );
+}
+
+/** One record to publish: its canonical JSON, its category (tagged with my category key) and the resource. */
+export type OwnRecord = { json: string; category: string; resource: Resource };
+
+/**
+ * Publishes records as the patient's own: encrypt each with a fresh file key, upload each payload, wrap the file
+ * key to me, tag the category with my category key, sign one `Publish` per batch and `POST /v1/records`. The
+ * encrypted cache is updated only after the node accepted a batch. Returns the records with their file keys still
+ * wrapped to me (`stanza`).
+ */
+export async function publishOwnRecords(
+  session: Session,
+  items: readonly OwnRecord[],
+  onProgress?: Progress,
+): Promise<PortalRecord[]> {
+  const { node, keys } = session;
   const description = await node.describe();
   const tagKey = categoryKey(keys.privateKey);
   const own = new X25519Recipient(keys.recipient);
-  const patient = keys.address;
+  const patient = session.identity;
   let uploaded = 0;
-  const prepared = await inPool(fhir, 8, async (record) => {
+  const prepared = await inPool(items, 8, async (record) => {
     const { fileKey, payload } = encryptPayload({
-      plaintext: new TextEncoder().encode(record.canonicalJson),
+      plaintext: new TextEncoder().encode(record.json),
     });
     const stanza = encodeStanza(await wrapFileKey({ fileKey, recipient: own }));
     fileKey.fill(0);
     const { cid } = await node.putBlob(payload);
     uploaded++;
-    if (uploaded % 10 === 0 || uploaded === fhir.length) {
-      onProgress?.(uploaded, fhir.length, 'Encrypting and uploading');
+    if (uploaded % 10 === 0 || uploaded === items.length) {
+      onProgress?.(uploaded, items.length, 'Encrypting and uploading');
     }
     const recordId = random32();
     const salt = random32();
@@ -115,7 +138,7 @@ export async function importFhir(
         state: 'active',
         categoryTag: p.leaf.categoryTag,
         stanza: p.stanza,
-        resource: p.record.resource as unknown as Resource,
+        resource: p.record.resource,
         addedAt,
       });
     }

@@ -1,15 +1,8 @@
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
-import {
-  decodeStanza,
-  decrypt,
-  decryptPayload,
-  encrypt,
-  type Identity,
-  unwrapFileKey,
-  X25519Recipient,
-} from '@carekey/sdk/crypto';
+import { decrypt, encrypt, X25519Recipient } from '@carekey/sdk/crypto';
 import { MAX_KEY_REQUEST_RECORDS } from '@carekey/sdk/protocol';
 import type { Address, Hex } from 'viem';
+import { openRecordPayload } from './files.ts';
 import { idbGet, idbSet } from './idb.ts';
 import type { Session } from './session.ts';
 
@@ -28,9 +21,27 @@ export type PortalRecord = {
   stanza?: string;
   /** The decrypted resource. Gone once shredded. */
   resource?: Resource;
+  /**
+   * A file record (a scan, a PDF) instead of a resource: only what its first chunk showed; the file is decrypted
+   * streamed when saved (`lib/files.ts`), never held here.
+   */
+  file?: { contentType: string };
   /** When this browser first saw it (ISO). */
   addedAt: string;
 };
+
+/**
+ * Whether a resource is an emergency summary this patient published for break-glass (an IPS document: a Bundle of
+ * type `document` whose Composition is LOINC 60591-5, as `buildIpsDocument` makes it): kept out of the timeline.
+ */
+export function isEmergencySummary(resource: Resource): boolean {
+  if (resource.resourceType !== 'Bundle' || resource.type !== 'document') return false;
+  const first = (
+    resource.entry as { resource?: { resourceType?: string; type?: unknown } }[] | undefined
+  )?.[0]?.resource;
+  const coding = (first?.type as { coding?: { code?: string }[] } | undefined)?.coding ?? [];
+  return first?.resourceType === 'Composition' && coding.some((c) => c.code === '60591-5');
+}
 
 export type Progress = (done: number, total: number, what: string) => void;
 
@@ -55,22 +66,6 @@ export async function saveCache(session: Session, records: readonly PortalRecord
     plaintext: new TextEncoder().encode(JSON.stringify(records)),
   });
   await idbSet(cacheKey(session.keys.address), ciphertext);
-}
-
-/** Decrypts one payload with its stanza (age header reassembled from the stanza, as the CLI does). */
-export async function openPayload(
-  identity: Identity,
-  stanzaText: string,
-  payload: Uint8Array,
-): Promise<Resource> {
-  const stanza = decodeStanza(stanzaText);
-  const fileKey = await unwrapFileKey({ stanzas: [stanza], identities: [identity] });
-  try {
-    const plaintext = decryptPayload({ fileKey, payload });
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext)) as Resource;
-  } finally {
-    fileKey.fill(0);
-  }
 }
 
 /** Runs `task` over items with at most `limit` in flight. */
@@ -98,7 +93,7 @@ export async function inPool<item, result>(
  * decrypted here. The result is saved to the encrypted cache.
  */
 export async function syncRecords(session: Session, onProgress?: Progress): Promise<PortalRecord[]> {
-  const { node, keys } = session;
+  const { node } = session;
   const cached = await loadCache(session);
   const remote = (await node.listRecords()).records;
   const byId = new Map(cached.map((r) => [r.recordId.toLowerCase(), r]));
@@ -126,8 +121,7 @@ export async function syncRecords(session: Session, onProgress?: Progress): Prom
     await inPool(released.records, 8, async (item) => {
       const row = rows.get(item.recordId.toLowerCase());
       if (row === undefined) return;
-      const payload = await node.getBlob(item.blobId);
-      const resource = await openPayload(keys.identity, item.stanza, payload);
+      const opened = await openRecordPayload(session, { stanza: item.stanza, blobId: item.blobId });
       const record: PortalRecord = {
         recordId: row.recordId,
         blobId: item.blobId,
@@ -135,7 +129,7 @@ export async function syncRecords(session: Session, onProgress?: Progress): Prom
         state: row.state,
         categoryTag: (row.categoryTag ?? ZERO_BYTES32) as Hex,
         stanza: item.stanza,
-        resource,
+        ...opened,
         addedAt: new Date().toISOString(),
       };
       byId.set(row.recordId.toLowerCase(), record);
@@ -179,15 +173,15 @@ export async function readShared(
     onProgress?.(out.length, group.recordIds.length, 'Asking the node for the keys');
     const released = await session.node.releaseKeys({ grantId: group.grantId, recordIds: ids });
     await inPool(released.records, 8, async (item) => {
-      const payload = await session.node.getBlob(item.blobId);
-      const resource = await openPayload(session.keys.identity, item.stanza, payload);
+      const opened = await openRecordPayload(session, { stanza: item.stanza, blobId: item.blobId });
       out.push({
         recordId: item.recordId as Hex,
         blobId: item.blobId,
         publisher: group.patient,
         state: 'active',
         categoryTag: ZERO_BYTES32,
-        resource,
+        stanza: item.stanza,
+        ...opened,
         addedAt: new Date().toISOString(),
       });
       onProgress?.(out.length, group.recordIds.length, 'Decrypting records');

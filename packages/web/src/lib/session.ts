@@ -1,6 +1,6 @@
 import { createNodeClient, type NodeClient, NodeUnreachableError } from '@carekey/sdk/client';
 import type { WalletKeys } from '@carekey/sdk/wallet';
-import type { LocalAccount } from 'viem';
+import type { Address, LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { idbGet, idbSet } from './idb.ts';
 
@@ -9,6 +9,11 @@ export type Session = {
   keys: WalletKeys;
   account: LocalAccount;
   node: NodeClient;
+  /**
+   * The identity this wallet acts for: its own address, or, after a stolen-phone recovery moved an identity to this
+   * device's key, that identity (the CLI's `--for`). Requests are signed by `account` on its behalf.
+   */
+  identity: Address;
 };
 
 /** The node is the page's own origin (the portal is served by it; `vite dev` proxies /v1). */
@@ -16,9 +21,24 @@ export function nodeUrl(): string {
   return globalThis.location?.origin ?? 'http://127.0.0.1:8787';
 }
 
-export function openSession(keys: WalletKeys, url = nodeUrl()): Session {
+export function openSession(
+  keys: WalletKeys,
+  options: { url?: string; identity?: Address | undefined } = {},
+): Session {
   const account = privateKeyToAccount(keys.privateKey);
-  return { keys, account, node: createNodeClient({ url, account, timeoutMs: 60_000 }) };
+  const identity = options.identity ?? keys.address;
+  const rotated = identity.toLowerCase() !== keys.address.toLowerCase();
+  return {
+    keys,
+    account,
+    identity,
+    node: createNodeClient({
+      url: options.url ?? nodeUrl(),
+      account,
+      timeoutMs: 60_000,
+      ...(rotated ? { identity } : {}),
+    }),
+  };
 }
 
 /** Lifetime of a relayed signature, seconds. */
@@ -41,7 +61,7 @@ export async function signatureContext(
   contract: 'RecordRegistry' | 'ConsentRegistry',
 ): Promise<SignatureContext> {
   const description = await session.node.describe();
-  const identity = session.keys.address;
+  const identity = session.identity;
   const address =
     contract === 'RecordRegistry'
       ? description.contracts.recordRegistry

@@ -20,6 +20,19 @@ export type StoredWallet = {
   createdAt: string;
   /** The person proved they wrote the recovery phrase down (three words checked). */
   backupVerified: boolean;
+  /**
+   * The identity this wallet acts for when it is not `address`: after a stolen-phone recovery moved that identity
+   * to this wallet's key (public).
+   */
+  identity?: `0x${string}`;
+  /** A recovery with guardians this browser started and has not finished (lib/recovery.ts). */
+  recovering?: {
+    identity: `0x${string}`;
+    rotation: boolean;
+    deviceKeySealed: Uint8Array;
+    deviceRecipient: string;
+    startedAt: string;
+  };
 };
 
 const WALLET_KEY = 'wallet';
@@ -80,6 +93,11 @@ export async function unlockWallet(stored: StoredWallet, passphrase: string): Pr
 /** Reveals the recovery phrase again (for a backup done later): needs the passphrase. */
 export async function revealMnemonic(stored: StoredWallet, passphrase: string): Promise<string> {
   return (await openWallet({ file: stored.sealed, passphrase })).mnemonic;
+}
+
+/** Replaces the stored wallet's record (its public facts changed, e.g. after a recovery). */
+export function putStoredWallet(stored: StoredWallet): Promise<void> {
+  return idbSet(WALLET_KEY, stored);
 }
 
 export async function markBackupVerified(stored: StoredWallet): Promise<StoredWallet> {

@@ -1,0 +1,73 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen } from '@testing-library/react';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AuditEntry, VerifiedIdentity } from '../lib/actions.ts';
+import { AccessLog } from './AccessLog.tsx';
+
+afterEach(cleanup);
+
+const ME = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8';
+const DOCTOR = '0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc';
+const NURSE = '0x90f79bf6eb2c4f870365e785982e1f101e93b906';
+const RECORD = `0x${'01'.repeat(32)}`;
+
+const entry = (id: string, actor: string, action: string, outcome = 'allowed'): AuditEntry => ({
+  id,
+  at: `2026-12-03T09:0${id}:00Z`,
+  actor,
+  action,
+  recordIds: [RECORD],
+  grantId: null,
+  outcome,
+  reason: null,
+});
+
+describe('access log', () => {
+  it('R-2 R-6: each actor with who they verifiably are; break-glass stands out; filter by who and by what', () => {
+    const identities = new Map<string, VerifiedIdentity | null>([
+      [
+        DOCTOR,
+        {
+          identity: DOCTOR,
+          verified: true,
+          issuerName: 'Medical Council',
+          claims: { role: 'physician', specialty: 'cardiology', organisation: 'St Mary Hospital' },
+        },
+      ],
+      [NURSE, null],
+    ]);
+    render(
+      <AccessLog
+        entries={[
+          entry('1', ME, 'publish'),
+          entry('2', DOCTOR, 'release'),
+          entry('3', NURSE, 'refusal', 'denied'),
+          entry('4', DOCTOR, 'break_glass'),
+        ]}
+        grants={[]}
+        me={ME}
+        names={new Map([[RECORD, 'Penicillin allergy']])}
+        identities={identities}
+      />,
+    );
+    const rows = screen.getAllByRole('row').slice(1); // newest first, me left out by default
+    expect(rows).toHaveLength(3);
+    expect(rows[0]?.className).toBe('emergency');
+    expect(rows[0]?.textContent).toContain('Emergency: broke the glass (emergency access)');
+    expect(rows[0]?.textContent).toContain(
+      'licensed physician, cardiology, St Mary Hospital — verified by Medical Council',
+    );
+    expect(rows[1]?.textContent).toContain('Unverified: no credential presented');
+    expect(rows[2]?.textContent).toContain('Penicillin allergy');
+    fireEvent.change(screen.getByLabelText('What happened'), { target: { value: 'release' } });
+    expect(screen.getAllByRole('row').slice(1)).toHaveLength(1);
+    fireEvent.change(screen.getByLabelText('What happened'), { target: { value: '' } });
+    fireEvent.change(screen.getByLabelText('Who'), { target: { value: NURSE } });
+    expect(
+      screen
+        .getAllByRole('row')
+        .slice(1)
+        .map((r) => r.textContent),
+    ).toEqual([expect.stringContaining('was refused')]);
+  });
+});
