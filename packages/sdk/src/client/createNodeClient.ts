@@ -278,14 +278,17 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
     },
 
     /**
-     * `GET /v1/blobs/{cid}` as a stream, for payloads too large to hold whole (a scan, a long PDF). The bytes are
-     * hashed as they pass and the stream errors at its end when they do not match the CID: a consumer writing a file
-     * must discard it then (a `FileSystemWritableFileStream` piped to it is, as `pipeTo` aborts it). `size` is the
-     * payload's length when the node says it.
+     * `GET /v1/blobs/{cid}`, opened: its `size` (the node's `Content-Length`) is known before the body is read, then
+     * read it once, either whole (`bytes`, checked against its CID) or as a stream (`stream`, for payloads too large
+     * to hold: a scan, a long PDF). The stream's bytes are hashed as they pass and it errors at its end when they do
+     * not match the CID: a consumer writing a file must discard it then (a `FileSystemWritableFileStream` piped to it
+     * is, as `pipeTo` aborts it).
      */
-    async getBlobStream(
-      cid: string,
-    ): Promise<{ stream: ReadableStream<Uint8Array>; size: number | undefined }> {
+    async openBlob(cid: string): Promise<{
+      size: number | undefined;
+      bytes(): Promise<Uint8Array>;
+      stream(): ReadableStream<Uint8Array>;
+    }> {
       const expected = parseBlobId(cid);
       const response = await send({
         method: 'GET',
@@ -293,26 +296,34 @@ export function createNodeClient(parameters: CreateNodeClientParameters) {
         signed: true,
         streamed: true,
       });
-      if (response.body === null) throw new NodeResponseError(`the node sent no payload for ${expected.id}`);
-      const hash = sha256.create();
-      const check = new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          hash.update(chunk);
-          controller.enqueue(chunk);
-        },
-        flush(controller) {
-          if (blobIdFromDigest(hash.digest()).id !== expected.id)
-            controller.error(
-              new NodeResponseError(`the payload received for ${expected.id} does not match its hash`, {
-                hint: 'the node holds a damaged copy; discard what was written',
-              }),
-            );
-        },
-      });
+      const mismatch = () =>
+        new NodeResponseError(`the payload received for ${expected.id} does not match its hash`, {
+          hint: 'the node holds a damaged copy; nothing was decrypted',
+        });
       const length = Number(response.headers.get('content-length'));
       return {
-        stream: response.body.pipeThrough(check),
         size: Number.isFinite(length) && length > 0 ? length : undefined,
+        async bytes() {
+          const bytes = new Uint8Array(await response.arrayBuffer());
+          if (blobIdFromDigest(sha256(bytes)).id !== expected.id) throw mismatch();
+          return bytes;
+        },
+        stream() {
+          if (response.body === null)
+            throw new NodeResponseError(`the node sent no payload for ${expected.id}`);
+          const hash = sha256.create();
+          return response.body.pipeThrough(
+            new TransformStream<Uint8Array, Uint8Array>({
+              transform(chunk, controller) {
+                hash.update(chunk);
+                controller.enqueue(chunk);
+              },
+              flush(controller) {
+                if (blobIdFromDigest(hash.digest()).id !== expected.id) controller.error(mismatch());
+              },
+            }),
+          );
+        },
       };
     },
 

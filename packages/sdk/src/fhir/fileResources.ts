@@ -3,22 +3,9 @@ import { PDFDocument } from 'pdf-lib';
 import { FhirImportError } from '../errors/fhir.ts';
 import { isDicomPart10 } from './dicom.ts';
 
-/**
- * Extension (on `ImagingStudy`, which has no attachment element) holding the `Attachment` of the file the
- * resource describes. A `DocumentReference` uses its own `content[0].attachment`.
- */
-export const FILE_ATTACHMENT_EXTENSION = 'https://carekey.dev/fhir/StructureDefinition/file-attachment';
+import { FILE_ATTACHMENT_EXTENSION } from './fileRecordUri.ts';
 
-/** The URI naming the Carekey record whose payload is a file: `urn:carekey:record:<recordId hex>`. */
-export function fileRecordUri(recordId: string): string {
-  if (!/^0x[0-9a-f]{64}$/u.test(recordId)) throw new Error(`not a record id: ${recordId}`);
-  return `urn:carekey:record:${recordId}`;
-}
-
-/** The record id named by an attachment URL written by `fileRecordUri`, if any. */
-export function recordIdOfAttachment(url: string | undefined): string | undefined {
-  return url === undefined ? undefined : /^urn:carekey:record:(0x[0-9a-f]{64})$/u.exec(url)?.[1];
-}
+export { FILE_ATTACHMENT_EXTENSION, fileRecordUri, recordIdOfAttachment } from './fileRecordUri.ts';
 
 /** Facts about a file gathered while streaming it (size and hashes of the plaintext). */
 export type FileFacts = {

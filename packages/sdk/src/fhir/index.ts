@@ -24,18 +24,16 @@ export {
 } from './dicom.ts';
 export { impossibleFhirDate } from './fhirDate.ts';
 export { fhirXmlToJson, isFhirXml } from './fhirXml.ts';
+export { FILE_ATTACHMENT_EXTENSION, fileRecordUri, recordIdOfAttachment } from './fileRecordUri.ts';
 export {
   type DocumentReferenceFromFileParameters,
   documentReferenceFromFile,
-  FILE_ATTACHMENT_EXTENSION,
   type FileFacts,
   fileAttachment,
   fileRecordCategory,
-  fileRecordUri,
   isPdf,
   type PdfInfo,
   readPdfInfo,
-  recordIdOfAttachment,
   withFileAttachment,
 } from './fileResources.ts';
 export {
