@@ -1,13 +1,23 @@
 import { useId, useMemo, useState } from 'react';
-import { type AccessRequest, listRequests, requestAccess } from '../lib/actions.ts';
+import {
+  type AccessRequest,
+  listGrants,
+  listRequests,
+  refusedShareWords,
+  requestAccess,
+} from '../lib/actions.ts';
+import { PortalError } from '../lib/errors.ts';
 import { SourceIndex } from '../lib/fhirDisplay.ts';
 import { listSharedWithMe, type PortalRecord, readShared, type SharedGroup } from '../lib/records.ts';
 import type { Session } from '../lib/session.ts';
 import { EXPIRIES, formatUntil, PURPOSES, purposeLabel } from '../lib/shareSummary.ts';
 import { MyIdentityQr } from './Qr.tsx';
 import { LatestLabs, RecordCard, Timeline, type TimelineItem, toTimeline } from './Records.tsx';
+import { useFileSaver } from './SaveFile.tsx';
 import { useAction } from './Status.tsx';
 import { short } from './Unlock.tsx';
+
+const NO_RECORDS: PortalRecord[] = [];
 
 /** IPS order for a clinician: problems, allergies, medications, then results. */
 const SUMMARY_ORDER = ['Conditions', 'Allergies', 'Medications', 'Immunizations'];
@@ -17,6 +27,7 @@ export function Clinician({ session }: { session: Session }) {
   const [groups, setGroups] = useState<SharedGroup[] | undefined>(undefined);
   const [open, setOpen] = useState<{ group: SharedGroup; records: PortalRecord[] } | undefined>(undefined);
   const action = useAction();
+  const files = useFileSaver(session, open?.records ?? NO_RECORDS);
   const load = () =>
     action.run('Looking for patients who shared with you…', async () => {
       setGroups(await listSharedWithMe(session));
@@ -24,9 +35,17 @@ export function Clinician({ session }: { session: Session }) {
   const read = (group: SharedGroup) =>
     action.run('Opening the shared records…', async (progress) => {
       setOpen(undefined);
-      const records = await readShared(session, group, (done, total, text) =>
-        progress({ text, done, total }),
-      );
+      let records: PortalRecord[];
+      try {
+        records = await readShared(session, group, (done, total, text) => progress({ text, done, total }));
+      } catch (error) {
+        if ((error as { code?: string }).code !== 'access-refused') throw error;
+        // Say why, from this share's own state on the ledger (the node's refusal is the same for every reason).
+        const grant = (await listGrants(session).catch(() => [])).find(
+          (g) => g.grantId.toLowerCase() === group.grantId.toLowerCase(),
+        );
+        throw new PortalError(refusedShareWords(grant));
+      }
       setOpen({ group, records });
     });
   const items = useMemo<TimelineItem[]>(() => {
@@ -85,7 +104,8 @@ export function Clinician({ session }: { session: Session }) {
             );
           })}
           <LatestLabs items={items} />
-          <Timeline items={items} heading="All shared records" />
+          {files.view}
+          <Timeline items={items} heading="All shared records" onSaveFile={files.onSaveFile} />
         </div>
       )}
     </section>

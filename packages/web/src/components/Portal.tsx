@@ -19,14 +19,6 @@ import {
   type VerifiedIdentity,
 } from '../lib/actions.ts';
 import { SourceIndex, titleOf } from '../lib/fhirDisplay.ts';
-import {
-  chooseTarget,
-  type FileRef,
-  type FileTarget,
-  formatBytes,
-  saveFile,
-  suggestedName,
-} from '../lib/files.ts';
 import { deferGuardianPrompt, guardianPromptDeferred, loadGuardianSet } from '../lib/guardians.ts';
 import { idbGet, idbSet } from '../lib/idb.ts';
 import { type PortalRecord, syncRecords } from '../lib/records.ts';
@@ -39,6 +31,7 @@ import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { GuardianPrompt, Guardians } from './Guardians.tsx';
 import { LatestLabs, Timeline, toTimeline } from './Records.tsx';
 import { describePending } from './Recovery.tsx';
+import { useFileSaver } from './SaveFile.tsx';
 import { Requests, revokeWords, ShareForm, type ShareRequest, WhoHasAccess } from './Sharing.tsx';
 import { ErrorNote, useAction } from './Status.tsx';
 import { short } from './Unlock.tsx';
@@ -265,43 +258,12 @@ export function Portal({
       },
     });
 
-  const onSaveFile = async (ref: FileRef) => {
-    // The save dialog first: it needs this click's user activation.
-    let target: FileTarget | undefined;
-    try {
-      target = await chooseTarget(ref);
-    } catch (error) {
-      action.setError(error);
-      return;
-    }
-    if (target === undefined) return;
-    const chosen = target;
-    await action.run(`Saving ${suggestedName(ref)}…`, async (progress) => {
-      const record = records.find((r) => r.recordId.toLowerCase() === ref.recordId.toLowerCase());
-      const saved = await saveFile(session, {
-        ref,
-        record,
-        target: chosen,
-        onProgress: (done, total) =>
-          progress({
-            text: `Downloading and decrypting ${suggestedName(ref)}: ${formatBytes(done)}`,
-            done,
-            ...(total === undefined ? {} : { total }),
-          }),
-      });
-      setNotice(
-        `Saved ${suggestedName(ref)} (${formatBytes(saved.bytes)}, decrypted in this browser at ${(saved.bytes / 1e6 / Math.max(saved.seconds, 0.001)).toFixed(1)} MB/s).`,
-      );
-    });
-  };
+  const files = useFileSaver(session, records);
 
   // One function for the whole session, so the memoised timeline and its cards are not rebuilt on every render.
   const forgetLatest = useRef(onForget);
   forgetLatest.current = onForget;
   const onForgetStable = useCallback((record: PortalRecord) => forgetLatest.current(record), []);
-  const saveLatest = useRef(onSaveFile);
-  saveLatest.current = onSaveFile;
-  const onSaveFileStable = useCallback((ref: FileRef) => void saveLatest.current(ref), []);
 
   const onExport = () =>
     action.run('Preparing your export…', async () => {
@@ -435,7 +397,8 @@ export function Portal({
         {view === 'records' ? (
           <>
             <ImportFile onImport={onImport} busy={busy} />
-            <Timeline items={items} onForget={onForgetStable} onSaveFile={onSaveFileStable} />
+            {files.view}
+            <Timeline items={items} onForget={onForgetStable} onSaveFile={files.onSaveFile} />
           </>
         ) : null}
         {view === 'labs' ? <LatestLabs items={items} /> : null}

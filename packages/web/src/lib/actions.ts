@@ -408,3 +408,20 @@ export function identityWords(found: VerifiedIdentity | null | undefined): strin
     return `Unverified: the credential (${what}) no longer holds (${found.reason ?? 'unknown reason'})`;
   return `${what} — verified by ${found.issuerName}`;
 }
+
+/**
+ * Why a read under a share was refused, in words, from the share's state on the ledger (the node answers every
+ * refusal with the same `access-refused`, T-15, but the grantee may see its own grant's state): expired (and when),
+ * revoked, or not known here.
+ */
+export function refusedShareWords(grant: Grant | undefined, now = Date.now()): string {
+  if (grant !== undefined && (grant.state === 'expired' || Number(grant.expiresAt) * 1000 <= now))
+    return `Access refused: this share expired on ${formatUntilDate(new Date(Number(grant.expiresAt) * 1000))}. Ask the patient to share again; nothing was opened.`;
+  if (grant?.state === 'revoked')
+    return 'Access refused: the patient revoked this share. Ask them to share again if you still need it; nothing was opened.';
+  return 'Access refused: there is no active share for this record (it was revoked, it has expired, or it never covered it). Ask the patient to share again.';
+}
+
+function formatUntilDate(d: Date): string {
+  return d.toLocaleString('en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}

@@ -4,6 +4,7 @@ import { parseIdentityRef } from '@carekey/sdk/identity';
 import { checkGuardianSet, combineShares, splitSecret } from '@carekey/sdk/recovery';
 import { newWalletSecrets, openWallet, sealWallet } from '@carekey/sdk/wallet';
 import { describe, expect, it } from 'vitest';
+import { refusedShareWords } from './actions.ts';
 import { plainError } from './errors.ts';
 
 const PHRASE =
@@ -90,5 +91,22 @@ describe('plain-language errors', () => {
     expect(plainError(one)).toMatch(/^Not enough pieces yet: .*nothing was changed\.$/u);
     const twice = await caught(() => combineShares({ shares: [shares[0], shares[0]] as never }));
     expect(plainError(twice)).toMatch(/^The same piece was given twice/u);
+  });
+
+  it('an expired or revoked share says so (the node refuses both alike, T-15; the grant says which)', () => {
+    const grant = {
+      grantId: `0x${'aa'.repeat(32)}`,
+      patient: '0x00000000000000000000000000000000000000a1',
+      grantee: '0x00000000000000000000000000000000000000b2',
+      expiresAt: String(Date.UTC(2026, 10, 20, 9, 30) / 1000),
+      purposeText: 'TREAT',
+    } as never as Parameters<typeof refusedShareWords>[0] & object;
+    expect(refusedShareWords({ ...grant, state: 'expired' } as never)).toMatch(
+      /^Access refused: this share expired on 20 Nov 2026, \d\d:30\. Ask the patient to share again; nothing was opened\.$/u,
+    );
+    expect(refusedShareWords({ ...grant, state: 'revoked', expiresAt: '99999999999' } as never)).toMatch(
+      /^Access refused: the patient revoked this share/u,
+    );
+    expect(refusedShareWords(undefined)).toMatch(/^Access refused: there is no active share/u);
   });
 });

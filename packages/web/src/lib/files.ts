@@ -1,4 +1,10 @@
-import { decodeStanza, type Identity, PayloadDecryptor, unwrapFileKey } from '@carekey/sdk/crypto';
+import {
+  decodeStanza,
+  decryptPayload,
+  type Identity,
+  PayloadDecryptor,
+  unwrapFileKey,
+} from '@carekey/sdk/crypto';
 import { FILE_ATTACHMENT_EXTENSION, recordIdOfAttachment } from '@carekey/sdk/fhir';
 import type { Hex } from 'viem';
 import { PortalError } from './errors.ts';
@@ -158,7 +164,9 @@ export async function saveFile(
       stanzas: [decodeStanza(record.stanza)],
       identities: [session.keys.identity],
     });
-    ({ stream, size } = await session.node.getBlobStream(record.blobId));
+    const blob = await session.node.openBlob(record.blobId);
+    size = blob.size;
+    stream = blob.stream();
   } catch (error) {
     await abortPicked();
     throw error;
@@ -195,6 +203,9 @@ export async function saveFile(
   return { bytes: plain, seconds: (performance.now() - started) / 1000, how: target.kind };
 }
 
+/** Payloads up to this size are read whole when a record is opened (every FHIR record); larger ones streamed. */
+const WHOLE_BELOW = 4 * 1024 * 1024;
+
 /** What a payload turned out to be when opened: a FHIR resource, or a file (a file record's bytes). */
 export type OpenedPayload = { resource: Resource } | { file: { contentType: string } };
 
@@ -206,9 +217,10 @@ function sniff(head: Uint8Array): string {
 }
 
 /**
- * Opens a record's payload streamed: a FHIR record (JSON) is decrypted whole and parsed; a file record (a scan, a
- * PDF: its first decrypted chunk is not JSON) is recognised from its first chunk and its download stopped there,
- * so a sync never pulls gigabytes into memory. The file itself is read later, streamed, by {@link saveFile}.
+ * Opens a record's payload: one of up to 4 MiB (every FHIR record) is read whole, decrypted and parsed; a larger one
+ * is streamed, and a file record (a scan, a PDF: its first decrypted chunk is not JSON) is recognised from that
+ * chunk and its download stopped there, so a sync never pulls gigabytes into memory. The file itself is read later,
+ * streamed, by {@link saveFile}.
  */
 export async function openRecordPayload(
   session: Session,
@@ -219,8 +231,16 @@ export async function openRecordPayload(
     identities: [parameters.identity ?? session.keys.identity],
   });
   try {
-    const { stream } = await session.node.getBlobStream(parameters.blobId);
-    const reader = stream.getReader();
+    const blob = await session.node.openBlob(parameters.blobId);
+    if (blob.size !== undefined && blob.size <= WHOLE_BELOW) {
+      // A FHIR record (or a small file): read whole, as it is small.
+      const plaintext = decryptPayload({ fileKey, payload: await blob.bytes() });
+      if (!looksLikeJson(plaintext)) return { file: { contentType: sniff(plaintext) } };
+      return {
+        resource: JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext)) as Resource,
+      };
+    }
+    const reader = blob.stream().getReader();
     const decryptor = new PayloadDecryptor(fileKey);
     const parts: Uint8Array[] = [];
     let length = 0;
