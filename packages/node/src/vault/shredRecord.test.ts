@@ -79,6 +79,34 @@ describe('shredRecord, delay 0 (R-11, F-8)', () => {
     await t?.stop();
   });
 
+  it('R-11 answers shredded when the node’s shred loop destroyed the keys between the request’s transaction and the call’s own finalisation', async () => {
+    const patient = t.newIdentity();
+    const target = nth(await t.publish({ patient, tags: [randomTag()] }), 0);
+    const input = await signShred(t, patient, target.recordId, 'request');
+    const id = hexToBytes(target.recordId);
+    // The shred loop's run (finalizeDueShreds over every due shred) lands right after the request commits.
+    const inner = t.vault.sql;
+    let ran = false;
+    const sql = new Proxy(inner, {
+      get(object, key) {
+        const value = Reflect.get(object, key);
+        if (key !== 'transaction') return typeof value === 'function' ? value.bind(object) : value;
+        return async (...args: Parameters<typeof inner.transaction>) => {
+          const result = await inner.transaction(...args);
+          const { rows } = await inner.query('select 1 from shred_requests where record_id = $1', [id]);
+          if (!ran && rows.length > 0) {
+            ran = true;
+            expect(await finalizeDueShreds({ vault: t.vault })).toContain(target.recordId);
+          }
+          return result;
+        };
+      },
+    });
+    const result = await shredRecord({ vault: { ...t.vault, sql }, input });
+    expect(ran).toBe(true);
+    expect(result.state).toBe('shredded');
+  });
+
   it('R-11 after a shred no stanza row and no salt exist for the record; every release is refused; the chain has Shredded', async () => {
     const patient = t.newIdentity();
     const grantee = t.newIdentity();

@@ -180,5 +180,12 @@ export async function shredRecord(parameters: ShredRecordParameters): Promise<Sh
   });
   if (state === 'active') return { state };
   const done = await finalizeDueShreds({ vault, recordIds: [recordId] });
-  return { state: done.includes(recordId) ? 'shredded' : state, executableAt };
+  if (done.includes(recordId)) return { state: 'shredded', executableAt };
+  // The node's shred loop may have destroyed the keys between the transaction above and this call (with a delay of
+  // 0): say what the record is, not what this call did.
+  const { rows } = await vault.sql.query<{ state: string }>(
+    'select state from records where record_id = $1',
+    [id],
+  );
+  return { state: rows[0]?.state === 'shredded' ? 'shredded' : state, executableAt };
 }
