@@ -51,7 +51,13 @@ describe('QR sharing with the camera', () => {
       await restoreWallet(p, { waitForKey: false });
       await p.getByRole('button', { name: 'Sharing' }).click();
       await p.getByRole('button', { name: 'Scan a QR code with the camera' }).click();
-      await p.getByText(`Read from the QR code: ${doctor.address}`).waitFor({ timeout: 60_000 });
+      await p
+        .getByText(`Read from the QR code: ${doctor.address}`)
+        .waitFor({ timeout: 60_000 })
+        .catch((error: unknown) => {
+          // Say what the page reported (a chunk that did not load, an exception), not only that it timed out.
+          throw new Error(`${String(error)}\npage errors: ${JSON.stringify(patient.errors)}`);
+        });
       expect(await p.getByLabel("Doctor's address or DID").inputValue()).toBe(DID);
       // The camera is released once the code is read.
       await p.getByRole('button', { name: 'Scan a QR code with the camera' }).waitFor();

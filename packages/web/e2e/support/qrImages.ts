@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { encodeQR } from '@paulmillr/qr';
+import { qrModules } from '../../src/lib/qr.ts';
 
 /** A QR code of `text` as a GIF (the encoder's own image output), `scale` pixels per module. */
 export function qrGif(text: string, scale = 8): Uint8Array {
@@ -8,10 +9,11 @@ export function qrGif(text: string, scale = 8): Uint8Array {
 
 /**
  * Writes a Y4M video (what Chromium's fake camera plays: `--use-file-for-fake-video-capture`) showing a QR code of
- * `text`, black on white, centred in a `side` × `side` frame, `frames` identical frames.
+ * `text`, black on white, centred in a `side` × `side` frame (the portal's own code for it), `frames` identical frames.
  */
 export function writeQrY4m(path: string, text: string, side = 480, frames = 10): void {
-  const modules = encodeQR(text, 'raw', { ecc: 'medium', border: 4 });
+  // The modules the portal itself shows for `text` (checked to read back), as a clinician's screen would.
+  const modules = qrModules(text);
   const scale = Math.floor(side / modules.length);
   const offset = Math.floor((side - modules.length * scale) / 2);
   const luma = new Uint8Array(side * side).fill(235);

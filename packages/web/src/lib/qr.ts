@@ -1,4 +1,5 @@
 import { encodeQR } from '@paulmillr/qr';
+import { decodeQR } from '@paulmillr/qr/decode.js';
 import { PortalError } from './errors.ts';
 
 /**
@@ -7,9 +8,47 @@ import { PortalError } from './errors.ts';
  * `parseIdentityRef`, exactly like a typed address: a QR code is another way of typing, never of trusting.
  */
 
-/** The dark modules of a QR code, row by row (a quiet zone of 2 modules included). */
+/**
+ * The dark modules of a QR code, row by row (a quiet zone of 2 modules included), checked to read back as `text`.
+ *
+ * `@paulmillr/qr` 0.3.0's decoder refuses some codes its encoder makes (`RS.decode: invalid errors number`, or a
+ * crash), depending on the data, the mask and the pixels per module: for a few `did:ethr` identities in a hundred,
+ * the camera scan never succeeded. So the code is decoded here at several scales before it is shown, and the first
+ * of the eight masks that reads back at all of them is used instead when the encoder's choice does not.
+ */
 export function qrModules(text: string): boolean[][] {
-  return encodeQR(text, 'raw', { ecc: 'medium', border: 2 });
+  const chosen = encodeQR(text, 'raw', { ecc: 'medium', border: 2 });
+  if (readsBack(chosen, text)) return chosen;
+  for (let mask = 0; mask < 8; mask++) {
+    const rows = encodeQR(text, 'raw', { ecc: 'medium', border: 2, mask });
+    if (readsBack(rows, text)) return rows;
+  }
+  return chosen;
+}
+
+/** Pixels a module the read-back check draws a code at (the decoder is sensitive to the scale; a camera's varies). */
+const CHECK_SCALES = [3, 4, 5, 6, 8, 12] as const;
+
+/** Whether `rows`, drawn at each of {@link CHECK_SCALES} with 2 more light modules around, decodes to `text`. */
+function readsBack(rows: boolean[][], text: string): boolean {
+  return CHECK_SCALES.every((scale) => {
+    const side = (rows.length + 4) * scale;
+    const data = new Uint8ClampedArray(side * side * 4).fill(255);
+    rows.forEach((row, y) => {
+      row.forEach((dark, x) => {
+        if (!dark) return;
+        for (let dy = 0; dy < scale; dy++) {
+          const start = ((y + 2) * scale + dy) * side + (x + 2) * scale;
+          for (let i = start * 4; i < (start + scale) * 4; i += 4) data.fill(0, i, i + 3);
+        }
+      });
+    });
+    try {
+      return decodeQR({ width: side, height: side, data }) === text;
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** What a camera frame or a picture is, for the decoders: RGBA pixels. */
@@ -39,8 +78,7 @@ function barcodeDetector(): Promise<Detector | undefined> {
 }
 
 /**
- * Reads the text of a QR code in an image: `BarcodeDetector` where the browser has one, else the JavaScript decoder
- * (loaded only then). `undefined` when there is no readable code.
+ * Reads the text of a QR code in an image: `BarcodeDetector` where the browser has one, else the JavaScript decoder. `undefined` when there is no readable code.
  */
 export async function readQr(
   source: ImageBitmap | HTMLVideoElement,
@@ -55,7 +93,6 @@ export async function readQr(
       // fall through to the JavaScript decoder
     }
   }
-  const { decodeQR } = await import('@paulmillr/qr/decode.js');
   try {
     return decodeQR(pixels());
   } catch {
@@ -66,13 +103,17 @@ export async function readQr(
 /** Largest side an image is scaled down to before decoding (a phone photo is 4000 px; a QR needs far less). */
 const MAX_SIDE = 1200;
 
-function pixelsOf(source: CanvasImageSource, width: number, height: number): Pixels {
+function pixelsOf(
+  source: CanvasImageSource,
+  width: number,
+  height: number,
+  canvas: HTMLCanvasElement = document.createElement('canvas'),
+): Pixels {
   const scale = Math.min(1, MAX_SIDE / Math.max(width, height));
   const w = Math.max(1, Math.round(width * scale));
   const h = Math.max(1, Math.round(height * scale));
-  const canvas = document.createElement('canvas');
-  canvas.width = w;
-  canvas.height = h;
+  if (canvas.width !== w) canvas.width = w;
+  if (canvas.height !== h) canvas.height = h;
   const context = canvas.getContext('2d', { willReadFrequently: true });
   if (context === null) throw new PortalError('This browser cannot read pictures here.');
   context.drawImage(source, 0, 0, w, h);
@@ -144,18 +185,26 @@ export async function scanWithCamera(
   video.muted = true;
   video.playsInline = true;
   await video.play().catch(() => {});
+  // One canvas for every frame of this scan (a new 1280×720 canvas every 150 ms piles up until the next GC, and a
+  // browser short of canvas memory answers no 2D context).
+  const canvas = document.createElement('canvas');
   const tick = async () => {
     if (stopped) return;
-    if (video.videoWidth > 0) {
-      const text = await readQr(video, () => pixelsOf(video, video.videoWidth, video.videoHeight));
-      if (stopped) return;
-      if (text !== undefined) {
-        stop();
-        onText(text);
-        return;
+    try {
+      if (video.videoWidth > 0) {
+        const text = await readQr(video, () => pixelsOf(video, video.videoWidth, video.videoHeight, canvas));
+        if (stopped) return;
+        if (text !== undefined) {
+          stop();
+          onText(text);
+          return;
+        }
       }
+    } catch {
+      // A frame that could not be read (no 2D context for a moment, a frame not decoded yet): try the next one. An
+      // exception here used to end the loop silently, leaving "Point the camera" on screen for ever.
     }
-    timer = setTimeout(() => void tick(), 150);
+    if (!stopped) timer = setTimeout(() => void tick(), 150);
   };
   void tick();
   return { stop };
