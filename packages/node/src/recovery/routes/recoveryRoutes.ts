@@ -9,7 +9,7 @@ import {
   toConfigureTypedData,
   toEnableTypedData,
 } from '@carekey/sdk/recovery';
-import { type Static, Type } from '@sinclair/typebox';
+import { type Static, type TObject, Type } from '@sinclair/typebox';
 import { type Abi, type Address, getAddress, type Hex, hashTypedData, recoverTypedDataAddress } from 'viem';
 import type { ApiServices } from '../../api/ApiServices.ts';
 import { defineRoute } from '../../api/defineRoute.ts';
@@ -127,15 +127,31 @@ export const getRecovery = defineRoute({
 
 // ---------------------------------------------------------------------------------------------- enable
 
+/** The `RecoverySettings` fields, as `Enable` and `Configure` bodies both carry them. */
+const SettingsFields = {
+  guardians: Type.Array(AddressSchema, { minItems: 1, maxItems: 16 }),
+  threshold: Type.Integer({ minimum: 1, maximum: 16 }),
+  delay: Decimal,
+  shareSetRoot: Bytes32,
+  shareEpoch: Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }),
+};
+
+/** A body's settings as `Recovery` takes them. */
+function settingsOf(body: Static<TObject<typeof SettingsFields>>) {
+  return {
+    guardians: body.guardians.map(address),
+    threshold: body.threshold,
+    delay: BigInt(body.delay),
+    shareSetRoot: body.shareSetRoot as Hex,
+    shareEpoch: body.shareEpoch,
+  };
+}
+
 const EnableBody = Type.Object(
   {
     identity: AddressSchema,
     controller: AddressSchema,
-    guardians: Type.Array(AddressSchema, { minItems: 1, maxItems: 16 }),
-    threshold: Type.Integer({ minimum: 1, maximum: 16 }),
-    delay: Decimal,
-    shareSetRoot: Bytes32,
-    shareEpoch: Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }),
+    ...SettingsFields,
     deadline: Decimal,
     signature: Signature,
     didSignature: Signature,
@@ -148,13 +164,7 @@ function enableArgs(body: EnableBody) {
   return [
     address(body.identity),
     address(body.controller),
-    {
-      guardians: body.guardians.map(address),
-      threshold: body.threshold,
-      delay: BigInt(body.delay),
-      shareSetRoot: body.shareSetRoot as Hex,
-      shareEpoch: body.shareEpoch,
-    },
+    settingsOf(body),
     BigInt(body.deadline),
     body.signature as Hex,
     body.didSignature as Hex,
@@ -215,28 +225,13 @@ export const postRecoveryEnable = defineRoute({
 const ConfigureBody = Type.Object(
   {
     identity: AddressSchema,
-    guardians: Type.Array(AddressSchema, { minItems: 1, maxItems: 16 }),
-    threshold: Type.Integer({ minimum: 1, maximum: 16 }),
-    delay: Decimal,
-    shareSetRoot: Bytes32,
-    shareEpoch: Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 }),
+    ...SettingsFields,
     nonce: Decimal,
     deadline: Decimal,
     signature: Signature,
   },
   { additionalProperties: false },
 );
-type ConfigureBody = Static<typeof ConfigureBody>;
-
-function configureSettings(body: ConfigureBody) {
-  return {
-    guardians: body.guardians.map(address),
-    threshold: body.threshold,
-    delay: BigInt(body.delay),
-    shareSetRoot: body.shareSetRoot as Hex,
-    shareEpoch: body.shareEpoch,
-  };
-}
 
 /**
  * `POST /v1/recovery/configure`: relays the key in control's `Configure` (`Recovery.configureSigned`): new
@@ -270,7 +265,7 @@ export const postRecoveryConfigure = defineRoute({
       chainId: services.chain.chainId,
       recovery: state.recovery,
       identity,
-      settings: configureSettings(body),
+      settings: settingsOf(body),
       nonce: BigInt(body.nonce),
       deadline: BigInt(body.deadline),
     });
@@ -304,13 +299,7 @@ export const postRecoveryConfigure = defineRoute({
       call: 'Recovery.configureSigned',
       ...recoveryCall(services),
       functionName: 'configureSigned',
-      args: [
-        identity,
-        configureSettings(body),
-        BigInt(body.nonce),
-        BigInt(body.deadline),
-        body.signature as Hex,
-      ],
+      args: [identity, settingsOf(body), BigInt(body.nonce), BigInt(body.deadline), body.signature as Hex],
       idempotencyKey: `Recovery.configureSigned:${body.signature.toLowerCase()}`,
     }),
 });
