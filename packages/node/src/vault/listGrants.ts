@@ -73,27 +73,22 @@ export async function listGrants(parameters: ListGrantsParameters): Promise<List
   const queued: QueuedGrant[] = [];
   for (const r of relayed) {
     const grantDigest = bytesToHex(r.grant_digest);
-    if (r.status === 'pending' || r.status === 'submitted' || r.status === 'failed') {
-      queued.push({
-        grantDigest,
-        patient: getAddress(bytesToHex(r.patient)),
-        grantee: getAddress(bytesToHex(r.grantee)),
-        state: r.status === 'failed' ? 'failed' : 'queued',
-      });
+    const inOutbox = r.status === 'pending' || r.status === 'submitted' || r.status === 'failed';
+    const grant =
+      inOutbox || r.grant_id === null
+        ? undefined
+        : grants.find((g) => g.grantId === r.grant_id?.toLowerCase());
+    if (grant !== undefined) {
+      grant.grantDigest = grantDigest;
       continue;
     }
-    const grant =
-      r.grant_id === null ? undefined : grants.find((g) => g.grantId === r.grant_id?.toLowerCase());
-    if (grant !== undefined) grant.grantDigest = grantDigest;
-    else {
-      // Mined, but the indexer has not seen its GrantCreated (or the head read predates it): still on its way.
-      queued.push({
-        grantDigest,
-        patient: getAddress(bytesToHex(r.patient)),
-        grantee: getAddress(bytesToHex(r.grantee)),
-        state: 'queued',
-      });
-    }
+    // In the outbox, or mined but its GrantCreated not indexed yet (or the head read predates it): still on its way.
+    queued.push({
+      grantDigest,
+      patient: getAddress(bytesToHex(r.patient)),
+      grantee: getAddress(bytesToHex(r.grantee)),
+      state: r.status === 'failed' ? 'failed' : 'queued',
+    });
   }
   return { head, grants, queued };
 }
