@@ -72,6 +72,11 @@ export type RelayChainCallParameters = {
   args: readonly unknown[];
   /** Names the write (the signature it relays, or the state it moves): a retry adds nothing. */
   idempotencyKey: string;
+  /**
+   * Dry-run the call at the head first (default true). False only for a call whose signature was checked against
+   * the state queued writes leave behind (the head cannot pass it yet); the chain still judges it, in order.
+   */
+  dryRun?: boolean;
 };
 
 export type RelayChainCallReturnType =
@@ -103,9 +108,10 @@ export async function relayChainCall(
   const { services, operation, actor, call, to, abi, functionName, args, idempotencyKey } = parameters;
   const { client } = services.chain;
   try {
-    await client.simulateContract({ abi, address: to, functionName, args } as Parameters<
-      typeof client.simulateContract
-    >[0]);
+    if (parameters.dryRun !== false)
+      await client.simulateContract({ abi, address: to, functionName, args } as Parameters<
+        typeof client.simulateContract
+      >[0]);
   } catch (error) {
     const revert = toContractRevertError({
       call,

@@ -20,7 +20,10 @@ export type DidDescription = { identity: Address; did: string; owner: Address; r
 export type DidNonce = {
   identity: Address;
   owner: Address;
+  /** The registry nonce the owner signs next: `nonce(owner)` past the identity's DID writes still queued. */
   nonce: string;
+  /** Signed DID writes of the identity the node holds and has not seen mined. */
+  queued: number;
   didRegistry: Address;
   attributeName: Hex;
   /** Present when the owner is the identity's `RecoveryAccount` (its controller signs `Execute` instead). */

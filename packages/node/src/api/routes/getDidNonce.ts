@@ -1,10 +1,8 @@
-import { ethereumDidRegistryAbi, getIdentityOwner, X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
+import { X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
 import { Type } from '@sinclair/typebox';
 import { getAddress } from 'viem';
-import { readContract } from 'viem/actions';
-import { readRecoveryAccount } from '../../recovery/readRecovery.ts';
+import { nextDidNonce } from '../../recovery/nextDidNonce.ts';
 import { defineRoute } from '../defineRoute.ts';
-import { readChain } from '../readChain.ts';
 import { AddressSchema } from './schemas.ts';
 
 /** What `GET /v1/did/{address}/nonce` answers: the inputs of a `setAttributeSigned` signature. */
@@ -12,7 +10,14 @@ export const DidNonce = Type.Object(
   {
     identity: AddressSchema,
     owner: AddressSchema,
-    nonce: Type.String({ pattern: '^[0-9]+$', description: 'the registry nonce of the owner (decimal)' }),
+    nonce: Type.String({
+      pattern: '^[0-9]+$',
+      description:
+        'the registry nonce the owner signs next (decimal): `nonce(owner)` moved past the DID writes still queued here',
+    }),
+    queued: Type.Integer({
+      description: 'signed DID writes of the identity this node has not seen mined yet',
+    }),
     didRegistry: AddressSchema,
     attributeName: Type.String({ description: 'bytes32 name of the X25519 attribute' }),
     account: Type.Optional(
@@ -20,7 +25,10 @@ export const DidNonce = Type.Object(
         {
           address: AddressSchema,
           controller: AddressSchema,
-          nonce: Type.String({ pattern: '^[0-9]+$', description: 'the account’s `executeSigned` nonce' }),
+          nonce: Type.String({
+            pattern: '^[0-9]+$',
+            description: 'the account’s next `executeSigned` nonce, past the queued ones',
+          }),
         },
         {
           additionalProperties: false,
@@ -33,7 +41,10 @@ export const DidNonce = Type.Object(
   { additionalProperties: false },
 );
 
-/** `GET /v1/did/{address}/nonce`: what an identity's owner needs to sign its X25519 attribute. Public. */
+/**
+ * `GET /v1/did/{address}/nonce`: what the key acting for an identity signs into its next DID change (an attribute,
+ * a delegate, a rotation), counting the identity's DID writes still queued in this node's outbox. Public.
+ */
 export const getDidNonce = defineRoute({
   operationId: 'getDidNonce',
   method: 'GET',
@@ -45,28 +56,27 @@ export const getDidNonce = defineRoute({
   responses: { 200: { description: 'signing inputs', schema: DidNonce } },
   handler: async ({ params, services }) => {
     const identity = getAddress(params.address.toLowerCase());
-    const { client, deployment } = services.chain;
-    const didRegistry = deployment.contracts.didRegistry.address;
-    const { owner, nonce } = await readChain(async () => {
-      const owner = await getIdentityOwner({ client, didRegistry, identity });
-      const nonce = await readContract(client, {
-        abi: ethereumDidRegistryAbi,
-        address: didRegistry,
-        functionName: 'nonce',
-        args: [owner],
-      });
-      return { owner, nonce };
-    });
-    const account = await readRecoveryAccount(services, owner);
+    const didRegistry = services.chain.deployment.contracts.didRegistry.address;
+    const next = await nextDidNonce(services, identity);
+    const account = next.account;
     return {
       status: 200,
       body: {
         identity,
-        owner,
-        nonce: nonce.toString(),
+        owner: next.owner,
+        nonce: next.nonce.toString(),
+        queued: next.queued,
         didRegistry,
         attributeName: X25519_ATTRIBUTE_NAME,
-        ...(account === undefined ? {} : { account: { ...account, nonce: account.nonce.toString() } }),
+        ...(account === undefined
+          ? {}
+          : {
+              account: {
+                address: account.address,
+                controller: account.controller,
+                nonce: account.nonce.toString(),
+              },
+            }),
       },
     };
   },

@@ -1,9 +1,11 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
+import { ethereumDidRegistryAbi, X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
+import { createNodeClient } from '@carekey/sdk/client';
 import { X25519Recipient } from '@carekey/sdk/crypto';
-import { bytesToHex, type Hex, type LocalAccount } from 'viem';
+import { changeDid } from '@carekey/sdk/recovery';
+import { bytesToHex, type Hex, type LocalAccount, stringToHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Chain } from '../../chain/startChain.ts';
@@ -69,6 +71,7 @@ describe('DID routes', () => {
       identity: identity.address,
       owner: identity.address,
       nonce: '0',
+      queued: 0,
       didRegistry: chain.deployment.contracts.didRegistry.address,
       attributeName: X25519_ATTRIBUTE_NAME,
     });
@@ -109,6 +112,60 @@ describe('DID routes', () => {
     expect(replay.status).toBe(403);
     expect(replay.json).toMatchObject({ code: 'not-owner' });
   });
+
+  it('T-6 two DID changes back to back both land: the nonce route counts the identity’s DID writes still queued in the outbox', async () => {
+    const me = privateKeyToAccount(generatePrivateKey());
+    const delegate = privateKeyToAccount(generatePrivateKey()).address;
+    const client = createNodeClient({ url, account: me });
+    const nonceOf = async () =>
+      (await get(`/v1/did/${me.address}/nonce`)).json as { nonce: string; queued: number };
+    const until = async (queued: number) => {
+      const deadline = Date.now() + 15_000;
+      const count = async () =>
+        (
+          await node.sql.query<{ n: number }>(
+            `select count(*)::int as n from outbox where status = 'pending'`,
+          )
+        ).rows[0]?.n;
+      while ((await count()) !== queued) {
+        if (Date.now() > deadline) throw new Error(`never ${queued} queued`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await node.outbox.stop(); // holds the first write queued (not mined) while the second is signed
+    try {
+      const first = client.publishEncryptionKey({ recipient: recipientOf(12) });
+      await until(1);
+      expect(await nonceOf()).toMatchObject({ nonce: '1', queued: 1 });
+      const second = changeDid({
+        node: client,
+        account: me,
+        identity: me.address,
+        change: {
+          kind: 'addDelegate',
+          delegateType: stringToHex('sigAuth', { size: 32 }),
+          delegate,
+          validity: 3_600n,
+        },
+      });
+      await until(2);
+      node.outbox.start();
+      const receipts = await Promise.all([first, second]);
+      for (const receipt of receipts)
+        expect(receipt).toMatchObject({ transactionHash: expect.stringMatching(/^0x/) });
+    } finally {
+      node.outbox.start();
+    }
+    expect((await get(`/v1/did/${me.address}`)).json).toMatchObject({ recipient: recipientOf(12) });
+    const valid = await chain.client.readContract({
+      abi: ethereumDidRegistryAbi,
+      address: chain.deployment.contracts.didRegistry.address,
+      functionName: 'validDelegate',
+      args: [me.address, stringToHex('sigAuth', { size: 32 }), delegate],
+    });
+    expect(valid).toBe(true);
+    expect(await nonceOf()).toMatchObject({ nonce: '2', queued: 0 });
+  }, 60_000);
 
   it('refuses malformed bodies with 400 problems', async () => {
     const identity = privateKeyToAccount(generatePrivateKey());

@@ -1,4 +1,4 @@
-import { ethereumDidRegistryAbi, getIdentityOwner, X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
+import { ethereumDidRegistryAbi, X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
 import { X25519Recipient } from '@carekey/sdk/crypto';
 import { Type } from '@sinclair/typebox';
 import {
@@ -11,14 +11,13 @@ import {
   parseSignature,
   recoverAddress,
 } from 'viem';
-import { readContract } from 'viem/actions';
 import { enqueueOutbox } from '../../outbox/enqueueOutbox.ts';
 import { getOutboxEntry } from '../../outbox/getOutboxEntry.ts';
+import { nextDidNonce } from '../../recovery/nextDidNonce.ts';
 import { ApiError } from '../ApiError.ts';
 import type { ApiServices } from '../ApiServices.ts';
 import { defineRoute } from '../defineRoute.ts';
 import { didAttributeHash } from '../didAttributeHash.ts';
-import { readChain } from '../readChain.ts';
 import { AddressSchema } from './schemas.ts';
 
 /** Body of `POST /v1/did/attributes`. */
@@ -82,18 +81,9 @@ async function verifyAttributeSignature({
 }): Promise<Address> {
   const identity = getAddress(body.identity.toLowerCase());
   const value = attributeValue(body.recipient);
-  const { client, deployment } = services.chain;
-  const didRegistry = deployment.contracts.didRegistry.address;
-  const { owner, nonce } = await readChain(async () => {
-    const owner = await getIdentityOwner({ client, didRegistry, identity });
-    const nonce = await readContract(client, {
-      abi: ethereumDidRegistryAbi,
-      address: didRegistry,
-      functionName: 'nonce',
-      args: [owner],
-    });
-    return { owner, nonce };
-  });
+  const didRegistry = services.chain.deployment.contracts.didRegistry.address;
+  // The nonce `GET /v1/did/{address}/nonce` answered: past the identity's DID writes still queued here.
+  const { owner, nonce } = await nextDidNonce(services, identity);
   const hash = didAttributeHash({
     didRegistry,
     nonce,
@@ -112,7 +102,8 @@ async function verifyAttributeSignature({
     throw new ApiError({
       status: 403,
       code: 'not-owner',
-      detail: 'not signed by the current owner of the identity for the current registry nonce',
+      detail:
+        'not signed by the current owner of the identity for its next registry nonce (GET /v1/did/{address}/nonce)',
     });
   }
   return identity;

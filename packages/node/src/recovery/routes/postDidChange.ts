@@ -1,4 +1,4 @@
-import { ethereumDidRegistryAbi, getIdentityOwner, recoveryAccountAbi } from '@carekey/sdk/chain';
+import { ethereumDidRegistryAbi, recoveryAccountAbi } from '@carekey/sdk/chain';
 import { accountCall, type DidChange, didChangeHash, toAccountExecuteTypedData } from '@carekey/sdk/recovery';
 import { type Static, Type } from '@sinclair/typebox';
 import {
@@ -11,12 +11,10 @@ import {
   recoverAddress,
   recoverTypedDataAddress,
 } from 'viem';
-import { readContract } from 'viem/actions';
 import type { ApiServices } from '../../api/ApiServices.ts';
 import { defineRoute } from '../../api/defineRoute.ts';
-import { readChain } from '../../api/readChain.ts';
 import { AddressSchema } from '../../api/routes/schemas.ts';
-import { readRecoveryAccount } from '../readRecovery.ts';
+import { nextDidNonce } from '../nextDidNonce.ts';
 import { refuseAttempt, relayChainCall } from '../relayChainCall.ts';
 
 const Decimal = Type.String({ pattern: '^(0|[1-9][0-9]{0,30})$' });
@@ -96,46 +94,48 @@ function vrs(signature: Hex) {
   return [Number(v ?? BigInt(yParity + 27)), r, s] as const;
 }
 
-type Checked = { identity: Address; owner: Address; accountController?: Address | undefined };
+type Checked = {
+  identity: Address;
+  owner: Address;
+  accountController?: Address | undefined;
+  /** Signed for the nonce the identity's queued DID writes leave behind: the chain's state now cannot dry-run it. */
+  afterQueued: boolean;
+};
 
 async function check(
   body: Body,
   services: ApiServices,
 ): Promise<Checked & { ok: boolean; signer?: Address }> {
   const identity = getAddress(body.identity.toLowerCase());
-  const { client, deployment, chainId } = services.chain;
+  const { chainId, deployment } = services.chain;
   const didRegistry = deployment.contracts.didRegistry.address;
-  const owner = await readChain(() => getIdentityOwner({ client, didRegistry, identity }));
+  // The nonces `GET /v1/did/{address}/nonce` answered: past the identity's DID writes still queued here.
+  const next = await nextDidNonce(services, identity);
+  const { owner } = next;
   const change = toChange(body);
   const signature = body.signature as Hex;
   if (body.account === undefined) {
-    const nonce = await readChain(() =>
-      readContract(client, {
-        abi: ethereumDidRegistryAbi,
-        address: didRegistry,
-        functionName: 'nonce',
-        args: [owner],
-      }),
-    );
     const signer = await recoverAddress({
-      hash: didChangeHash({ didRegistry, nonce, identity, change }),
+      hash: didChangeHash({ didRegistry, nonce: next.nonce, identity, change }),
       signature,
     }).catch(() => undefined);
     return {
       identity,
       owner,
+      afterQueued: next.nonce !== next.chainNonce,
       ok: signer !== undefined && isAddressEqual(signer, owner),
       ...(signer ? { signer } : {}),
     };
   }
-  const account = await readRecoveryAccount(services, owner);
-  if (account === undefined) return { identity, owner, ok: false };
+  const account = next.account;
+  if (account === undefined) return { identity, owner, afterQueued: false, ok: false };
+  const nonce = BigInt(body.account.nonce);
   const { target, data } = accountCall(identity, change, account.address, didRegistry);
   const signer = await recoverTypedDataAddress({
     ...toAccountExecuteTypedData({
       chainId,
       account: account.address,
-      message: { target, data, nonce: BigInt(body.account.nonce), deadline: BigInt(body.account.deadline) },
+      message: { target, data, nonce, deadline: BigInt(body.account.deadline) },
     }),
     signature,
   }).catch(() => undefined);
@@ -143,6 +143,9 @@ async function check(
     identity,
     owner,
     accountController: account.controller,
+    // A nonce below the next one is the chain's to refuse (the dry run says `stale-signature`); the next one, past
+    // queued writes, cannot be dry-run now.
+    afterQueued: account.nonce !== account.chainNonce && nonce === account.nonce,
     ok: signer !== undefined && isAddressEqual(signer, account.controller),
     ...(signer ? { signer } : {}),
   };
@@ -153,7 +156,9 @@ async function check(
  * delegate added or revoked, an attribute. When the identity has stolen-phone recovery on, its owner is its
  * `RecoveryAccount`: the controller signs an `Execute` (`account` field) and the node relays
  * `RecoveryAccount.executeSigned` (a rotation then replaces the controller). Refused before any gas when not signed
- * by the key acting for the identity now; every attempt is logged (`did-change`).
+ * by the key acting for the identity now, for the nonce `GET /v1/did/{address}/nonce` answers (past the identity's
+ * DID writes still queued: a change signed after one still queued is relayed behind it, without a dry run, which
+ * the chain's state could not pass yet); every attempt is logged (`did-change`).
  */
 export const postDidChange = defineRoute({
   operationId: 'postDidChange',
@@ -183,7 +188,7 @@ export const postDidChange = defineRoute({
         401,
         'not-owner',
         body.account === undefined
-          ? 'the change is not signed by the current owner of the identity (for the current registry nonce)'
+          ? 'the change is not signed by the current owner of the identity (for its next registry nonce: GET /v1/did/{address}/nonce)'
           : 'the change is not signed by the key in control of the identity’s recovery account',
       );
     }
@@ -195,10 +200,9 @@ export const postDidChange = defineRoute({
     const change = toChange(body);
     const signature = body.signature as Hex;
     const idempotencyKey = `did-change:${signature.toLowerCase()}`;
+    // Read again here: a queued write mined since the check lets the chain dry-run this one after all.
+    const { afterQueued, owner } = await check(body, services);
     if (body.account !== undefined) {
-      const owner = await readChain(() =>
-        getIdentityOwner({ client: services.chain.client, didRegistry, identity }),
-      );
       const { target, data } = accountCall(identity, change, owner, didRegistry);
       return relayChainCall({
         services,
@@ -210,6 +214,7 @@ export const postDidChange = defineRoute({
         functionName: 'executeSigned',
         args: [target, data, BigInt(body.account.nonce), BigInt(body.account.deadline), signature],
         idempotencyKey,
+        dryRun: !afterQueued,
       });
     }
     const [v, r, s] = vrs(signature);
@@ -224,6 +229,7 @@ export const postDidChange = defineRoute({
         functionName,
         args,
         idempotencyKey,
+        dryRun: !afterQueued,
       });
     switch (change.kind) {
       case 'changeOwner':
