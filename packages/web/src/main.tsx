@@ -1,3 +1,5 @@
+// First: before any chunk that evaluates zod (the credential code's SD-JWT library).
+import './lib/zodJitless.ts';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';

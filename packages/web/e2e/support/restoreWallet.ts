@@ -5,11 +5,11 @@ import { generateMnemonic, newWalletSecrets, walletKeys } from '../../../sdk/src
 export const TEST_PASSPHRASE = 'a long and memorable sentence';
 
 /**
- * Restores a wallet through the UI from a phrase made here (so the test knows its keys), and waits for the portal.
+ * Restores a wallet through the UI from a phrase made here or given (so the test knows its keys), and waits for the portal.
  * Returns the keys (address, X25519 identity and recipient…) and the phrase of that wallet.
  */
-export async function restoreWallet(page: Page, options: { waitForKey?: boolean } = {}) {
-  const mnemonic = generateMnemonic();
+export async function restoreWallet(page: Page, options: { waitForKey?: boolean; mnemonic?: string } = {}) {
+  const mnemonic = options.mnemonic ?? generateMnemonic();
   const keys = walletKeys(newWalletSecrets({ mnemonic }));
   await page.getByRole('button', { name: 'Restore from recovery phrase' }).click();
   await page.getByLabel('Recovery phrase').fill(mnemonic);

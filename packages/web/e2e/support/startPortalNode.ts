@@ -1,4 +1,5 @@
 import { ensurePortalBuilt, PORTAL_DIST } from '../../../../scripts/buildPortal.ts';
+import type { Governance } from '../../../node/src/chain/deployContracts.ts';
 import type { CarekeyNode } from '../../../node/src/startNode.ts';
 import { startTempNode } from '../../../node/src/testing/startTempNode.ts';
 
@@ -15,8 +16,13 @@ export type PortalNode = {
 /**
  * Builds the portal if it is missing or stale (`scripts/buildPortal.ts`), then starts a node in a temp folder
  * serving it at `/` (`startTempNode`). Start one per test file (a few seconds); `stop()` stops it and removes its folder.
+ * `governance`: the TrustedIssuers governors deployed with the contracts (default: the relayer alone).
  */
-export async function startPortalNode(): Promise<PortalNode> {
+export async function startPortalNode(options: { governance?: Governance } = {}): Promise<PortalNode> {
   ensurePortalBuilt();
-  return startTempNode({ prefix: 'carekey-web-node-', api: { portalDir: PORTAL_DIST } });
+  return startTempNode({
+    prefix: 'carekey-web-node-',
+    api: { portalDir: PORTAL_DIST },
+    ...(options.governance === undefined ? {} : { chain: { port: 0, governance: options.governance } }),
+  });
 }

@@ -11,6 +11,7 @@ import { SourceIndex } from '../lib/fhirDisplay.ts';
 import { listSharedWithMe, type PortalRecord, readShared, type SharedGroup } from '../lib/records.ts';
 import type { Session } from '../lib/session.ts';
 import { EXPIRIES, formatUntil, PURPOSES, purposeLabel } from '../lib/shareSummary.ts';
+import { BreakGlass, MyCredential, useHeldCredential } from './ClinicianCredential.tsx';
 import { MyIdentityQr } from './Qr.tsx';
 import { LatestLabs, RecordCard, Timeline, type TimelineItem, toTimeline } from './Records.tsx';
 import { useFileSaver } from './SaveFile.tsx';
@@ -27,6 +28,7 @@ export function Clinician({ session }: { session: Session }) {
   const [groups, setGroups] = useState<SharedGroup[] | undefined>(undefined);
   const [open, setOpen] = useState<{ group: SharedGroup; records: PortalRecord[] } | undefined>(undefined);
   const action = useAction();
+  const credential = useHeldCredential(session);
   const files = useFileSaver(session, open?.records ?? NO_RECORDS);
   const load = () =>
     action.run('Looking for patients who shared with you…', async () => {
@@ -61,6 +63,7 @@ export function Clinician({ session }: { session: Session }) {
         log.
       </p>
       <MyIdentityQr session={session} heading="Show patients who you are" />
+      <MyCredential session={session} credential={credential} />
       <div className="actions">
         <button type="button" onClick={() => void load()} disabled={action.busy !== undefined}>
           {groups === undefined ? 'Find patients who shared with me' : 'Refresh the list'}
@@ -84,6 +87,7 @@ export function Clinician({ session }: { session: Session }) {
         ))}
       </ul>
       <RequestAccess session={session} />
+      <BreakGlass session={session} credential={credential} />
       {open === undefined ? null : (
         <div className="patient">
           <h2>Summary of patient {short(open.group.patient)}</h2>

@@ -284,13 +284,16 @@ export function Portal({
   const busy = action.busy !== undefined;
 
   // Who each actor of the log verifiably is, read when the log is shown (the node re-checks each credential).
+  // On Sharing, who each recipient and requester is (UX 6).
   useEffect(() => {
-    if (view !== 'log') return;
-    const actors = [...new Set(audit.map((e) => e.actor.toLowerCase()))].filter(
-      (a) => a !== me.toLowerCase(),
-    );
+    if (view !== 'log' && view !== 'sharing') return;
+    const people =
+      view === 'log'
+        ? audit.map((e) => e.actor)
+        : [...grants.map((g) => g.grantee), ...(requests ?? []).map((r) => r.requester)];
+    const actors = [...new Set(people.map((a) => a.toLowerCase()))].filter((a) => a !== me.toLowerCase());
     void readVerifiedIdentities(session, actors).then(setIdentities);
-  }, [view, audit, me, session]);
+  }, [view, audit, grants, requests, me, session]);
 
   return (
     <div className="portal">
@@ -417,8 +420,16 @@ export function Portal({
               onShare={(r) => void onShare(r)}
               initialRecipient={approving?.requester ?? ''}
             />
-            <WhoHasAccess grants={grants} audit={audit} me={me} busy={busy} onRevoke={onRevoke} />
+            <WhoHasAccess
+              grants={grants}
+              audit={audit}
+              me={me}
+              busy={busy}
+              onRevoke={onRevoke}
+              {...(identities ? { identities } : {})}
+            />
             <Requests
+              {...(identities ? { identities } : {})}
               requests={requests}
               me={me}
               busy={busy}

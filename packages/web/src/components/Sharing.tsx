@@ -6,8 +6,10 @@ import {
   type AuditEntry,
   categoryOf,
   type Grant,
+  identityWords,
   recordsInScope,
   type ShareScope,
+  type VerifiedIdentity,
 } from '../lib/actions.ts';
 import { plainError } from '../lib/errors.ts';
 import { kindOf } from '../lib/fhirDisplay.ts';
@@ -212,12 +214,15 @@ export function WhoHasAccess({
   me,
   busy,
   onRevoke,
+  identities,
 }: {
   grants: readonly Grant[];
   audit: readonly AuditEntry[];
   me: string;
   busy: boolean;
   onRevoke: (grant: Grant) => void;
+  /** Who each recipient verifiably is (by lower-case address), once read from the node. */
+  identities?: ReadonlyMap<string, VerifiedIdentity | null>;
 }) {
   const given = grants.filter((g) => g.patient.toLowerCase() === me.toLowerCase());
   const active = given.filter((g) => g.state === 'active' || g.state === 'pending');
@@ -243,6 +248,7 @@ export function WhoHasAccess({
                 {g.state === 'pending' ? 'waiting for the ledger' : timeLeft(g.expiresAt)} (until{' '}
                 {formatUntil(new Date(Number(g.expiresAt) * 1000))})
               </p>
+              <IdentityLine identities={identities} address={g.grantee} />
               <p className="muted">
                 {reads.length === 0
                   ? 'They have not opened anything yet.'
@@ -271,6 +277,23 @@ export function WhoHasAccess({
   );
 }
 
+/** Who a recipient or requester verifiably is (their presented credential, re-checked by the node). */
+function IdentityLine({
+  identities,
+  address,
+}: {
+  identities: ReadonlyMap<string, VerifiedIdentity | null> | undefined;
+  address: string;
+}) {
+  const found = identities?.get(address.toLowerCase());
+  if (found === undefined) return null;
+  return (
+    <p className={found?.verified ? 'verified' : 'unverified'} data-testid="verified-identity">
+      {identityWords(found)}
+    </p>
+  );
+}
+
 /** The honest words shown before a revoke is confirmed. */
 export function revokeWords(grantee: string, now = new Date()): string {
   const at = now.toLocaleTimeString('en-GB', { hour: '2-digit', minute: '2-digit' });
@@ -284,7 +307,9 @@ export function Requests({
   busy,
   onApprove,
   onDeny,
+  identities,
 }: {
+  identities?: ReadonlyMap<string, VerifiedIdentity | null>;
   requests: readonly AccessRequest[] | undefined;
   me: string;
   busy: boolean;
@@ -307,6 +332,7 @@ export function Requests({
               {purposeLabel(r.purposeText)}
               {r.expiresAt ? `, until ${formatUntil(new Date(Number(r.expiresAt) * 1000))}` : ''}.
             </p>
+            <IdentityLine identities={identities} address={r.requester} />
             <div className="actions">
               <button type="button" disabled={busy} onClick={() => onApprove(r)}>
                 Approve request from {short(r.requester)}
