@@ -19,6 +19,7 @@ import { loadAudience } from './api/loadAudience.ts';
 import { routes as defaultRoutes } from './api/routes/index.ts';
 import { FileBlobStore } from './blobs/FileBlobStore.ts';
 import { type Chain, type StartChainParameters, startChain } from './chain/startChain.ts';
+import { installNativeRecoverPublicKey } from './crypto/nativeSecp256k1.ts';
 import { migrate } from './db/migrate.ts';
 import { openSql } from './db/openSql.ts';
 import type { Sql } from './db/Sql.ts';
@@ -168,6 +169,8 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
   const undo = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
   };
+  // Signed requests (one signature recovery each) checked with libsecp256k1 where its prebuilt binding loads.
+  installNativeRecoverPublicKey();
   try {
     const chain = await startChain({
       ...(parameters.chain ?? {}),

@@ -1,6 +1,12 @@
 /** `@carekey/sdk/protocol`: signed requests between clients and a Carekey node. See docs/protocol.md. */
 
 export {
+  getRecoverPublicKey,
+  nobleRecoverPublicKey,
+  type RecoverPublicKey,
+  setRecoverPublicKey,
+} from './recoverPublicKey.ts';
+export {
   type CheckSignedRequestParameters,
   checkKeyRequest,
   checkNodeRequest,

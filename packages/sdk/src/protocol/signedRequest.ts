@@ -11,7 +11,6 @@
  * `MAX_REQUEST_LIFETIME` seconds apart). The signature is by the current ERC-1056 owner of the identity named in the
  * message; the node checks `identityOwner` itself, this module only recovers the signer.
  */
-import { secp256k1 } from '@noble/curves/secp256k1.js';
 import {
   type Address,
   bytesToHex,
@@ -24,6 +23,7 @@ import {
 } from 'viem';
 import { publicKeyToAddress } from 'viem/accounts';
 import { SignedRequestError } from '../errors/protocol.ts';
+import { getRecoverPublicKey } from './recoverPublicKey.ts';
 
 export const NODE_DOMAIN_NAME = 'Carekey Node';
 export const NODE_DOMAIN_VERSION = '1';
@@ -253,7 +253,8 @@ export async function checkNodeRequest(
 /**
  * The EIP-712 digest of `typedData` and the address whose key made `signature` (65 bytes `r‖s‖v`, `v` 27/28 or
  * 0/1) over it — what viem's `recoverTypedDataAddress` returns, in one synchronous pass (viem imports noble's curve
- * anew on every call; a node recovers one signature per request).
+ * anew on every call; a node recovers one signature per request), with the installed recovery (noble, or the node's
+ * native libsecp256k1: `setRecoverPublicKey`).
  */
 function recoverTypedData(
   // biome-ignore lint/suspicious/noExplicitAny: any EIP-712 message of this module.
@@ -265,12 +266,10 @@ function recoverTypedData(
     const bytes = hexToBytes(signature);
     const v = bytes[64];
     if (bytes.length !== 65 || v === undefined) throw new Error('not 65 bytes');
-    const bit = v === 0 || v === 1 ? v : v === 27 || v === 28 ? v - 27 : undefined;
+    const bit = v === 0 || v === 27 ? 0 : v === 1 || v === 28 ? 1 : undefined;
     if (bit === undefined) throw new Error(`bad v ${v}`);
-    const point = secp256k1.Signature.fromBytes(bytes.subarray(0, 64), 'compact')
-      .addRecoveryBit(bit)
-      .recoverPublicKey(hexToBytes(digest));
-    return { signer: publicKeyToAddress(bytesToHex(point.toBytes(false))), digest };
+    const key = getRecoverPublicKey().recover(bytes.subarray(0, 64), bit, hexToBytes(digest));
+    return { signer: publicKeyToAddress(bytesToHex(key)), digest };
   } catch {
     fail('bad-signature', 'signature does not verify');
   }
