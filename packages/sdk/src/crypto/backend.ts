@@ -19,6 +19,21 @@ export type CryptoBackend = {
    * all-zero result (a low-order point), which age requires to be refused.
    */
   readonly x25519?: X25519Functions | undefined;
+  /**
+   * HKDF-SHA256, HMAC-SHA256, SHA-256 and secure random bytes; each, when absent, `@noble/hashes`' (and WebCrypto's
+   * `getRandomValues`). An import runs a few of them per record (payload key, header MAC, stanza key), so a native
+   * version counts there (docs/fhir.md §12).
+   */
+  readonly hashes?: HashFunctions | undefined;
+};
+
+/** The hashing and random-byte functions of {@link CryptoBackend.hashes}. */
+export type HashFunctions = {
+  hkdfSha256: (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => Uint8Array;
+  hmacSha256: (key: Uint8Array, message: Uint8Array) => Uint8Array;
+  sha256: (message: Uint8Array) => Uint8Array;
+  /** `length` fresh random bytes from a CSPRNG, in an array the caller owns (it may zero it). */
+  randomBytes: (length: number) => Uint8Array;
 };
 
 /** The two X25519 operations an age X25519 recipient and identity use. */

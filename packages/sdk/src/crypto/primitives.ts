@@ -1,12 +1,14 @@
 /**
  * Small cryptographic helpers shared by the age implementation (internal).
- * HKDF and HMAC come from `@noble/hashes` in every runtime: they run once per
- * file or stanza, so native code would not change throughput.
+ * HKDF, HMAC, SHA-256 and random bytes come from the default backend's `hashes` when it has them (the Node backend:
+ * OpenSSL), else from `@noble/hashes`: they run a few times per file or stanza, which adds up over an import of
+ * thousands of records.
  */
 import { hkdf as nobleHkdf } from '@noble/hashes/hkdf.js';
 import { hmac as nobleHmac } from '@noble/hashes/hmac.js';
 import { sha256 } from '@noble/hashes/sha2.js';
 import { randomBytes as nobleRandomBytes } from '@noble/hashes/utils.js';
+import { getDefaultCryptoBackend } from './backend.ts';
 
 const encoder = new TextEncoder();
 
@@ -17,17 +19,29 @@ export function utf8(text: string): Uint8Array {
 
 /** HKDF-SHA256 (RFC 5869). `salt` may be empty (then it is a zero block, per RFC). */
 export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array | string, length: number) {
-  return nobleHkdf(sha256, ikm, salt, typeof info === 'string' ? utf8(info) : info, length);
+  const infoBytes = typeof info === 'string' ? utf8(info) : info;
+  const native = getDefaultCryptoBackend().hashes;
+  return native
+    ? native.hkdfSha256(ikm, salt, infoBytes, length)
+    : nobleHkdf(sha256, ikm, salt, infoBytes, length);
 }
 
 /** HMAC-SHA256. */
 export function hmacSha256(key: Uint8Array, message: Uint8Array): Uint8Array {
-  return nobleHmac(sha256, key, message);
+  const native = getDefaultCryptoBackend().hashes;
+  return native ? native.hmacSha256(key, message) : nobleHmac(sha256, key, message);
 }
 
-/** Cryptographically secure random bytes (WebCrypto `getRandomValues`). */
+/** SHA-256. */
+export function sha256Digest(message: Uint8Array): Uint8Array {
+  const native = getDefaultCryptoBackend().hashes;
+  return native ? native.sha256(message) : sha256(message);
+}
+
+/** Cryptographically secure random bytes (the backend's, else WebCrypto `getRandomValues`). */
 export function randomBytes(length: number): Uint8Array {
-  return nobleRandomBytes(length);
+  const native = getDefaultCryptoBackend().hashes;
+  return native ? native.randomBytes(length) : nobleRandomBytes(length);
 }
 
 /** Compares two byte arrays in time independent of where they differ. */

@@ -86,7 +86,8 @@ export class X25519Recipient implements Recipient {
     ephemeral.fill(0);
     if (!shared) throw new InvalidRecipientError({ details: { reason: 'low-order public key' } });
     const key = hkdfSha256(shared, concatBytes(share, this.publicKey), LABEL, 32);
-    const body = chacha20poly1305(key, ZERO_NONCE).encrypt(fileKey);
+    // The backend's ChaCha20-Poly1305 (OpenSSL in Node): one stanza per record and reader in an import.
+    const body = concatBytes(...getDefaultCryptoBackend().chunkCipher(key).seal(ZERO_NONCE, fileKey));
     return { type: STANZA_TYPE, args: [encodeBase64(share)], body };
   }
 }

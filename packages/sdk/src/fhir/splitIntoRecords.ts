@@ -1,4 +1,6 @@
 import type { OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { getDefaultCryptoBackend } from '../crypto/backend.ts';
 import { canonicalJson, sha256HexAsync } from './canonicalJson.ts';
 import { clinicalDate } from './clinicalDate.ts';
 import { recordCategory } from './recordCategory.ts';
@@ -66,6 +68,16 @@ export function stampCustodian(resource: Resource, custodian: string): void {
   meta.source = custodian;
 }
 
+/**
+ * SHA-256 of the text's UTF-8: the crypto backend's when it has one (OpenSSL in Node, synchronous: ≈ 10× less than
+ * a WebCrypto digest per 4 kB record, whose promise round trip dominates), else WebCrypto's, one at a time
+ * (measured faster than queueing them all at once).
+ */
+function sha256Of(json: string): string | Promise<string> {
+  const native = getDefaultCryptoBackend().hashes;
+  return native ? bytesToHex(native.sha256(utf8ToBytes(json))) : sha256HexAsync(json);
+}
+
 /** Turns validated resources into records (canonical JSON, hash, category, date). */
 export async function toRecords(
   validated: ValidateFhirReturnType,
@@ -81,8 +93,7 @@ export async function toRecords(
       id: resource.id,
       category: recordCategory(resource),
       canonicalJson: json,
-      // One digest at a time: measured faster than queueing them all at once.
-      sha256: await sha256HexAsync(json),
+      sha256: await sha256Of(json),
     };
     const date = clinicalDate(resource);
     if (date !== undefined) record.clinicalDate = date;

@@ -5,14 +5,18 @@
 import {
   createCipheriv,
   createDecipheriv,
+  createHash,
+  createHmac,
   createPrivateKey,
   createPublicKey,
   createSecretKey,
   diffieHellman,
+  hkdfSync,
   type KeyObject,
+  randomFillSync,
   scrypt,
 } from 'node:crypto';
-import type { CryptoBackend, X25519Functions } from '../backend.ts';
+import type { CryptoBackend, HashFunctions, X25519Functions } from '../backend.ts';
 import type { ChunkCipher, ChunkCipherFactory } from '../chunkCipher.ts';
 
 const ALGORITHM = 'chacha20-poly1305';
@@ -140,10 +144,42 @@ export const nodeX25519: X25519Functions = {
   },
 };
 
-/** The native Node backend: OpenSSL ChaCha20-Poly1305, scrypt and X25519. */
+const asBytes = (buffer: Buffer | ArrayBuffer): Uint8Array =>
+  buffer instanceof ArrayBuffer
+    ? new Uint8Array(buffer)
+    : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.length);
+
+// Random bytes are drawn from OpenSSL's CSPRNG 4 KiB at a time (one call instead of one per key, nonce or salt: an
+// import asks for five small values per record); each request gets a copy and its bytes are wiped from the pool.
+const POOL_BYTES = 4096;
+const pool = new Uint8Array(POOL_BYTES);
+let poolOffset = POOL_BYTES;
+
+function nodeRandomBytes(length: number): Uint8Array {
+  if (length > POOL_BYTES / 4) return asBytes(randomFillSync(Buffer.alloc(length)));
+  if (poolOffset + length > POOL_BYTES) {
+    randomFillSync(pool);
+    poolOffset = 0;
+  }
+  const out = pool.slice(poolOffset, poolOffset + length);
+  pool.fill(0, poolOffset, poolOffset + length);
+  poolOffset += length;
+  return out;
+}
+
+/** HKDF, HMAC and SHA-256 from OpenSSL; random bytes from its CSPRNG. */
+export const nodeHashes: HashFunctions = {
+  hkdfSha256: (ikm, salt, info, length) => asBytes(hkdfSync('sha256', ikm, salt, info, length)),
+  hmacSha256: (key, message) => asBytes(createHmac('sha256', key).update(message).digest()),
+  sha256: (message) => asBytes(createHash('sha256').update(message).digest()),
+  randomBytes: nodeRandomBytes,
+};
+
+/** The native Node backend: OpenSSL ChaCha20-Poly1305, scrypt, X25519, HKDF/HMAC/SHA-256 and random bytes. */
 export const nodeCryptoBackend: CryptoBackend = {
   name: 'node',
   chunkCipher: nodeChunkCipher,
   scrypt: nodeScrypt,
   x25519: nodeX25519,
+  hashes: nodeHashes,
 };

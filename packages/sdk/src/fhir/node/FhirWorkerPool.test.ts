@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FhirParseError, FhirValidationError } from '../../errors/fhir.ts';
+import { sha256Hex } from '../canonicalJson.ts';
 import { FhirWorkerPool } from './FhirWorkerPool.ts';
 
 describe('FhirWorkerPool', () => {
@@ -15,7 +16,11 @@ describe('FhirWorkerPool', () => {
           canonicalJson: '{"code":{"text":"note"},"id":"b1","resourceType":"Basic"}',
         },
       ]);
+      // The worker's digest (OpenSSL) is the one noble computes; the resource is parsed once, when first read.
+      expect(records[0]?.sha256).toBe(sha256Hex(records[0]?.canonicalJson ?? ''));
       expect(records[0]?.resource).toEqual({ resourceType: 'Basic', id: 'b1', code: { text: 'note' } });
+      expect(records[0]?.resource).toBe(records[0]?.resource);
+      expect({ ...records[0] }.resource).toEqual({ resourceType: 'Basic', id: 'b1', code: { text: 'note' } });
 
       const parse = await pool.split('{"a":{"__proto__":1}}').catch((e: unknown) => e);
       expect(parse).toBeInstanceOf(FhirParseError);

@@ -36,6 +36,25 @@ function tsxApiUrl(entry: URL): string | undefined {
   }
 }
 
+/**
+ * A worker's record with its `resource` parsed from `canonicalJson` when first read (then kept): an import encrypts
+ * `canonicalJson` and never reads the object, so 28 MB of Synthea need not be parsed again on the calling thread.
+ */
+function withLazyResource(record: Omit<FhirRecord, 'resource'>): FhirRecord {
+  let resource: Resource | undefined;
+  return Object.defineProperty(record, 'resource', {
+    enumerable: true,
+    configurable: true,
+    get: () => {
+      resource ??= JSON.parse(record.canonicalJson) as Resource;
+      return resource;
+    },
+    set: (value: Resource) => {
+      resource = value;
+    },
+  }) as FhirRecord;
+}
+
 type Job = {
   request: WorkerRequest;
   resolve: (value: SplitIntoRecordsReturnType) => void;
@@ -113,9 +132,7 @@ export class FhirWorkerPool {
     this.#idle.push(worker);
     if (job) {
       if (reply.ok) {
-        const records = reply.records.map(
-          (record): FhirRecord => ({ ...record, resource: JSON.parse(record.canonicalJson) as Resource }),
-        );
+        const records = reply.records.map(withLazyResource);
         job.resolve({ records, outcome: reply.outcome });
       } else if (reply.kind === 'parse') job.reject(new FhirParseError(reply.problem, reply.parameters));
       else if (reply.kind === 'validation') job.reject(new FhirValidationError(reply.outcome));

@@ -4,6 +4,8 @@
  * again (cheaper than cloning the object graph).
  */
 import { parentPort } from 'node:worker_threads';
+import { setDefaultCryptoBackend } from '../../crypto/backend.ts';
+import { nodeCryptoBackend } from '../../crypto/node/nodeBackend.ts';
 import { FhirParseError, FhirValidationError } from '../../errors/fhir.ts';
 import { loadR4Definitions } from '../loadR4Definitions.ts';
 import { splitIntoRecords } from '../splitIntoRecords.ts';
@@ -12,6 +14,8 @@ import type { WorkerReply, WorkerRequest } from './protocol.ts';
 
 const port = parentPort;
 if (!port) throw new Error('fhirWorker.ts runs only as a worker thread');
+// OpenSSL's SHA-256 for the records' digests (the thread's own module instances start with noble's backend).
+setDefaultCryptoBackend(nodeCryptoBackend);
 
 const ready = loadR4Definitions({ sources: nodeR4DefinitionSources });
 
