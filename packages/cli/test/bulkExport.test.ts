@@ -283,6 +283,13 @@ describe('Bulk Data $export: _since and files', () => {
       jsonOf(await carekeyInProcess(['get', record, '-o', out, '--json'], moved));
       expect(readFileSync(out).equals(readFileSync(original))).toBe(true);
     }
+    // Without -o, a file is not poured onto the terminal: one line saying what it is and how to save it.
+    const onTerminal = await carekeyInProcess(['get', ctRecord], moved);
+    expect(onTerminal.code).toBe(1);
+    expect(onTerminal.stdout).toBe('');
+    expect(onTerminal.stderr).toMatch(
+      /^carekey: record 0x[0-9a-f]{64} is a DICOM file \(39206 bytes\), not shown on the terminal \(write it to a file: carekey get 0x[0-9a-f]{64} -o <file>/u,
+    );
     const local = (await there.store.list(there.keys.identity)).filter((r) => r.resourceType === 'Binary');
     expect(local.map((r) => [r.recordId, r.category]).sort()).toEqual(
       [

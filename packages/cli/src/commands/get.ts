@@ -1,10 +1,11 @@
 import { stat, writeFile } from 'node:fs/promises';
 import { assembleHeader, decodeStanza, decrypt, unwrapFileKey } from '@carekey/sdk/crypto';
 import { decryptFile } from '@carekey/sdk/crypto/node';
+import { fileRecordCategory } from '@carekey/sdk/fhir';
 import type { Command } from 'commander';
 import type { Hex } from 'viem';
 import { CliError } from '../io/CliError.ts';
-import { output } from '../io/output.ts';
+import { inertJson, output } from '../io/output.ts';
 import { findGrantFor } from './grantsOf.ts';
 import { openSession, type Session } from './openSession.ts';
 import { parseRecordId, resolveRecordRef } from './resolveRecordRef.ts';
@@ -34,13 +35,48 @@ export async function readShared(session: Session, recordId: Hex, grantId?: Hex)
   return decrypt({ identities: [session.keys.identity], ciphertext: file });
 }
 
+const FILE_KINDS: Record<string, string> = {
+  'Binary|application/dicom': 'a DICOM file',
+  'Binary|application/pdf': 'a PDF file',
+};
+
+/**
+ * What `carekey get` prints for a record on stdout: a FHIR record pretty-printed (2-space JSON, every terminal
+ * control a record could carry escaped: T-22, `inertJson`). A file record (DICOM, PDF, other bytes) is refused with
+ * the hint to write it with `-o`, as its bytes would be garbage on a terminal (and could drive it).
+ * @throws CliError for a file record, or a record that is not JSON.
+ */
+export function recordText(recordId: Hex, plaintext: Uint8Array): string {
+  const first = plaintext.find((b) => b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09);
+  if (first !== 0x7b /* '{' */) {
+    const kind = FILE_KINDS[fileRecordCategory(plaintext)] ?? 'a file';
+    throw new CliError(
+      `record ${recordId} is ${kind} (${plaintext.length} bytes), not shown on the terminal`,
+      { hint: `write it to a file: carekey get ${recordId} -o <file> (or -o - to send the bytes to stdout)` },
+    );
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
+  } catch (cause) {
+    throw new CliError(`record ${recordId} does not hold valid JSON`, {
+      cause,
+      hint: `write its bytes to a file to inspect them: carekey get ${recordId} -o <file>`,
+    });
+  }
+  return `${inertJson(value, 2)}\n`;
+}
+
 /** `carekey get <record> [-o file]`: decrypts one record, mine or shared with me. */
 export function registerGet(program: Command): void {
   program
     .command('get')
     .description('decrypt one record (yours, or one shared with you) to stdout or a file')
     .argument('<record>', 'record id as `carekey ls` shows it')
-    .option('-o, --output <file>', 'write the FHIR JSON to this file instead of stdout')
+    .option(
+      '-o, --output <file>',
+      'write the record as it is (FHIR JSON, or a file: DICOM, PDF) to this file, or to stdout with `-`',
+    )
     .option(
       '--grant <grantId>',
       'as a grantee: the grant to read under (default: the one that covers the record)',
@@ -59,7 +95,7 @@ export function registerGet(program: Command): void {
         if (record.state === 'shredded')
           throw new CliError(`record ${record.recordId} was forgotten (shredded)`);
         recordId = record.recordId;
-        if (options.output !== undefined) {
+        if (options.output !== undefined && options.output !== '-') {
           // A file record (a DICOM study, a PDF) can be large: decrypt the local age file to the output streamed.
           await decryptFile({
             input: session.store.fileOf(recordId),
@@ -79,20 +115,22 @@ export function registerGet(program: Command): void {
           options.grant === undefined ? undefined : parseRecordId(options.grant),
         );
       }
-      const text = new TextDecoder().decode(plaintext);
-      if (options.output !== undefined) {
+      if (options.output === '-') {
+        process.stdout.write(plaintext); // asked for: the bytes as they are (to a pipe)
+      } else if (options.output !== undefined) {
         await writeFile(options.output, plaintext, { mode: 0o600 });
         output(
           options,
           { recordId, output: options.output, bytes: plaintext.length },
           () => `wrote ${options.output}`,
         );
-      } else if (options.json) {
-        output(options, { recordId, resource: JSON.parse(text) as unknown }, () => '');
       } else {
-        // FHIR records are JSON objects; anything else is a file record's bytes (DICOM, PDF), written as they are.
-        if (plaintext[0] === 0x7b) process.stdout.write(`${text}\n`);
-        else process.stdout.write(plaintext);
+        const text = recordText(recordId, plaintext); // refuses a file record: it belongs in a file (-o)
+        if (options.json) {
+          output(options, { recordId, resource: JSON.parse(text) as unknown }, () => '');
+        } else {
+          process.stdout.write(text);
+        }
       }
     });
 }

@@ -12,9 +12,12 @@ export function inertText(text: string): string {
   return text.replace(TERMINAL_CONTROLS, (c) => `\\u{${(c.codePointAt(0) ?? 0).toString(16)}}`);
 }
 
-/** `JSON.stringify(value)` with the controls JSON leaves literal (DEL, C1, bidi) escaped as `\uXXXX`: same value. */
-export function inertJson(value: unknown): string {
-  return JSON.stringify(value).replace(
+/**
+ * `JSON.stringify(value, null, indent)` with the controls JSON leaves literal (DEL, C1, bidi) escaped as `\uXXXX`:
+ * the same value, nothing a terminal acts on.
+ */
+export function inertJson(value: unknown, indent?: number): string {
+  return JSON.stringify(value, null, indent).replace(
     TERMINAL_CONTROLS,
     (c) => `\\u${(c.codePointAt(0) ?? 0).toString(16).padStart(4, '0')}`,
   );
