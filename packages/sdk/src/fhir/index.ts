@@ -24,6 +24,16 @@ export {
 } from './dicom.ts';
 export { impossibleFhirDate } from './fhirDate.ts';
 export { fhirXmlToJson, isFhirXml } from './fhirXml.ts';
+export {
+  type DescribeFileParameters,
+  describeFile,
+  FILE_CONTENT_TYPES,
+  type FileKind,
+  fileKindOf,
+  MAX_DICOM_HEADER_BYTES,
+  MAX_PDF_METADATA_BYTES,
+  readDicomHeaderOf,
+} from './fileImport.ts';
 export { FILE_ATTACHMENT_EXTENSION, fileRecordUri, recordIdOfAttachment } from './fileRecordUri.ts';
 export {
   type DocumentReferenceFromFileParameters,

@@ -1,37 +1,25 @@
 import { createHash } from 'node:crypto';
 import { open, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { Reference, Resource } from '@medplum/fhirtypes';
+import type { Reference } from '@medplum/fhirtypes';
 import { BatchWriter, readPieces, withFiles } from '../../crypto/node/fileIo.ts';
 import { nodeCryptoBackend } from '../../crypto/node/nodeBackend.ts';
 import { generateFileKey, PayloadEncryptor } from '../../crypto/payload.ts';
 import { FhirImportError } from '../../errors/fhir.ts';
+import type { DicomHeader } from '../dicom.ts';
 import {
-  type DicomHeader,
-  DicomHeaderTruncated,
-  imagingStudyFromDicom,
-  isDicomPart10,
-  readDicomHeader,
-} from '../dicom.ts';
-import {
-  documentReferenceFromFile,
-  type FileFacts,
-  fileRecordUri,
-  isPdf,
-  type PdfInfo,
-  readPdfInfo,
-  withFileAttachment,
-} from '../fileResources.ts';
-import { type FhirRecord, splitIntoRecords } from '../splitIntoRecords.ts';
+  describeFile,
+  FILE_CONTENT_TYPES,
+  type FileKind,
+  fileKindOf,
+  MAX_PDF_METADATA_BYTES,
+  readDicomHeaderOf,
+} from '../fileImport.ts';
+import { type PdfInfo, readPdfInfo } from '../fileResources.ts';
+import type { FhirRecord } from '../splitIntoRecords.ts';
 import { nodeR4DefinitionSources } from './nodeR4DefinitionSources.ts';
 
-/** The file kinds imported with their metadata. */
-export type FileKind = 'dicom' | 'pdf';
-
-/** Largest DICOM header read (the pixels are never read to describe a file). */
-export const MAX_DICOM_HEADER_BYTES = 64 * 1024 * 1024;
-/** PDFs up to this size have their title and date read (pdf-lib needs the whole file in memory). */
-export const MAX_PDF_METADATA_BYTES = 64 * 1024 * 1024;
+export { type FileKind, MAX_DICOM_HEADER_BYTES, MAX_PDF_METADATA_BYTES } from '../fileImport.ts';
 
 /**
  * What kind of file `file` is, from its bytes (`DICM` at 128, `%PDF-`), or undefined when neither. A name ending
@@ -39,22 +27,7 @@ export const MAX_PDF_METADATA_BYTES = 64 * 1024 * 1024;
  * @throws FhirImportError (`not-dicom`, `not-pdf`).
  */
 export async function sniffFileKind(file: string): Promise<FileKind | undefined> {
-  const head = await readHead(file, 1024);
-  const name = file.toLowerCase();
-  if (isDicomPart10(head)) return 'dicom';
-  if (/\.(dcm|dicom)$/u.test(name)) {
-    throw new FhirImportError(
-      `${path.basename(file)} is not a DICOM file: no "DICM" marker at byte 128 (DICOM Part 10)`,
-      { reason: 'not-dicom' },
-    );
-  }
-  if (isPdf(head)) return 'pdf';
-  if (name.endsWith('.pdf')) {
-    throw new FhirImportError(`${path.basename(file)} is not a PDF file: no "%PDF-" header`, {
-      reason: 'not-pdf',
-    });
-  }
-  return undefined;
+  return fileKindOf(await readHead(file, 1024), path.basename(file));
 }
 
 async function readHead(file: string, bytes: number): Promise<Uint8Array> {
@@ -71,20 +44,7 @@ async function readHead(file: string, bytes: number): Promise<Uint8Array> {
 /** Reads a DICOM file's header from its first bytes, reading more only while the header runs past them. */
 export async function readDicomFileHeader(file: string): Promise<DicomHeader> {
   const { size } = await stat(file);
-  for (let want = 1024 * 1024; ; want *= 4) {
-    const take = Math.min(want, size, MAX_DICOM_HEADER_BYTES);
-    const head = await readHead(file, take);
-    try {
-      return readDicomHeader(head, { complete: take === size });
-    } catch (error) {
-      if (!(error instanceof DicomHeaderTruncated)) throw error;
-      if (take >= MAX_DICOM_HEADER_BYTES) {
-        throw new FhirImportError(`the DICOM header is larger than ${MAX_DICOM_HEADER_BYTES} bytes`, {
-          reason: 'too-large',
-        });
-      }
-    }
-  }
+  return readDicomHeaderOf((bytes) => readHead(file, bytes), size);
 }
 
 /** Result of `encryptFileToPayload`: the file key and facts of the plaintext and of the payload. */
@@ -189,43 +149,23 @@ export async function prepareFileImport(
       : undefined;
   const encrypted = await encryptFileToPayload({ input: parameters.file, output: parameters.payloadOutput });
   try {
-    const contentType = kind === 'dicom' ? 'application/dicom' : 'application/pdf';
-    const facts: FileFacts = {
-      contentType,
+    const record = await describeFile({
+      kind,
+      name: path.basename(parameters.file),
+      fileRecordId: parameters.fileRecordId,
       size: encrypted.size,
+      sha256: encrypted.sha256,
       sha1Base64: encrypted.sha1Base64,
-      url: fileRecordUri(parameters.fileRecordId),
-      title: pdf?.title ?? dicom?.studyDescription ?? path.basename(parameters.file),
-      ...(pdf?.creation === undefined ? {} : { creation: pdf.creation }),
-    };
-    let resource: Resource;
-    if (dicom !== undefined) {
-      resource = withFileAttachment(
-        imagingStudyFromDicom({
-          header: dicom,
-          ...(parameters.subject === undefined ? {} : { subject: parameters.subject }),
-        }),
-        facts,
-      );
-    } else {
-      resource = documentReferenceFromFile({
-        id: encrypted.sha256.slice(0, 64),
-        facts,
-        ...(parameters.subject === undefined ? {} : { subject: parameters.subject }),
-        ...(pdf?.title === undefined ? {} : { description: pdf.title }),
-      });
-    }
-    const { records } = await splitIntoRecords({
-      input: resource,
+      dicom,
+      pdf,
+      custodian: parameters.custodian,
+      subject: parameters.subject,
       definitions: { sources: nodeR4DefinitionSources },
-      ...(parameters.custodian === undefined ? {} : { custodian: parameters.custodian }),
     });
-    const [record] = records;
-    if (record === undefined) throw new Error('no record');
     return {
       ...encrypted,
       kind,
-      contentType,
+      contentType: FILE_CONTENT_TYPES[kind],
       record,
       ...(dicom === undefined ? {} : { dicom }),
       ...(pdf === undefined ? {} : { pdf }),
