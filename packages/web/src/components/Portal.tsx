@@ -187,9 +187,10 @@ export function Portal({
 
   const onImport = (file: File) =>
     action.run(`Reading ${file.name}…`, async (progress) => {
-      const bytes = new Uint8Array(await file.arrayBuffer());
-      const { importFhir } = await import('../lib/importFhir.ts');
-      const added = await importFhir(session, bytes, (done, total, text) => progress({ text, done, total }));
+      const { importAnyFile } = await import('../lib/fileImport.ts');
+      const added = await importAnyFile(session, file, (done, total, text) =>
+        progress({ text, done, total }),
+      );
       setRecords((current) => [...current, ...added]);
       setNotice(`Imported ${added.length} records from ${file.name}.`);
       await refreshShares();
@@ -510,11 +511,13 @@ export function Portal({
 function ImportFile({ onImport, busy }: { onImport: (file: File) => void; busy: boolean }) {
   return (
     <div className="field import">
-      <label htmlFor="import-file">Import a FHIR file (for example a Synthea patient bundle)</label>
+      <label htmlFor="import-file">
+        Import a FHIR file, a DICOM image or a PDF (for example a Synthea patient bundle or a scan)
+      </label>
       <input
         id="import-file"
         type="file"
-        accept=".json,application/json,application/fhir+json"
+        accept=".json,application/json,application/fhir+json,.dcm,.dicom,application/dicom,.pdf,application/pdf"
         disabled={busy}
         onChange={(e) => {
           const file = e.target.files?.[0];

@@ -47,8 +47,13 @@ export async function importFhir(
   );
 }
 
-/** One record to publish: its canonical JSON, its category (tagged with my category key) and the resource. */
-export type OwnRecord = { json: string; category: string; resource: Resource };
+/**
+ * One record to publish: its canonical JSON, its category (tagged with my category key) and the resource; or a file
+ * already encrypted and uploaded (a scan, a PDF: `lib/fileImport.ts`), with the record id its description points to.
+ */
+export type OwnRecord =
+  | { json: string; category: string; resource: Resource }
+  | { file: { contentType: string }; recordId: Hex; category: string; blobId: string; fileKey: Uint8Array };
 
 /**
  * Publishes records as the patient's own: encrypt each with a fresh file key, upload each payload, wrap the file
@@ -68,17 +73,25 @@ export async function publishOwnRecords(
   const patient = session.identity;
   let uploaded = 0;
   const prepared = await inPool(items, 8, async (record) => {
-    const { fileKey, payload } = encryptPayload({
-      plaintext: new TextEncoder().encode(record.json),
-    });
-    const stanza = encodeStanza(await wrapFileKey({ fileKey, recipient: own }));
-    fileKey.fill(0);
-    const { cid } = await node.putBlob(payload);
+    let cid: string;
+    let stanza: string;
+    if ('file' in record) {
+      // Encrypted and uploaded already, streamed; its key is wrapped like any other.
+      cid = record.blobId;
+      stanza = encodeStanza(await wrapFileKey({ fileKey: record.fileKey, recipient: own }));
+    } else {
+      const { fileKey, payload } = encryptPayload({
+        plaintext: new TextEncoder().encode(record.json),
+      });
+      stanza = encodeStanza(await wrapFileKey({ fileKey, recipient: own }));
+      fileKey.fill(0);
+      cid = (await node.putBlob(payload)).cid;
+    }
     uploaded++;
     if (uploaded % 10 === 0 || uploaded === items.length) {
       onProgress?.(uploaded, items.length, 'Encrypting and uploading');
     }
-    const recordId = random32();
+    const recordId = 'file' in record ? record.recordId : random32();
     const salt = random32();
     const tag = categoryTag({ patientSalt: tagKey, category: record.category });
     const patientCommitment = keccak256(
@@ -138,7 +151,7 @@ export async function publishOwnRecords(
         state: 'active',
         categoryTag: p.leaf.categoryTag,
         stanza: p.stanza,
-        resource: p.record.resource,
+        ...('file' in p.record ? { file: p.record.file } : { resource: p.record.resource }),
         addedAt,
       });
     }
