@@ -29,6 +29,7 @@ import { markBackupVerified, revealMnemonic, type StoredWallet } from '../lib/wa
 import { AccessLog, describeActor } from './AccessLog.tsx';
 import { ErrorBoundary } from './ErrorBoundary.tsx';
 import { GuardianPrompt, Guardians } from './Guardians.tsx';
+import { NoticeItem } from './Notices.tsx';
 import { LatestLabs, Timeline, toTimeline } from './Records.tsx';
 import { describePending } from './Recovery.tsx';
 import { useFileSaver } from './SaveFile.tsx';
@@ -633,9 +634,7 @@ function Home({
               : `${breakGlass.length} emergency access${breakGlass.length === 1 ? '' : 'es'} in all.`}
           </li>
           {other.map((n) => (
-            <li key={n.id}>
-              {formatUntil(new Date(n.at))}: {n.kind.replaceAll('-', ' ')}
-            </li>
+            <NoticeItem key={n.id} notice={n} onRecovery={onRecovery} />
           ))}
         </ul>
       </section>

@@ -15,6 +15,7 @@ import { categoryKey, categoryTag, recordCategory } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import { getAddress, type Hex, hexToString, isAddressEqual, isHex } from 'viem';
 import { PortalError } from './errors.ts';
+import type { RecoveryEvent } from './notificationWords.ts';
 import { loadCache, type PortalRecord, saveCache } from './records.ts';
 import { type Session, signatureContext } from './session.ts';
 
@@ -330,7 +331,8 @@ export function exportBundle(
 
 /**
  * One notification of `GET /v1/notifications` (`@carekey/sdk/emergency` `Notification`): a break-glass on my
- * records, or on those of a patient who named me guardian. Other kinds a newer node sends are shown by their kind.
+ * records, or on those of a patient who named me guardian; or a recovery event (`notificationWords.ts`). Other kinds
+ * a newer node sends are shown by their kind.
  */
 export type PortalNotification = {
   id: string;
@@ -345,6 +347,8 @@ export type PortalNotification = {
   reason?: string;
   scope?: string;
   expiresAt?: string;
+  /** A recovery notification's contract event (who approved, the new key, approvals, when it is ready…). */
+  event?: RecoveryEvent;
 };
 
 /** My notifications, oldest first; `undefined` when this node has no notification feed. */
