@@ -41,7 +41,7 @@ describe('guardians', () => {
   portalTest(
     'T-17 T-18 T-6: guardians set up in plain words, 2 of 2 pieces give the phrase back; after a theft they move the identity to a new phone and the old key is powerless',
     { timeout: 480_000 },
-    async ({ patient, newUser }) => {
+    async ({ patient, newUser, portal }) => {
       const p = patient.page;
       p.setDefaultTimeout(60_000);
       const ann = await newUser('guardian-ann');
@@ -253,6 +253,31 @@ describe('guardians', () => {
       await n.getByRole('button', { name: 'Records', exact: true }).click();
       await expect.poll(() => n.getByRole('article').count(), { timeout: 90_000 }).toBe(8);
       await phone.screenshot('recovered-records');
+
+      // The recovered phone chooses its guardians again: the new pieces (of the new phrase) are anchored on chain,
+      // at a higher generation, so the pieces of the old phrase never count again.
+      const anchoredBefore = (await (await fetch(`${portal.url}/v1/recovery/${me.address}`)).json()) as {
+        shareEpoch: number;
+        shareSetRoot: string;
+      };
+      await n.getByRole('button', { name: 'Guardians', exact: true }).click();
+      await n.getByLabel('Guardian 1', { exact: true }).fill(a.address);
+      await n.getByLabel('Guardian 2', { exact: true }).fill(b.address);
+      await n.getByLabel('Your passphrase (to open your recovery phrase here)').fill(TEST_PASSPHRASE);
+      await n.getByRole('button', { name: 'Make the guardian pieces' }).click();
+      await n
+        .getByTestId('guardian-set')
+        .getByText(/^Anchored in your stolen-phone protection/u)
+        .waitFor();
+      const anchored = () =>
+        fetch(`${portal.url}/v1/recovery/${me.address}`).then(
+          (r) => r.json() as Promise<{ shareEpoch: number; shareSetRoot: string }>,
+        );
+      await expect
+        .poll(async () => (await anchored()).shareEpoch, { timeout: 60_000 })
+        .toBe(anchoredBefore.shareEpoch + 1);
+      expect((await anchored()).shareSetRoot).not.toBe(anchoredBefore.shareSetRoot);
+      await phone.screenshot('re-share-anchored');
 
       // The stolen key is powerless: the old device's requests are refused in plain words.
       await p.getByRole('button', { name: 'Sharing', exact: true }).click();

@@ -101,6 +101,12 @@ export function Guardians({
                 </li>
               ))}
             </ul>
+            {current.anchored ? (
+              <p>
+                Anchored in your stolen-phone protection: these guardians are the ones who can approve a new
+                key and are notified, and pieces of any older generation are refused from now on.
+              </p>
+            ) : null}
           </div>
         )}
       </section>

@@ -2,12 +2,15 @@ import type { X25519Recipient } from '@carekey/sdk/crypto';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   checkGuardianSet,
+  configureRecovery,
+  getRecovery,
   guardianRecipients,
   mnemonicToRecoverySecret,
   sealShare,
   splitSecret,
 } from '@carekey/sdk/recovery';
-import type { Address } from 'viem';
+import { type Address, isAddressEqual } from 'viem';
+import { PortalError } from './errors.ts';
 import { idbGet, idbSet } from './idb.ts';
 import type { Session } from './session.ts';
 
@@ -22,6 +25,8 @@ export type GuardianSet = {
   threshold: number;
   guardians: { address: Address; index: number }[];
   createdAt: string;
+  /** Anchored in my Recovery contract (stolen-phone protection on): older pieces are refused from then on. */
+  anchored?: boolean;
 };
 
 /** One guardian's share, sealed to their published X25519 key: an armored age file, the CLI's format. */
@@ -63,7 +68,8 @@ export type MakeGuardianSharesParameters = {
  * published X25519 key, in the CLI's file format (`<address>.share.age`), so a guardian keeps it with
  * `carekey guardian keep`. Everything is checked before anything is made, by the SDK's checks the CLI uses too
  * (`checkGuardianSet`, `guardianRecipients`): each guardian named once, not me, at least two, a threshold from 2 to
- * n, and every guardian with a published key. Then the set (public facts) is saved.
+ * n, and every guardian with a published key. With stolen-phone protection on, the new set is anchored in the Recovery
+ * contract first (signed by the key in control, relayed). Then the set (public facts) is saved.
  *
  * @throws RecoveryError for each of those (the portal's words: `plainError`); `IdentityRefError` for a malformed
  *   address.
@@ -80,14 +86,41 @@ export async function makeGuardianShares(
   const k = parameters.threshold;
   checkGuardianSet({ guardians: refs, self: session.identity, threshold: k });
   const recipients = await guardianRecipients(session.node, refs);
-  const previous = await loadGuardianSet(session.identity);
-  const epoch = (previous?.epoch ?? 0) + 1;
+  // With stolen-phone protection on, the Recovery contract anchors the share set (as `carekey guardians setup`): the
+  // new set is anchored there (same delay; these guardians and threshold) with an epoch above the anchored one,
+  // before any piece is handed out — pieces of an older phrase (before a recovery) then never count again.
+  const [previous, recovery] = await Promise.all([
+    loadGuardianSet(session.identity),
+    getRecovery(session.node, session.identity),
+  ]);
+  if (
+    recovery.enabled &&
+    (recovery.controller === null || !isAddressEqual(recovery.controller, session.account.address))
+  )
+    throw new PortalError(
+      'This device’s key is not the one in control of your stolen-phone protection, so it cannot choose new guardians. Use the device that is (see Guardians); nothing was made.',
+    );
+  const epoch = Math.max(previous?.epoch ?? 0, recovery.enabled ? recovery.shareEpoch : 0) + 1;
   const split = await splitSecret({
     secret: mnemonicToRecoverySecret(parameters.mnemonic),
     threshold: k,
     total: refs.length,
     epoch,
   });
+  if (recovery.enabled) {
+    await configureRecovery({
+      node: session.node,
+      account: session.account,
+      identity: session.identity,
+      settings: {
+        guardians: refs,
+        threshold: k,
+        delay: BigInt(recovery.delay),
+        shareSetRoot: split.setRoot,
+        shareEpoch: epoch,
+      },
+    });
+  }
   const files: SealedShareFile[] = [];
   const guardians: GuardianSet['guardians'] = [];
   for (const [i, share] of split.shares.entries()) {
@@ -106,6 +139,7 @@ export async function makeGuardianShares(
     threshold: k,
     guardians,
     createdAt: new Date().toISOString(),
+    ...(recovery.enabled ? { anchored: true } : {}),
   };
   await idbSet(setKey(session.identity), set);
   return { set, files };
