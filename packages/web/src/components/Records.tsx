@@ -2,6 +2,7 @@ import { memo, useId, useMemo, useState } from 'react';
 import {
   dateOf,
   formatDate,
+  imagingFacts,
   isSensitive,
   kindOf,
   narrativeText,
@@ -203,6 +204,7 @@ export const RecordCard = memo(function RecordCard({
     );
   }
   const narrative = open ? narrativeText(item.resource) : undefined;
+  const imaging = imagingFacts(item.resource);
   return (
     <article className="record" aria-label={`${item.title}, ${formatDate(item.date)}`}>
       <header>
@@ -223,6 +225,7 @@ export const RecordCard = memo(function RecordCard({
           {...(onTrend ? { onTrend: () => onTrend(v.code) } : {})}
         />
       ))}
+      {imaging === undefined ? null : <p className="imaging">{imaging}</p>}
       {file !== undefined && onSaveFile ? (
         <p className="file">
           <button type="button" className="secondary" onClick={() => onSaveFile(file)}>

@@ -112,6 +112,38 @@ function nameOf(resource: Resource): string | undefined {
 }
 
 /** The clinical date of a record (not the import date), as written in it. */
+const MODALITIES: Record<string, string> = {
+  CT: 'CT scan',
+  MR: 'MRI scan',
+  US: 'Ultrasound',
+  CR: 'X-ray',
+  DX: 'X-ray',
+  MG: 'Mammogram',
+  PT: 'PET scan',
+  NM: 'Nuclear medicine scan',
+  XA: 'Angiography',
+  OT: 'Image',
+};
+
+/** An imaging study in a line: what kind of scan (DICOM modality in words), of what, how many images. */
+export function imagingFacts(resource: Resource): string | undefined {
+  if (resource.resourceType !== 'ImagingStudy') return undefined;
+  const r = resource as {
+    modality?: { code?: string }[];
+    series?: { bodySite?: { display?: string; code?: string }; numberOfInstances?: number }[];
+    numberOfInstances?: number;
+  };
+  const code = r.modality?.[0]?.code;
+  const what = code === undefined ? 'Imaging study' : (MODALITIES[code] ?? `${code} study`);
+  const site = r.series?.map((s) => s.bodySite?.display ?? s.bodySite?.code).find((s) => s !== undefined);
+  const images = r.numberOfInstances;
+  return [
+    what,
+    site === undefined ? 'body part not recorded' : `body part: ${site.toLowerCase()}`,
+    ...(images === undefined ? [] : [`${images} image${images === 1 ? '' : 's'}`]),
+  ].join(' · ');
+}
+
 export function dateOf(resource: Resource): string | undefined {
   return clinicalDate(resource as never);
 }

@@ -309,6 +309,12 @@ export async function importAnyFile(
   file: Blob & { name: string },
   onProgress?: Progress,
 ): Promise<PortalRecord[]> {
+  if (file.size > MAX_BROWSER_FILE_BYTES) {
+    // Before a byte of it is read, whatever it is (a FHIR file is read whole).
+    throw new PortalError(
+      `${file.name} is ${formatBytes(file.size)}: the portal imports files up to ${formatBytes(MAX_BROWSER_FILE_BYTES)}. Nothing was imported.`,
+    );
+  }
   const kind = await sniffFile(file);
   if (kind !== undefined) {
     return importFileRecords(session, file, { kind, ...(onProgress === undefined ? {} : { onProgress }) });
