@@ -1,8 +1,9 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MigrationError } from '@carekey/sdk/errors';
+import { MigrationError, type QueryError } from '@carekey/sdk/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordBatchIdSql } from '../vault/recordBatchId.ts';
 import { createPostgresSql } from './createPostgresSql.ts';
 import { loadMigrations } from './loadMigrations.ts';
 import { migrate } from './migrate.ts';
@@ -158,6 +159,66 @@ describe.each(SQL_ENGINES)('migrate on %s', (engine) => {
       expect(rows).toHaveLength(all.length);
     } finally {
       await Promise.all([...new Set([sql, ...starters])].map((s) => s.close()));
+    }
+  });
+});
+
+describe.each(SQL_ENGINES)('migration 011 (records batch id read from chain_batches) on %s', (engine) => {
+  it('upgrades a store whose records hold batch ids: same ids through the join, one index scan, constraint kept', async () => {
+    const sql = await openTestSql(engine);
+    const b = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+    try {
+      const all = loadMigrations();
+      await migrate({ sql, migrations: all.slice(0, 10) });
+      const root = b(32, 7);
+      const publisher = b(20, 2);
+      await sql.query(
+        'insert into chain_batches (batch_id, publisher, root, count, block_number) values (5, $1, $2, 2, 9)',
+        [publisher, root],
+      );
+      for (const [fill, batchId] of [
+        [1, 5n],
+        [3, null],
+      ] as const) {
+        await sql.query(
+          `insert into records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof,
+             batch_root, salt, batch_id) values ($1, $2, $2, $3, $4, $4, 0, $5, $6, $4, $7)`,
+          [
+            b(32, fill),
+            publisher,
+            `b${'a'.repeat(58)}`,
+            b(32, fill + 1),
+            [b(32, 9)],
+            batchId ? root : null,
+            batchId,
+          ],
+        );
+      }
+      expect((await migrate({ sql })).applied.map((m) => m.version)).toEqual([11]);
+      const { rows } = await sql.query<{ batch_id: bigint | null }>(
+        `select ${recordBatchIdSql('r')} as batch_id from records r order by r.record_id`,
+      );
+      expect(rows.map((r) => r.batch_id)).toEqual([5n, null]);
+      const columns = await sql.query(
+        `select 1 from information_schema.columns where table_name = 'records' and column_name = 'batch_id'`,
+      );
+      expect(columns.rowCount).toBe(0);
+      // A leaf index without its proof is still refused.
+      const refused = await sql
+        .query('update records set leaf_index = null where record_id = $1', [b(32, 1)])
+        .catch((e: unknown) => e);
+      expect((refused as QueryError).code).toBe('23514');
+      // The join can use chain_batches_root_idx (the planner prefers a scan only on a tiny table).
+      await sql.transaction(async (tx) => {
+        await tx.query('set local enable_seqscan = off');
+        const plan = await tx.query<{ 'QUERY PLAN': string }>(
+          `explain select ${recordBatchIdSql('r')} from records r where r.patient = $1`,
+          [publisher],
+        );
+        expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/chain_batches_root_idx/);
+      });
+    } finally {
+      await sql.close();
     }
   });
 });

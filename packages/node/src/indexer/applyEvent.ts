@@ -140,12 +140,8 @@ export async function applyEvent(tx: SqlExecutor, event: IndexedEvent): Promise<
          on conflict (batch_id) do update set publisher = $2, root = $3, count = $4, block_number = $5`,
         [event.args.batchId, bytes(event.args.publisher), bytes(event.args.root), event.args.count, block],
       );
-      // The records this node stored for the batch (by the root they were published under) get its id.
-      await tx.query(
-        `update records set batch_id = $1
-         where batch_root = $2 and publisher = $3 and proof is not null and batch_id is distinct from $1`,
-        [event.args.batchId, bytes(event.args.root), bytes(event.args.publisher)],
-      );
+      // The records this node stored for the batch are not rewritten: their batch id is read from this row by the
+      // root and publisher they were published under (`recordBatchId`, migration 011).
       return;
     case 'ShredRequested':
       // Shred state is per (patient, record) on chain: anyone may shred any record id under their own identity.

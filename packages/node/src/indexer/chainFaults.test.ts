@@ -10,6 +10,7 @@ import { IndexerChainMismatchError } from '@carekey/sdk/errors';
 import { type Address, bytesToHex, type Hex, hexToBytes, hexToNumber } from 'viem';
 import { getLogs } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { recordBatchIdSql } from '../vault/recordBatchId.ts';
 import type { IndexerChange } from './createIndexer.ts';
 import { readIndexedGrant } from './readIndexedGrant.ts';
 import { type IndexerTestbed, startIndexerTestbed } from './testing/startIndexerTestbed.ts';
@@ -68,12 +69,12 @@ async function storeRecords(
     );
 }
 
-/** `records.batch_id` of each record (`null` while its batch is not on chain). */
+/** The batch id of each record as the vault reads it (`null` while its batch is not on chain). */
 async function batchIds(recordIds: Hex[]): Promise<(string | null)[]> {
   const ids: (string | null)[] = [];
   for (const id of recordIds) {
     const { rows } = await bed.sql.query<{ batch_id: bigint | null }>(
-      'select batch_id from records where record_id = $1',
+      `select ${recordBatchIdSql('r')} as batch_id from records r where r.record_id = $1`,
       [hexToBytes(id)],
     );
     ids.push(rows[0]?.batch_id == null ? null : String(rows[0].batch_id));
@@ -309,7 +310,7 @@ describe('indexer on a misbehaving chain', () => {
     expect(await grantIds()).toEqual([after]);
     expect(again.reset).toBe(true);
   });
-  it('fills records.batch_id from BatchPublished, clears it when a reorg removes the batch, and after the replay of a reset chain sets the id the batch has there (F-5)', async () => {
+  it('gives records the batch id of their BatchPublished, loses it when a reorg removes the batch, and after the replay of a reset chain sets the id the batch has there (F-5)', async () => {
     const indexer = bed.indexer();
     const hospital = bed.newKey();
     const kept = await bed.publish(hospital, 2);

@@ -14,8 +14,8 @@ export type RemovedEvent = {
 
 /**
  * Undoes, inside the caller's transaction, everything indexed from block `fromBlock` on (a reorg's fork point):
- * events, grants created, revocations, access requests and answers, DID keys and owners, batches (and the
- * `records.batch_id` they set) and shred transitions. Returns the removed events, oldest first.
+ * events, grants created, revocations, access requests and answers, DID keys and owners, batches (the records' batch
+ * ids are read from them: `recordBatchIdSql`) and shred transitions. Returns the removed events, oldest first.
  *
  * Asymmetric finality (T-5): `grant_revocations_seen` and `shred_tombstones` stay, and a record whose pending
  * shred or shred was seen keeps its `records.state` (denied until the chain says otherwise again); only a removed
@@ -58,11 +58,7 @@ export async function rollbackFrom(tx: SqlExecutor, fromBlock: bigint): Promise<
      where answered_block >= $1`,
     [fromBlock],
   );
-  // Records lose the id of a batch whose event is undone (set again when the batch is mined again).
-  await tx.query(
-    'update records set batch_id = null where batch_id in (select batch_id from chain_batches where block_number >= $1)',
-    [fromBlock],
-  );
+  // Records lose the id of a batch whose event is undone with its chain_batches row (their batch id is read from it).
   for (const table of ['did_encryption_keys', 'did_owners', 'chain_batches', 'indexed_blocks']) {
     await tx.query(`delete from ${table} where block_number >= $1`, [fromBlock]);
   }

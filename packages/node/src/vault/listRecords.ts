@@ -1,4 +1,5 @@
 import { type Address, bytesToHex, getAddress, type Hex, hexToBytes } from 'viem';
+import { recordBatchIdSql } from './recordBatchId.ts';
 import type { Vault } from './Vault.ts';
 
 export type ListRecordsParameters = { vault: Vault; patient: Address };
@@ -35,8 +36,9 @@ export async function listRecords(parameters: ListRecordsParameters): Promise<Li
     batch_id: bigint | null;
     created_at: Date;
   }>(
-    `select record_id, blob_id, publisher, state, coalesce(assigned_tag, category_tag) as category_tag, batch_root, batch_id, created_at
-     from records where patient = $1 order by created_at, record_id`,
+    `select r.record_id, r.blob_id, r.publisher, r.state, coalesce(r.assigned_tag, r.category_tag) as category_tag,
+            r.batch_root, ${recordBatchIdSql('r')} as batch_id, r.created_at
+     from records r where r.patient = $1 order by r.created_at, r.record_id`,
     [hexToBytes(parameters.patient)],
   );
   return rows.map((r) => ({

@@ -14,6 +14,7 @@ import { createGroupCommit, type GroupCommit } from '../db/createGroupCommit.ts'
 import type { Sql } from '../db/Sql.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
 import { grantCovers } from './grantCovers.ts';
+import { recordBatchIdSql } from './recordBatchId.ts';
 import type { Vault } from './Vault.ts';
 import type { ChainGrant } from './VaultChain.ts';
 
@@ -159,7 +160,7 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
        )
        select (select count(*) from claim)::int as claimed, ids.id as asked,
               r.record_id, r.patient, r.blob_id, coalesce(r.assigned_tag, r.category_tag) as category_tag, r.state,
-              r.leaf, r.proof, r.batch_root, r.batch_id, s.stanza
+              r.leaf, r.proof, r.batch_root, ${recordBatchIdSql('r')} as batch_id, s.stanza
        from unnest($5::bytea[]) as ids(id)
        left join records r on r.record_id = ids.id
        left join stanzas s on s.record_id = ids.id and s.reader = $1`,
