@@ -161,6 +161,12 @@ describe('clinician credential and break-glass', () => {
         .filter({ hasNotText: 'refused' });
       await row.first().getByText(SEEN_AS).waitFor();
       expect(await row.count()).toBe(1);
+      await row.getByText(/1 record\s*: your emergency summary/u).waitFor();
+      await row.getByText(/allowed; you and your guardians were notified/u).waitFor();
+      const refusedRow = (why: string) =>
+        p.getByRole('table').getByRole('row').filter({ hasText: '(refused)' }).filter({ hasText: why });
+      await refusedRow('refused: no professional credential presented').waitFor();
+      await refusedRow('refused: your emergency policy is off').waitFor();
       await patient.screenshot('access-log-emergency');
       await p.getByRole('button', { name: 'Home' }).click();
       const told = p.getByRole('alert').filter({ hasText: 'Someone broke the glass' });

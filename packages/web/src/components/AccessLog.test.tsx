@@ -70,4 +70,39 @@ describe('access log', () => {
         .map((r) => r.textContent),
     ).toEqual([expect.stringContaining('was refused')]);
   });
+
+  it('T-16 R-3: why the node allowed or refused is said in words (reason codes of break-glass and of key releases)', () => {
+    const withReason = (id: string, action: string, outcome: string, reason: string) => ({
+      ...entry(id, DOCTOR, action, outcome),
+      reason,
+    });
+    render(
+      <AccessLog
+        entries={[
+          withReason('1', 'break_glass', 'denied', 'no-credential'),
+          withReason('2', 'break_glass', 'denied', 'credential:revoked'),
+          withReason('3', 'break_glass', 'denied', 'policy-off'),
+          withReason('4', 'break_glass', 'denied', 'emergency-rate-limited'),
+          withReason('5', 'break_glass', 'allowed', 'emergency:flagged'),
+          withReason('6', 'refusal', 'denied', 'expired'),
+          withReason('7', 'refusal', 'denied', 'some-new-code'),
+        ]}
+        grants={[]}
+        me={ME}
+        names={new Map()}
+      />,
+    );
+    const rows = screen
+      .getAllByRole('row')
+      .slice(1)
+      .map((r) => r.textContent ?? '')
+      .reverse();
+    expect(rows[0]).toContain('(refused) — refused: no professional credential presented');
+    expect(rows[1]).toContain('refused: their credential did not hold (revoked)');
+    expect(rows[2]).toContain('refused: your emergency policy is off');
+    expect(rows[3]).toContain('refused: too many emergency accesses (listed for review)');
+    expect(rows[4]).toContain('allowed, and listed for review (frequent emergency use)');
+    expect(rows[5]).toContain('refused: the share had expired');
+    expect(rows[6]).toContain('some-new-code');
+  });
 });

@@ -15,6 +15,35 @@ const ACTIONS: Record<string, string> = {
   break_glass: 'broke the glass (emergency access)',
 };
 
+/** Why the node allowed or refused, as it logs it (a reason code), in words for the patient. */
+const REASONS: Record<string, string> = {
+  emergency: 'allowed; you and your guardians were notified',
+  'emergency:flagged': 'allowed, and listed for review (frequent emergency use)',
+  'emergency:reread': 'the emergency summary read again while the access lasted',
+  'policy-off': 'refused: your emergency policy is off',
+  'scope-not-allowed': 'refused: you allow your emergency summary only',
+  'no-credential': 'refused: no professional credential presented',
+  'emergency-rate-limited': 'refused: too many emergency accesses (listed for review)',
+  'no-emergency-record': 'refused: no emergency summary kept',
+  'wrong-purpose': 'refused: not for emergency treatment',
+  replayed: 'refused: a request used before',
+  'no-grant': 'refused: no share covers it',
+  'wrong-grantee': 'refused: the share is for someone else',
+  revoked: 'refused: the share was revoked',
+  expired: 'refused: the share had expired',
+  unconfirmed: 'refused: the share was not on the ledger yet',
+  'not-owner': 'refused: not your key',
+};
+
+export function reasonWords(reason: string): string {
+  const known = REASONS[reason];
+  if (known !== undefined) return known;
+  const credential = /^credential[:-](.+)$/u.exec(reason)?.[1];
+  if (credential !== undefined)
+    return `refused: their credential did not hold (${credential.replaceAll('-', ' ')})`;
+  return reason;
+}
+
 /** Who an actor is, as far as this person knows: themselves, someone they shared with, or the system. */
 export function describeActor(
   actor: string,
@@ -132,7 +161,7 @@ export function AccessLog({
                   {emergency ? <strong>Emergency: </strong> : null}
                   {ACTIONS[e.action] ?? e.action}
                   {e.outcome === 'denied' && e.action !== 'refusal' ? ' (refused)' : ''}
-                  {e.reason ? <span className="muted"> — {e.reason}</span> : null}
+                  {e.reason ? <span className="muted"> — {reasonWords(e.reason)}</span> : null}
                 </td>
                 <td>
                   {e.recordIds.length} record{e.recordIds.length === 1 ? '' : 's'}

@@ -21,7 +21,7 @@ import {
 import { SourceIndex, titleOf } from '../lib/fhirDisplay.ts';
 import { deferGuardianPrompt, guardianPromptDeferred, loadGuardianSet } from '../lib/guardians.ts';
 import { idbGet, idbSet } from '../lib/idb.ts';
-import { type PortalRecord, syncRecords } from '../lib/records.ts';
+import { isEmergencySummary, type PortalRecord, syncRecords } from '../lib/records.ts';
 import { readRecovery } from '../lib/recovery.ts';
 import { openSession, type Session } from '../lib/session.ts';
 import { formatUntil, purposeLabel } from '../lib/shareSummary.ts';
@@ -180,7 +180,11 @@ export function Portal({
       new Map(
         records.map((r) => [
           r.recordId.toLowerCase(),
-          r.resource ? titleOf(r.resource) : 'a forgotten record',
+          r.resource
+            ? isEmergencySummary(r.resource)
+              ? 'your emergency summary'
+              : titleOf(r.resource)
+            : 'a forgotten record',
         ]),
       ),
     [records],
