@@ -8,9 +8,9 @@ import { restoreWallet } from './support/restoreWallet.ts';
 // the node trusts (globalSetup: TrustedIssuers governance, `support/licensingBoard.ts`) loads their SD-JWT credential
 // in the browser, is refused with a revoked one, presents the valid one revealing three of its four claims (key-bound
 // to their DID, for the node's nonce); the patient sees who they verifiably are on the access request and the share.
-// Then break-glass: refused without a credential and while the patient's policy is off, in plain words; allowed once
-// the patient keeps a summary — the summary opens in the clinician's browser, the patient is told at once, and the
-// access log shows the emergency and the verified clinician.
+// Then break-glass: refused without a credential, with the revoked one and while the patient's policy is off, in plain
+// words; allowed once the patient keeps a summary — the summary opens in the clinician's browser, the patient is told
+// at once, and the access log shows the emergency (and each refusal, in words) and the verified clinician.
 
 const IPS_MINIMAL = join(
   import.meta.dirname,
@@ -71,6 +71,12 @@ describe('clinician credential and break-glass', () => {
       await mine
         .getByRole('alert')
         .getByText(/your licensing board has revoked it/u)
+        .waitFor();
+      // Break-glass with it: refused too (the credential is checked before the patient's policy).
+      await breakGlass.getByRole('button', { name: 'Break the glass' }).click();
+      await breakGlass
+        .getByRole('alert')
+        .getByText(/^Refused: your credential does not hold — your licensing board has revoked it\./u)
         .waitFor();
       await clinician.screenshot('credential-revoked');
       await mine.getByRole('button', { name: 'Remove it from this browser' }).click();
