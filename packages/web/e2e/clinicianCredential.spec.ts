@@ -28,7 +28,9 @@ describe('clinician credential and break-glass', () => {
   portalTest(
     'R-2 R-3 T-7 T-16: the clinician presents an SD-JWT credential (a revoked one refused), the patient sees who they are; break-glass refused without a credential and with the policy off, then opens the summary and the patient is told',
     { timeout: 240_000 },
-    async ({ patient, clinician, portal }) => {
+    async ({ patient, newUser, portal }) => {
+      // The clinician at a phone-sized screen (the patient at a desktop).
+      const clinician = await newUser('clinician-phone', { device: 'phone' });
       const doctor = inject('clinician');
       const p = patient.page;
       const c = clinician.page;
