@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
+import { categoryKey, categoryKeyId, categoryKeyToHex } from '@carekey/sdk/fhir';
 import { type RecoveryApproval, sendRecoveryApproval } from '@carekey/sdk/recovery';
 import { walletKeys } from '@carekey/sdk/wallet';
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
@@ -69,6 +70,22 @@ const bundle = {
   ],
 };
 type Ls = { records: { recordId: Hex; resourceType: string }[] };
+/** The bundle with other ids and another Observation (a record imported later, of the same category). */
+const another = (patientPrefix: string, observationPrefix: string, text: string) =>
+  JSON.stringify(bundle)
+    .replaceAll('4c1b0a9e', patientPrefix)
+    .replaceAll('7a8b9c0d', observationPrefix)
+    .replace('haemoglobin', text);
+/** The tag a record carries in the vault (its committed tag, or the one its patient assigned). */
+async function tagOf(recordId: Hex): Promise<Hex> {
+  const { rows } = await node.node.sql.query<{ tag: Uint8Array }>(
+    'select coalesce(assigned_tag, category_tag) as tag from records where record_id = $1',
+    [hexToBytes(recordId)],
+  );
+  return bytesToHex(rows[0]?.tag as Uint8Array);
+}
+const observationOf = (records: Ls['records']) =>
+  records.find((r) => r.resourceType === 'Observation')?.recordId as Hex;
 
 async function ownStanzas(patient: `0x${string}`): Promise<Map<string, string>> {
   const { rows } = await node.node.sql.query<{ record_id: Uint8Array; stanza: string }>(
@@ -88,12 +105,13 @@ async function refusedAttempts(): Promise<string[]> {
 describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
   it('T-17 T-6 T-18: guardians move the identity to a new device after the delay; the owner can cancel; the thief ends powerless', async () => {
     const patient = await init('patient');
-    const [g1, g2, g3, outsider, doctor] = [
+    const [g1, g2, g3, outsider, doctor, cardio] = [
       await init('g1'),
       await init('g2'),
       await init('g3'),
       await init('outsider'),
       await init('doctor'),
+      await init('cardio'),
     ];
     writeFileSync(join(root, 'b.json'), JSON.stringify(bundle));
     jsonOf(await run('patient', 'import', join(root, 'b.json'), '--json'));
@@ -102,6 +120,21 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     const shared = jsonOf<{ grantId?: Hex }>(
       await run('patient', 'share', '--all', '--with', doctor, '--expires', '1h', '--json'),
     );
+    // A category share made before the theft (R-16): it must keep covering what the patient imports after it.
+    jsonOf(
+      await run(
+        'patient',
+        'share',
+        '--category',
+        'Observation',
+        '--with',
+        cardio,
+        '--expires',
+        '1h',
+        '--json',
+      ),
+    );
+    const oldKey = walletKeys(await unlockWalletSecrets(homeOf('patient'), PASS)).privateKey;
 
     // Shares for the lost-phone path, then stolen-phone recovery on chain with the same guardians.
     const set = jsonOf<{ guardians: { address: string; file: string }[] }>(
@@ -243,6 +276,21 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     expect((await run('patient', 'get', observation)).stdout).toContain('haemoglobin');
     // The doctor's grant and stanzas were not touched.
     expect((await run('doctor', 'get', observation)).stdout).toContain('haemoglobin');
+    // The category key came along (escrowed on the node, opened with the shares' phrase, kept in the new wallet):
+    // a record imported on the new device gets the same tag, and the category share made before the theft covers it.
+    expect((await unlockWalletSecrets(homeOf('patient'), PASS)).categoryKey).toBe(
+      categoryKeyToHex(categoryKey(oldKey)),
+    );
+    writeFileSync(join(root, 'b2.json'), another('6e3d2c1a', '9f8e7d6c', 'ferritin'));
+    jsonOf(await run('patient', 'import', join(root, 'b2.json'), '--json'));
+    const imported = jsonOf<Ls>(await run('patient', 'ls', '--json')).records.filter(
+      (r) => r.resourceType === 'Observation' && r.recordId !== observation,
+    );
+    expect(imported).toHaveLength(1);
+    const later = imported[0]?.recordId as Hex;
+    expect(await tagOf(later)).toBe(await tagOf(observation));
+    expect((await run('cardio', 'get', later)).stdout).toContain('ferritin');
+    expect((await run('cardio', 'get', observation)).stdout).toContain('haemoglobin');
 
     // The thief's key is powerless: node requests, key requests, grants, revocations, publishes (T-6).
     expect(await refused('thief', 'ls')).toMatch(/not-owner|current owner|not signed/u);
@@ -346,9 +394,19 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
   it('T-6: did rotate: the old key can no longer grant, publish or ask for keys in any contract; the new one can; delegates come and go', async () => {
     const alice = await init('alice');
     const bob = await init('bob');
+    const [carol, dave, erin] = [await init('carol'), await init('dave'), await init('erin')];
     writeFileSync(join(root, 'a.json'), JSON.stringify(bundle));
     jsonOf(await run('alice', 'import', join(root, 'a.json'), '--json'));
     const records = jsonOf<Ls>(await run('alice', 'ls', '--json')).records;
+    const haemoglobin = observationOf(records);
+    jsonOf(
+      await run('alice', 'share', '--category', 'Observation', '--with', carol, '--expires', '1h', '--json'),
+    );
+    // A wallet of before the escrow (migration): no category key kept on the node, none in the wallet file. It tags
+    // with the key derived from its own phrase, as it always did, and the rotation carries that one.
+    await node.node.sql.query('delete from category_keys where identity = $1', [hexToBytes(alice)]);
+    const aliceKey = walletKeys(await unlockWalletSecrets(homeOf('alice'), PASS)).privateKey;
+    expect((await unlockWalletSecrets(homeOf('alice'), PASS)).categoryKey).toBeUndefined();
 
     expect(await refused('alice', 'did', 'delegate', 'add', bob, '--type', 'nope')).toContain(
       'unknown delegate type',
@@ -388,6 +446,26 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
       .replace('haemoglobin', 'ferritin');
     writeFileSync(join(root, 'a2.json'), second);
     jsonOf(await run('alice', 'import', join(root, 'a2.json'), '--json'));
+    // R-16 across the rotation: the new record has the old tag, the category share made before covers it, and a
+    // category share made after covers the record imported before.
+    expect((await unlockWalletSecrets(homeOf('alice'), PASS)).categoryKey).toBe(
+      categoryKeyToHex(categoryKey(aliceKey)),
+    );
+    const ferritin = jsonOf<Ls>(await run('alice', 'ls', '--json')).records.find(
+      (r) => r.resourceType === 'Observation' && r.recordId !== haemoglobin,
+    )?.recordId as Hex;
+    expect(await tagOf(ferritin)).toBe(await tagOf(haemoglobin));
+    expect((await run('carol', 'get', ferritin)).stdout).toContain('ferritin');
+    jsonOf(
+      await run('alice', 'share', '--category', 'Observation', '--with', dave, '--expires', '1h', '--json'),
+    );
+    expect((await run('dave', 'get', haemoglobin)).stdout).toContain('haemoglobin');
+    expect((await run('dave', 'get', ferritin)).stdout).toContain('ferritin');
+    const { rows: kept } = await node.node.sql.query<{ key_id: Uint8Array }>(
+      'select key_id from category_keys where identity = $1',
+      [hexToBytes(alice)],
+    );
+    expect(bytesToHex(kept[0]?.key_id as Uint8Array)).toBe(categoryKeyId(categoryKey(aliceKey)));
     jsonOf(await run('alice', 'did', 'delegate', 'revoke', bob, '--json'));
     // The new phrase restores the wallet elsewhere for the same identity (and only for an identity it acts for).
     const restore = (who: string, ...more: string[]) =>
@@ -405,6 +483,25 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
       key: rotated.key,
     });
     expect(jsonOf<Ls>(await run('alice-restored', 'ls', '--json')).records.length).toBeGreaterThanOrEqual(3);
+    // Restored from the new phrase on another machine: the same category key (from the node's escrow), the same tags.
+    expect((await unlockWalletSecrets(homeOf('alice-restored'), PASS)).categoryKey).toBe(
+      categoryKeyToHex(categoryKey(aliceKey)),
+    );
+    jsonOf(
+      await run(
+        'alice-restored',
+        'share',
+        '--category',
+        'Observation',
+        '--with',
+        erin,
+        '--expires',
+        '1h',
+        '--json',
+      ),
+    );
+    expect((await run('erin', 'get', haemoglobin)).stdout).toContain('haemoglobin');
+    expect((await run('erin', 'get', ferritin)).stdout).toContain('ferritin');
     expect(jsonOf<Ls>(await run('alice', 'ls', '--json')).records.length).toBeGreaterThanOrEqual(3);
   }, 240_000);
 });

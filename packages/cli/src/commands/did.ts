@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
+import { categoryKeyToHex, putCategoryKeyEscrow } from '@carekey/sdk/fhir';
 import { parseIdentityRef, resolveDid } from '@carekey/sdk/identity';
 import { changeDid } from '@carekey/sdk/recovery';
 import { generateMnemonic, newWalletSecrets, sealWallet, walletKeys } from '@carekey/sdk/wallet';
@@ -17,6 +18,7 @@ import { openCredentialTrust } from './credentialTrust.ts';
 import { nodeUrl, openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
 import { rekeyRecords } from './rekeyRecords.ts';
+import { sessionCategoryKey } from './sessionCategoryKey.ts';
 import { waitFor } from './waitFor.ts';
 
 /** ERC-1056 delegate types Carekey names (`did:ethr`: sigAuth authenticates, veriKey verifies). */
@@ -118,7 +120,10 @@ export function registerDid(program: Command): void {
       const identity = session.keys.address;
       const passphrase = await readSecret({ prompt: 'Passphrase: ', envVar: 'CAREKEY_PASSPHRASE' });
       const mnemonic = generateMnemonic();
-      const secrets = newWalletSecrets({ mnemonic });
+      // The identity's category key goes with it (in the new wallet file, and escrowed to the new key below): tags
+      // and category grants made before the rotation keep matching the records imported after it.
+      const carried = await sessionCategoryKey(session);
+      const secrets = newWalletSecrets({ mnemonic, categoryKey: categoryKeyToHex(carried) });
       const next = walletKeys(secrets);
       const logN = options.scryptLogN === undefined ? {} : { logN: options.scryptLogN };
       // The new wallet is on disk before the chain moves, so a crash in between cannot lock the identity out.
@@ -143,8 +148,10 @@ export function registerDid(program: Command): void {
         account,
         node: createNodeClient({ url: nodeUrl(), account, identity }),
         store: new RecordStore(session.home, next.recipient),
+        heldCategoryKey: categoryKeyToHex(carried),
       };
       await rotated.node.publishEncryptionKey({ recipient: next.recipient });
+      await putCategoryKeyEscrow(rotated.node, { key: carried, recipient: next.recipient });
       const result = await rekeyRecords({
         session: rotated,
         old: session.keys.identity,
@@ -167,6 +174,7 @@ export function registerDid(program: Command): void {
             `Your DID ${identity} now answers to the new key ${next.address}; the old key ${session.account.address}`,
             'can no longer grant, revoke, publish or ask for keys anywhere.',
             `  ${result.rewrapped} record key(s) re-wrapped to your new encryption key ${next.recipient}; the old ones were deleted.`,
+            '  Your category key is kept (sealed to the new key): category shares keep covering new records.',
             '',
             'Your NEW recovery phrase (the old one is worthless now). Write it on paper and keep it safe:',
             '',

@@ -5,6 +5,7 @@ import { carekeyHome } from '../home/carekeyHome.ts';
 import { saveNewWallet } from '../home/walletStore.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
+import { escrowedCategoryKey } from './escrowedCategoryKey.ts';
 import { identityForKey } from './identityForKey.ts';
 import { publishKey } from './publishKey.ts';
 
@@ -25,11 +26,14 @@ export function registerInit(program: Command): void {
       const mnemonic = options.restore
         ? await readSecret({ prompt: 'Recovery phrase: ', envVar: 'CAREKEY_MNEMONIC' })
         : generateMnemonic();
-      const secrets = newWalletSecrets({ mnemonic });
+      const phrase = newWalletSecrets({ mnemonic });
       const identity = await identityForKey(
-        walletKeys(secrets).address,
+        walletKeys(phrase).address,
         options.restore ? options.for : undefined,
       );
+      // A restored identity's category key (kept on the node across rotations) goes into the wallet file.
+      const held = options.restore ? await escrowedCategoryKey(walletKeys(phrase), identity) : undefined;
+      const secrets = held === undefined ? phrase : { ...phrase, categoryKey: held };
       const passphrase = await readSecret({
         prompt: 'New passphrase for this device: ',
         envVar: 'CAREKEY_PASSPHRASE',

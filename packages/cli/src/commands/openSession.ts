@@ -1,11 +1,11 @@
 import '@carekey/sdk/crypto/node';
 import { createNodeClient, type NodeClient } from '@carekey/sdk/client';
-import type { WalletKeys } from '@carekey/sdk/wallet';
+import { type WalletKeys, walletKeys } from '@carekey/sdk/wallet';
 import type { LocalAccount } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { type CarekeyHome, carekeyHome } from '../home/carekeyHome.ts';
 import { RecordStore } from '../home/recordStore.ts';
-import { readWalletPublic, unlockWallet, type WalletPublic } from '../home/walletStore.ts';
+import { readWalletPublic, unlockWalletSecrets, type WalletPublic } from '../home/walletStore.ts';
 import { readSecret } from '../io/readSecret.ts';
 
 /** Default node URL (`CAREKEY_NODE`). */
@@ -26,6 +26,8 @@ export type Session = {
   account: LocalAccount;
   node: NodeClient;
   store: RecordStore;
+  /** The identity's category key the wallet file carries (after a rotation or a restore), if it carries one. */
+  heldCategoryKey?: `0x${string}` | undefined;
 };
 
 /**
@@ -36,7 +38,8 @@ export async function openSession(): Promise<Session> {
   const home = carekeyHome();
   const facts = await readWalletPublic(home);
   const passphrase = await readSecret({ prompt: 'Passphrase: ', envVar: 'CAREKEY_PASSPHRASE' });
-  const own = await unlockWallet(home, passphrase);
+  const secrets = await unlockWalletSecrets(home, passphrase);
+  const own = walletKeys(secrets);
   const account = privateKeyToAccount(own.privateKey);
   // After a rotation the wallet's key acts for an identity that is not its own address: every command speaks for
   // the identity (`keys.address`), signing with the key (`account`).
@@ -50,5 +53,6 @@ export async function openSession(): Promise<Session> {
     account,
     node: createNodeClient({ url: nodeUrl(), account, ...(rotated ? { identity } : {}) }),
     store: new RecordStore(home, keys.recipient),
+    ...(secrets.categoryKey === undefined ? {} : { heldCategoryKey: secrets.categoryKey }),
   };
 }

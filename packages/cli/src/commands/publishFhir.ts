@@ -8,6 +8,7 @@ import {
   buildRecordTree,
   hashPatientCommitment,
   type RecordLeaf,
+  ScopeKind,
   toPublishTypedData,
   ZERO_BYTES32,
 } from '@carekey/sdk/chain';
@@ -21,7 +22,6 @@ import {
 } from '@carekey/sdk/crypto';
 import { FhirError } from '@carekey/sdk/errors';
 import {
-  categoryKey,
   categoryTag,
   convertCcda,
   type FhirRecord,
@@ -38,6 +38,7 @@ import type { LocalRecord } from '../home/recordStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { progress } from '../io/progress.ts';
 import type { Session } from './openSession.ts';
+import { sessionCategoryKey } from './sessionCategoryKey.ts';
 import { signatureContext } from './signatureContext.ts';
 
 /** Most records per published batch (the vault's limit): a larger import is several batches, one chain write each. */
@@ -328,7 +329,37 @@ export type PublishContext = {
   own: X25519Recipient;
   forPatient: X25519Recipient;
   tagKey: Uint8Array | undefined;
+  /**
+   * The grantees of the patient's active all-records and category grants (own imports only): a record imported
+   * later that such a grant covers gets a stanza for them too, so they read it as the grant promises.
+   */
+  grantees: { grantee: Address; recipient: X25519Recipient; all: boolean; tags: Set<string> }[];
 };
+
+/** The grantees my active all-records and category grants reach, one entry per grantee. */
+async function coveringGrantees(session: Session): Promise<PublishContext['grantees']> {
+  const { node, keys } = session;
+  const byGrantee = new Map<string, { grantee: Address; all: boolean; tags: Set<string> }>();
+  for (const g of (await node.listGrants()).grants) {
+    if (g.state !== 'active' || !isAddressEqual(g.patient, keys.address)) continue;
+    const scopeKind = g.scopeKind as ScopeKind;
+    if (scopeKind !== ScopeKind.All && scopeKind !== ScopeKind.Categories) continue;
+    const entry = byGrantee.get(g.grantee.toLowerCase()) ?? {
+      grantee: g.grantee,
+      all: false,
+      tags: new Set(),
+    };
+    if (scopeKind === ScopeKind.All) entry.all = true;
+    else for (const tag of g.scopeData as string[]) entry.tags.add(tag.toLowerCase());
+    byGrantee.set(g.grantee.toLowerCase(), entry);
+  }
+  const out: PublishContext['grantees'] = [];
+  for (const entry of byGrantee.values()) {
+    const did = await node.getDid(entry.grantee).catch(() => undefined);
+    if (did !== undefined) out.push({ ...entry, recipient: new X25519Recipient(did.recipient) });
+  }
+  return out;
+}
 
 /** The patient's recipient (its DID's key when the publisher is someone else) and the publisher's own. */
 export async function publishContext(session: Session, patient: Address): Promise<PublishContext> {
@@ -342,7 +373,8 @@ export async function publishContext(session: Session, patient: Address): Promis
     selfIsPatient,
     own: new X25519Recipient(keys.recipient),
     forPatient: new X25519Recipient(patientRecipient),
-    tagKey: selfIsPatient ? categoryKey(keys.privateKey) : undefined,
+    tagKey: selfIsPatient ? await sessionCategoryKey(session) : undefined,
+    grantees: selfIsPatient ? await coveringGrantees(session) : [],
   };
 }
 
@@ -357,7 +389,7 @@ export async function encryptItems(
   context: PublishContext,
   items: readonly PublishItem[],
 ): Promise<EncryptedItem[]> {
-  const { patient, publisher, selfIsPatient, own, forPatient, tagKey } = context;
+  const { patient, publisher, selfIsPatient, own, forPatient, tagKey, grantees } = context;
   return inPool(items, async (item): Promise<EncryptedItem> => {
     let fileKey: Uint8Array;
     let payload: Uint8Array | undefined;
@@ -382,6 +414,14 @@ export async function encryptItems(
     const salt = random32();
     const tag =
       tagKey === undefined ? ZERO_BYTES32 : categoryTag({ patientSalt: tagKey, category: item.category });
+    for (const g of grantees) {
+      if (g.all || (tag !== ZERO_BYTES32 && g.tags.has(tag.toLowerCase()))) {
+        stanzas.push({
+          reader: g.grantee,
+          stanza: encodeStanza(await wrapFileKey({ fileKey, recipient: g.recipient })),
+        });
+      }
+    }
     const patientCommitment = hashPatientCommitment(patient, salt);
     return {
       item,

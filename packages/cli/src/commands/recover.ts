@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
 import { CryptoError } from '@carekey/sdk/errors';
+import { categoryKeyToHex, resolveCategoryKey } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   combineShares,
@@ -18,14 +19,16 @@ import { type Address, isAddressEqual, zeroHash } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { carekeyHome } from '../home/carekeyHome.ts';
 import { recoveryFiles } from '../home/recoveryFiles.ts';
-import { saveNewWallet } from '../home/walletStore.ts';
+import { saveNewWallet, unlockWalletSecrets } from '../home/walletStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { output } from '../io/output.ts';
 import { readSecret } from '../io/readSecret.ts';
+import { escrowedCategoryKey } from './escrowedCategoryKey.ts';
 import { identityForKey } from './identityForKey.ts';
 import { nodeUrl, openSession } from './openSession.ts';
 import { publishKey } from './publishKey.ts';
 import { rekeyRecords } from './rekeyRecords.ts';
+import { sessionCategoryKey } from './sessionCategoryKey.ts';
 
 /** `recovery/rotation.json`: a stolen-phone recovery this device started (its new key waits for approvals). */
 type Rotation = { identity: Address; key: Address; startedAt: string };
@@ -169,7 +172,12 @@ export function registerRecover(program: Command): void {
       const shares = await readShares(paths, identity);
       const rotation = await readRotation(files.dir);
       if (rotation !== undefined) {
-        await finishRotation({ rotation, shares, deviceIdentityFile: files.deviceIdentityFile, options });
+        await finishRotation({
+          rotation,
+          shares,
+          deviceIdentityFile: files.deviceIdentityFile,
+          options,
+        });
         await rm(rotationFile(files.dir), { force: true });
         return;
       }
@@ -180,8 +188,11 @@ export function registerRecover(program: Command): void {
         envVar: 'CAREKEY_PASSPHRASE',
         confirm: true,
       });
-      const secrets = newWalletSecrets({ mnemonic });
-      const owner = await identityForKey(walletKeys(secrets).address, options.for);
+      const phrase = newWalletSecrets({ mnemonic });
+      const owner = await identityForKey(walletKeys(phrase).address, options.for);
+      // The identity's category key (kept on the node across rotations) goes into the wallet file.
+      const held = await escrowedCategoryKey(walletKeys(phrase), owner);
+      const secrets = held === undefined ? phrase : { ...phrase, categoryKey: held };
       const facts = await saveNewWallet({
         home,
         secrets,
@@ -213,7 +224,7 @@ async function finishRotation(parameters: {
   rotation: Rotation;
   shares: RecoveryShare[];
   deviceIdentityFile: string;
-  options: { json?: boolean };
+  options: { json?: boolean; scryptLogN?: number };
 }): Promise<void> {
   const { rotation, shares, options } = parameters;
   const session = await openSession();
@@ -253,6 +264,28 @@ async function finishRotation(parameters: {
   }
   await session.node.publishEncryptionKey({ recipient: session.keys.recipient });
   const result = await rekeyRecords({ session, old: old.identity });
+  // The identity's category key: from the escrow (sealed to the old key, opened with the shares' phrase) or, for a
+  // wallet of before the escrow, derived from the old key; re-sealed to this device's key and kept in its wallet.
+  // (An earlier run of this finish that stopped after saving it left it in the wallet already.)
+  if (session.heldCategoryKey !== undefined) await sessionCategoryKey(session);
+  else {
+    const carried = await resolveCategoryKey({
+      node: session.node,
+      identity: old.identity,
+      privateKey: old.privateKey,
+      sealTo: session.keys.recipient,
+    });
+    const passphrase = await readSecret({ prompt: 'Passphrase: ', envVar: 'CAREKEY_PASSPHRASE' });
+    const secrets = await unlockWalletSecrets(session.home, passphrase);
+    await saveNewWallet({
+      home: session.home,
+      secrets: { ...secrets, categoryKey: categoryKeyToHex(carried.key) },
+      passphrase,
+      identity: rotation.identity,
+      replace: true,
+      ...(options.scryptLogN === undefined ? {} : { logN: options.scryptLogN }),
+    });
+  }
   await rm(parameters.deviceIdentityFile, { force: true });
   output(
     options,

@@ -1,6 +1,6 @@
 import { buildRecordIdTree, purposeOfUse, ScopeKind, signGrantForRelay } from '@carekey/sdk/chain';
 import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryKey, categoryTag } from '@carekey/sdk/fhir';
+import { categoryTag } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import type { Command } from 'commander';
 import { type Hex, isAddressEqual } from 'viem';
@@ -12,6 +12,7 @@ import { identityLine } from './credentialTrust.ts';
 import { openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
 import { resolveRecordRef } from './resolveRecordRef.ts';
+import { sessionCategoryKey } from './sessionCategoryKey.ts';
 import { signatureContext } from './signatureContext.ts';
 import { waitFor } from './waitFor.ts';
 
@@ -110,7 +111,6 @@ export async function share(session: Session, options: ShareOptions): Promise<Sh
     });
     fileKey.fill(0);
   }
-  const tagKey = categoryKey(keys.privateKey);
   const scopeKind =
     scope === 'all' ? ScopeKind.All : scope === 'categories' ? ScopeKind.Categories : ScopeKind.Records;
   const recordIds = chosen.map((r) => r.recordId);
@@ -118,7 +118,7 @@ export async function share(session: Session, options: ShareOptions): Promise<Sh
     scope === 'all'
       ? []
       : scope === 'categories'
-        ? categories.map((category) => categoryTag({ patientSalt: tagKey, category }))
+        ? await categoryTags(session, categories)
         : [buildRecordIdTree(recordIds).root];
   const context = await signatureContext({ session, contract: 'ConsentRegistry', identity: keys.address });
   const expiresAt = BigInt(Math.floor(Date.now() / 1000) + lifetime);
@@ -207,4 +207,10 @@ export function registerShare(program: Command): void {
         ].join('\n'),
       );
     });
+}
+
+/** The category tags of a category share: the identity's category key, the same across rotations. */
+async function categoryTags(session: Session, categories: readonly string[]): Promise<Hex[]> {
+  const patientSalt = await sessionCategoryKey(session);
+  return categories.map((category) => categoryTag({ patientSalt, category }));
 }

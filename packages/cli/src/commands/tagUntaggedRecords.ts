@@ -1,9 +1,10 @@
 import { ScopeKind, ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryKey, categoryTag } from '@carekey/sdk/fhir';
+import { categoryTag } from '@carekey/sdk/fhir';
 import type { Address, Hex } from 'viem';
 import { progress } from '../io/progress.ts';
 import type { Session } from './openSession.ts';
+import { sessionCategoryKey } from './sessionCategoryKey.ts';
 
 /** Most tags sent in one `POST /v1/records/tags` (the node's limit). */
 export const MAX_TAGS_PER_CALL = 1000;
@@ -27,7 +28,7 @@ export async function tagUntaggedRecords(session: Session): Promise<number> {
   if (untagged.length === 0) return 0;
   const index = await store.list(keys.identity);
   const byId = new Map(index.map((r) => [r.recordId.toLowerCase(), r]));
-  const tagKey = categoryKey(keys.privateKey);
+  const tagKey = await sessionCategoryKey(session);
   const tags: { recordId: Hex; categoryTag: Hex }[] = [];
   for (const r of untagged) {
     const local = byId.get(r.recordId.toLowerCase());
@@ -36,7 +37,6 @@ export async function tagUntaggedRecords(session: Session): Promise<number> {
     tags.push({ recordId: local.recordId, categoryTag: tag });
     local.categoryTag = tag;
   }
-  tagKey.fill(0);
   const { grants } = await node.listGrants();
   const covering = grants.filter(
     (g) =>

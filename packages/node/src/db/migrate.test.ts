@@ -194,7 +194,9 @@ describe.each(SQL_ENGINES)('migration 011 (records batch id read from chain_batc
           ],
         );
       }
-      expect((await migrate({ sql })).applied.map((m) => m.version)).toEqual([11]);
+      expect((await migrate({ sql, migrations: all.slice(0, 11) })).applied.map((m) => m.version)).toEqual([
+        11,
+      ]);
       const { rows } = await sql.query<{ batch_id: bigint | null }>(
         `select ${recordBatchIdSql('r')} as batch_id from records r order by r.record_id`,
       );

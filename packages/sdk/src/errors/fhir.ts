@@ -113,6 +113,11 @@ export class CategoryTagError extends BaseError {
   override name = 'CategoryTagError';
 }
 
+/** The identity's category key cannot be had: its escrow does not open, or the wallet's copy is malformed. */
+export class CategoryKeyError extends BaseError {
+  override name = 'CategoryKeyError';
+}
+
 /** Why a non-JSON input (C-CDA, DICOM, PDF) was refused before it became FHIR. */
 export type FhirImportErrorReason =
   | 'too-large'

@@ -29,6 +29,7 @@ export {
   UnsupportedRecipientError,
 } from './crypto.ts';
 export {
+  CategoryKeyError,
   CategoryTagError,
   FhirError,
   FhirImportError,

@@ -5,6 +5,20 @@
 
 export { canonicalJson, sha256Hex, sha256HexAsync } from './canonicalJson.ts';
 export { CATEGORY_KEY_HKDF_SALT, categoryKey } from './categoryKey.ts';
+export {
+  CATEGORY_KEY_ID_INFO,
+  type CategoryKeyEscrow,
+  categoryKeyFromHex,
+  categoryKeyId,
+  categoryKeyToHex,
+  getCategoryKeyEscrow,
+  openCategoryKey,
+  putCategoryKeyEscrow,
+  type ResolveCategoryKeyParameters,
+  type ResolveCategoryKeyReturnType,
+  resolveCategoryKey,
+  sealCategoryKey,
+} from './categoryKeyEscrow.ts';
 export { type CategoryTagParameters, type CategoryTagReturnType, categoryTag } from './categoryTag.ts';
 export {
   type ConvertCcdaParameters,

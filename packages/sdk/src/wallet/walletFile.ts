@@ -24,6 +24,13 @@ export type WalletSecrets = {
   x25519Index: number;
   /** ISO 8601 time the wallet was created or restored. */
   createdAt: string;
+  /**
+   * The identity's category key (0x-hex, 32 bytes), when it is not the one this phrase derives: carried over by
+   * `carekey did rotate` and a finished recovery, or fetched from the node's escrow at a restore, so category tags
+   * stay the same across rotations (docs/identity.md). Absent: the key derived from this wallet's secp256k1 key, or
+   * the node's escrow (`resolveCategoryKey`).
+   */
+  categoryKey?: `0x${string}` | undefined;
 };
 
 /** The keys of an open wallet. Keep it in memory only as long as needed. */
@@ -41,7 +48,13 @@ export type WalletKeys = {
 /** Lowest scrypt work factor accepted for a wallet file (tests may go lower with `allowWeakWorkFactor`). */
 export const WALLET_MIN_LOG_N = 15;
 
-export type NewWalletSecretsParameters = { mnemonic: string; account?: number; x25519Index?: number };
+export type NewWalletSecretsParameters = {
+  mnemonic: string;
+  account?: number;
+  x25519Index?: number;
+  /** The identity's category key to carry (see `WalletSecrets.categoryKey`). */
+  categoryKey?: `0x${string}` | undefined;
+};
 
 /** Builds the secrets of a new or restored wallet; the phrase is checked (bad checksum → `InvalidMnemonicError`). */
 export function newWalletSecrets(parameters: NewWalletSecretsParameters): WalletSecrets {
@@ -52,6 +65,9 @@ export function newWalletSecrets(parameters: NewWalletSecretsParameters): Wallet
     account: parameters.account ?? 0,
     x25519Index: parameters.x25519Index ?? 0,
     createdAt: new Date().toISOString(),
+    ...(parameters.categoryKey === undefined
+      ? {}
+      : { categoryKey: checkCategoryKey(parameters.categoryKey) }),
   };
   walletKeys(secrets); // validates the indices
   return secrets;
@@ -145,7 +161,8 @@ function checkSecrets(value: unknown): WalletSecrets {
     typeof v.mnemonic !== 'string' ||
     typeof v.account !== 'number' ||
     typeof v.x25519Index !== 'number' ||
-    typeof v.createdAt !== 'string'
+    typeof v.createdAt !== 'string' ||
+    (v.categoryKey !== undefined && typeof v.categoryKey !== 'string')
   ) {
     throw new WalletError('the wallet file does not hold a Carekey wallet (version 1)');
   }
@@ -156,7 +173,15 @@ function checkSecrets(value: unknown): WalletSecrets {
     account: v.account,
     x25519Index: v.x25519Index,
     createdAt: v.createdAt,
+    ...(v.categoryKey === undefined ? {} : { categoryKey: checkCategoryKey(v.categoryKey) }),
   };
   walletKeys(secrets);
   return secrets;
+}
+
+function checkCategoryKey(value: string): `0x${string}` {
+  if (!/^0x[0-9a-f]{64}$/u.test(value)) {
+    throw new WalletError('the wallet file holds a malformed category key (not 32 bytes of 0x-hex)');
+  }
+  return value as `0x${string}`;
 }

@@ -11,9 +11,10 @@ import {
 } from '@carekey/sdk/chain';
 import type { GrantRow } from '@carekey/sdk/client';
 import { decodeStanza, encodeStanza, unwrapFileKey, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryKey, categoryTag, recordCategory } from '@carekey/sdk/fhir';
+import { categoryTag, recordCategory } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import { getAddress, type Hex, hexToString, isAddressEqual, isHex } from 'viem';
+import { sessionCategoryKey } from './categoryKey.ts';
 import { PortalError } from './errors.ts';
 import type { RecoveryEvent } from './notificationWords.ts';
 import { loadCache, type PortalRecord, saveCache } from './records.ts';
@@ -95,7 +96,7 @@ export async function share(session: Session, parameters: ShareParameters): Prom
   const recordIds = chosen.map((r) => r.recordId);
   let scopeData: Hex[] = [];
   if (parameters.scope.kind === 'categories') {
-    const tagKey = categoryKey(keys.privateKey);
+    const tagKey = await sessionCategoryKey(session);
     const categories = [
       ...new Set(chosen.map((r) => categoryOf(r.resource as PortalRecord['resource'] & object))),
     ].sort();

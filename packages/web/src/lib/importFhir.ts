@@ -1,8 +1,9 @@
 import { parseBlobId } from '@carekey/sdk/blobs';
 import { buildRecordTree, type RecordLeaf, toPublishTypedData } from '@carekey/sdk/chain';
 import { encodeStanza, encryptPayload, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryKey, categoryTag, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
+import { categoryTag, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
 import { bytesToHex, encodeAbiParameters, type Hex, keccak256 } from 'viem';
+import { sessionCategoryKey } from './categoryKey.ts';
 import { PortalError } from './errors.ts';
 import { browserR4DefinitionSources } from './fhirDefinitions.ts';
 import { inPool, loadCache, type PortalRecord, type Progress, type Resource, saveCache } from './records.ts';
@@ -68,7 +69,7 @@ export async function publishOwnRecords(
 ): Promise<PortalRecord[]> {
   const { node, keys } = session;
   const description = await node.describe();
-  const tagKey = categoryKey(keys.privateKey);
+  const tagKey = await sessionCategoryKey(session);
   const own = new X25519Recipient(keys.recipient);
   const patient = session.identity;
   let uploaded = 0;

@@ -11,6 +11,7 @@ import {
   X25519Identity,
   X25519Recipient,
 } from '@carekey/sdk/crypto';
+import { resolveCategoryKey } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import { MAX_KEY_REQUEST_RECORDS } from '@carekey/sdk/protocol';
 import {
@@ -378,6 +379,13 @@ export async function finishRecovery(parameters: {
   }
   parameters.onProgress?.('Re-wrapping your record keys to this device’s key…');
   const rewrapped = await rewrapOwnRecords(session, old.identity);
+  // The identity's category key (escrowed to the old key, or derived from it): re-sealed to this device's key.
+  await resolveCategoryKey({
+    node,
+    identity: old.identity,
+    privateKey: old.privateKey,
+    sealTo: keys.recipient,
+  });
   const { recovering: _, ...rest } = stored;
   const next: StoredWallet = { ...rest, identity: recovering.identity };
   await putStoredWallet(next);

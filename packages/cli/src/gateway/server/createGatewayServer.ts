@@ -12,7 +12,6 @@ import type { GrantRow } from '@carekey/sdk/client';
 import { Decryptor, type Identity } from '@carekey/sdk/crypto';
 import { nodeCryptoBackend } from '@carekey/sdk/crypto/node';
 import {
-  categoryKey,
   categoryTag,
   FILE_ATTACHMENT_EXTENSION,
   impossibleFhirDate,
@@ -22,6 +21,7 @@ import {
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Address } from 'viem';
 import type { Session } from '../../commands/openSession.ts';
+import { sessionCategoryKey } from '../../commands/sessionCategoryKey.ts';
 import { type GatewayCaller, gatewayTokenKey, verifyGatewayToken } from '../auth/gatewayToken.ts';
 import { type SmartScope, scopesFor } from '../auth/smartScopes.ts';
 import { BulkExportJobs, type ExportFile } from '../bulk/BulkExportJobs.ts';
@@ -266,7 +266,8 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
   }
 
   const nodeEntries = () => nodeAccessEntries(session);
-  const tagKey = categoryKey(session.keys.privateKey);
+  // The identity's category key (the same across rotations): its tags name the owner's categories in Consents.
+  const tagKey = await sessionCategoryKey(session);
   /** Category tag → category, for the categories of the owner's own records. */
   const ownTags = () =>
     new Map(

@@ -2,10 +2,18 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ethereumDidRegistryAbi, X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chain';
-import { createNodeClient } from '@carekey/sdk/client';
-import { X25519Recipient } from '@carekey/sdk/crypto';
+import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
+import { armor, encrypt, X25519Identity, X25519Recipient } from '@carekey/sdk/crypto';
+import {
+  categoryKey,
+  categoryKeyId,
+  getCategoryKeyEscrow,
+  openCategoryKey,
+  resolveCategoryKey,
+  sealCategoryKey,
+} from '@carekey/sdk/fhir';
 import { changeDid } from '@carekey/sdk/recovery';
-import { bytesToHex, type Hex, type LocalAccount, stringToHex } from 'viem';
+import { bytesToHex, type Hex, hexToBytes, type LocalAccount, stringToHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Chain } from '../../chain/startChain.ts';
@@ -183,4 +191,88 @@ describe('DID routes', () => {
       expect((r.json as { code: string }).code).toBe(code);
     }
   });
+});
+
+describe('category key escrow (GET/PUT /v1/identity/category-key)', () => {
+  it('T-11 R-16 keeps the key sealed to the patient: re-sealed at will, never swapped; bad input refused with a reason, nothing changed, logged', async () => {
+    const me = privateKeyToAccount(generatePrivateKey());
+    const client = createNodeClient({ url, account: me });
+    const x = X25519Identity.generate();
+    const y = X25519Identity.generate();
+    const key = new Uint8Array(32).fill(7);
+    expect(await getCategoryKeyEscrow(client)).toBeUndefined();
+    // A wallet of before the escrow: its derived key is escrowed at first use.
+    const first = await resolveCategoryKey({ node: client, identity: x, privateKey: `0x${'11'.repeat(32)}` });
+    expect(first.source).toBe('derived');
+    expect(first.key).toEqual(categoryKey(`0x${'11'.repeat(32)}`));
+    const kept = await getCategoryKeyEscrow(client);
+    expect(kept?.keyId).toBe(categoryKeyId(first.key));
+    // The node holds only a sealed file: it opens with the patient's X25519 key alone.
+    expect(kept?.sealed).toMatch(/^-----BEGIN AGE ENCRYPTED FILE-----/u);
+    expect(await openCategoryKey({ sealed: kept?.sealed as string, identities: [x] })).toEqual(first.key);
+    // Another device (a restore, the portal) with the same X25519 key gets it from the escrow.
+    expect(
+      await resolveCategoryKey({ node: client, identity: x, privateKey: `0x${'22'.repeat(32)}` }),
+    ).toMatchObject({ source: 'escrow', key: first.key });
+    // A rotation: re-sealed to the new key (y), same id.
+    const moved = await resolveCategoryKey({
+      node: client,
+      identity: x,
+      privateKey: `0x${'22'.repeat(32)}`,
+      sealTo: y.recipient.toString(),
+    });
+    expect(moved.key).toEqual(first.key);
+    await expect(
+      openCategoryKey({ sealed: (await getCategoryKeyEscrow(client))?.sealed as string, identities: [x] }),
+    ).rejects.toThrow(/does not open/u);
+    expect(
+      await resolveCategoryKey({ node: client, identity: y, privateKey: `0x${'33'.repeat(32)}` }),
+    ).toMatchObject({
+      source: 'escrow',
+      key: first.key,
+    });
+
+    const before = await getCategoryKeyEscrow(client);
+    const put = (json: unknown) =>
+      client
+        .call({ method: 'PUT', path: '/v1/identity/category-key', json, signed: true })
+        .catch((e: unknown) => e);
+    const sealed = await sealCategoryKey({ key, recipient: y.recipient.toString() });
+    const twoStanzas = armor(
+      await encrypt({
+        recipients: [new X25519Recipient(y.recipient.toString()), x.recipient],
+        plaintext: key,
+      }),
+    );
+    const cases: [unknown, number, string][] = [
+      // Another key than the identity's: never swapped (a thief's key, a client bug).
+      [{ keyId: categoryKeyId(key), sealed }, 409, 'category-key-mismatch'],
+      [{ keyId: before?.keyId, sealed: 'not an age file' }, 400, 'invalid-sealed-key'],
+      [{ keyId: before?.keyId, sealed: twoStanzas }, 400, 'invalid-sealed-key'],
+      [{ keyId: before?.keyId, sealed: 'x'.repeat(2000) }, 400, 'invalid-request'],
+      [{ keyId: '0x12', sealed }, 400, 'invalid-request'],
+    ];
+    for (const [body, status, code] of cases) {
+      const refused = await put(body);
+      expect(refused, JSON.stringify(body).slice(0, 80)).toBeInstanceOf(NodeProblemError);
+      expect(refused).toMatchObject({ status, code });
+    }
+    expect(await getCategoryKeyEscrow(client)).toEqual(before);
+    const { rows } = await node.sql.query<{ reason: string }>(
+      "select reason from identity_attempts where operation = 'category-key' and actor = $1 and outcome = 'refused' order by id",
+      [hexToBytes(me.address)],
+    );
+    expect(rows.map((r) => r.reason)).toEqual([
+      'category-key-mismatch',
+      'invalid-sealed-key',
+      'invalid-sealed-key',
+    ]);
+    // Unsigned, or signed by someone else: nothing of it shows.
+    const anonymous = await createNodeClient({ url })
+      .call({ method: 'GET', path: '/v1/identity/category-key' })
+      .catch((e: unknown) => e);
+    expect(anonymous).toMatchObject({ status: 401 });
+    const other = createNodeClient({ url, account: privateKeyToAccount(generatePrivateKey()) });
+    expect(await getCategoryKeyEscrow(other)).toBeUndefined();
+  }, 60_000);
 });

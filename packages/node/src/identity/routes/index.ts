@@ -1,5 +1,9 @@
-/** The identity routes (docs/identity.md): credentials, status lists, issuer governance, DID resolver config. */
+/**
+ * The identity routes (docs/identity.md): credentials, status lists, issuer governance, DID resolver config, the
+ * category key escrow.
+ */
 import type { AnyRoute } from '../../api/defineRoute.ts';
+import { getCategoryKey, putCategoryKey } from './categoryKeyEscrow.ts';
 import { getCredential } from './getCredential.ts';
 import { getCredentialChallenge } from './getCredentialChallenge.ts';
 import { getIdentityResolver } from './getIdentityResolver.ts';
@@ -18,4 +22,6 @@ export const identityRoutes: readonly AnyRoute[] = [
   getStatusList,
   getIssuer,
   postIssuerApproval,
+  getCategoryKey,
+  putCategoryKey,
 ];
