@@ -91,8 +91,24 @@ describe('clinician credential and break-glass', () => {
         .getByText(/^This is not a Carekey clinician credential/u)
         .waitFor();
 
-      // The valid credential, the licence number kept hidden.
+      // The valid credential, the licence number kept hidden. This browser keeps it sealed to the wallet's key only.
       await loadCredential(c, doctor.credential);
+      const kept = await c.evaluate(
+        () =>
+          new Promise<string>((resolve, reject) => {
+            const open = indexedDB.open('carekey-portal', 1);
+            open.onsuccess = () => {
+              const all = open.result.transaction('kv').objectStore('kv').getAll();
+              all.onsuccess = () =>
+                resolve(JSON.stringify(all.result, (_k, v) => (v instanceof Uint8Array ? '<bytes>' : v)));
+              all.onerror = () => reject(all.error);
+            };
+            open.onerror = () => reject(open.error);
+          }),
+      );
+      for (const part of doctor.credential.split('~').filter((p) => p !== ''))
+        expect(kept).not.toContain(part.slice(0, 24));
+      expect(kept).not.toContain('MB-9');
       expect(await mine.getByLabel(/^Licence number: MB-9/u).isChecked()).toBe(false);
       expect(await mine.getByLabel(/^Organisation: Hospital X/u).isChecked()).toBe(true);
       await mine.getByRole('button', { name: 'Present my credential' }).click();
