@@ -136,6 +136,12 @@ describe('carekey forget with the default shred delay', () => {
     );
     expect(ownRelease).toBeInstanceOf(NodeProblemError);
     expect((ownRelease as NodeProblemError).status).toBe(403);
+    // nor does the owner's own copy open while the forget is pending (as the forget text says), in one line.
+    const ownGet = await run('patient', 'get', a.recordId);
+    expect(ownGet.code).toBe(1);
+    oneLine(ownGet.stderr);
+    expect(ownGet.stderr).toContain('is being forgotten: nobody can open it');
+    expect(ownGet.stdout).not.toContain('Observation');
 
     // Two more RecordRegistry writes of the patient inside A's window: a publish and a second forget (then its
     // cancel). With a pre-signed finalisation, the first of them took the nonce it had reserved.
@@ -153,6 +159,10 @@ describe('carekey forget with the default shred delay', () => {
       await run('patient', 'forget', b.recordId, '--cancel', '--json'),
     );
     expect(cancelled.records[0]?.state).toBe('active');
+    // Cancelled: the owner reads it again from its own copy.
+    expect(JSON.parse((await run('patient', 'get', b.recordId)).stdout)).toMatchObject({
+      resourceType: 'Observation',
+    });
     // Everything so far happened inside A's window (the test would prove nothing otherwise).
     const { rows: pendingA } = await sql.query<{ state: string }>(
       'select state from records where record_id = $1',

@@ -94,6 +94,15 @@ export function registerGet(program: Command): void {
         const record = resolveRecordRef(ref, mine);
         if (record.state === 'shredded')
           throw new CliError(`record ${record.recordId} was forgotten (shredded)`);
+        // A pending forget denies everyone, the owner too (two-phase erasure, THREAT-MODEL §6.5, as the vault does):
+        // the wallet folder keeps the key only so that a cancel gives the record back.
+        if (record.state === 'pending_shred')
+          throw new CliError(
+            `record ${record.recordId} is being forgotten: nobody can open it, you neither`,
+            {
+              hint: `\`carekey forget ${record.recordId} --cancel\` gives it back before the window ends; after it, its keys are destroyed`,
+            },
+          );
         recordId = record.recordId;
         if (options.output !== undefined && options.output !== '-') {
           // A file record (a DICOM study, a PDF) can be large: decrypt the local age file to the output streamed.
