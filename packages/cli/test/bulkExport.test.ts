@@ -35,6 +35,8 @@ let server: GatewayServer;
 let token: string;
 let ctRecord: string;
 let pdfRecord: string;
+let ctStudy: string;
+let pdfDocument: string;
 
 const as = (who: string, node: TestNode) => ({
   CAREKEY_HOME: join(root, who),
@@ -49,13 +51,22 @@ type Manifest = {
   extension: Record<string, Record<string, string>>;
 };
 
-async function get(path: string, headers: Record<string, string> = {}) {
-  return fetch(`${server.url}${path}`, { headers: { authorization: `Bearer ${token}`, ...headers } });
+/** A gateway and a bearer token of it (the patient's by default). */
+type At = { url: string; token: string };
+const patientGateway = (): At => ({ url: server.url, token });
+
+async function get(path: string, headers: Record<string, string> = {}, at = patientGateway()) {
+  return fetch(`${at.url}${path}`, { headers: { authorization: `Bearer ${at.token}`, ...headers } });
 }
 
 /** Kicks off an export, waits for its manifest, returns it with each file's text. */
-async function exportOf(query = ''): Promise<{ manifest: Manifest; files: Map<string, string> }> {
-  const kickOff = await get(`/$export${query}`, { prefer: 'respond-async' });
+async function exportOf(
+  query = '',
+  at = patientGateway(),
+  path = '/$export',
+): Promise<{ manifest: Manifest; files: Map<string, string> }> {
+  const token = at.token;
+  const kickOff = await get(`${path}${query}`, { prefer: 'respond-async' }, at);
   expect(kickOff.status).toBe(202);
   const status = kickOff.headers.get('content-location') as string;
   let answer = await fetch(status, { headers: { authorization: `Bearer ${token}` } });
@@ -63,7 +74,7 @@ async function exportOf(query = ''): Promise<{ manifest: Manifest; files: Map<st
     await new Promise((resolve) => setTimeout(resolve, 50));
     answer = await fetch(status, { headers: { authorization: `Bearer ${token}` } });
   }
-  expect(answer.status).toBe(200);
+  expect(answer.status, await answer.clone().text()).toBe(200);
   const manifest = (await answer.json()) as Manifest;
   const files = new Map<string, string>();
   for (const o of manifest.output) {
@@ -91,6 +102,8 @@ beforeAll(async () => {
   const pdf = jsonOf<{ recordIds: string[] }>(await run('patient', nodeA, 'import', PDF, '--json'));
   ctRecord = ct.recordIds[1] as string;
   pdfRecord = pdf.recordIds[1] as string;
+  ctStudy = ct.recordIds[0] as string;
+  pdfDocument = pdf.recordIds[0] as string;
   Object.assign(process.env, as('patient', nodeA));
   patient = await openSession();
   store = await openGatewayStore(patient);
@@ -298,6 +311,109 @@ describe('Bulk Data $export: _since and files', () => {
       ].sort(),
     );
     Object.assign(process.env, as('patient', nodeA));
+  }, 180_000);
+
+  it("R-14, R-17: a grantee's $export holds the file of the ImagingStudy shared with it, not the PDF whose description alone was shared; the export imports elsewhere", async () => {
+    // A third node for the round trip (file records keep their ids, and node B holds the patient's after the move),
+    // started while the doctor is set up.
+    const third = startTestNode();
+    // The doctor is shared the CT study and its file, and the letter's DocumentReference without its file.
+    const doctorEnv = as('doctor', nodeA);
+    const doctor = jsonOf<{ address: string }>(
+      await carekeyInProcess(['init', '--json', '--scrypt-log-n', '15'], doctorEnv),
+    );
+    jsonOf(
+      await run(
+        'patient',
+        nodeA,
+        'share',
+        ctStudy,
+        ctRecord,
+        pdfDocument,
+        '--with',
+        doctor.address,
+        '--json',
+      ),
+    );
+    Object.assign(process.env, doctorEnv);
+    const session = await openSession();
+    Object.assign(process.env, as('patient', nodeA));
+    const doctorStore = await openGatewayStore(session);
+    expect(await doctorStore.sync(session)).toMatchObject({ total: 2, files: 1 }); // the shared CT file is not kept in the store
+    const gateway = await createGatewayServer({ session, store: doctorStore, port: 0, syncIntervalMs: 0 });
+    try {
+      const at: At = {
+        url: gateway.url,
+        token: (
+          await issueGatewayToken({
+            privateKey: session.keys.privateKey,
+            owner: session.keys.address,
+            client: 'doctor-ehr',
+            scope: 'user/*.rs',
+            expiresIn: 600,
+          })
+        ).token,
+      };
+      const { manifest, files } = await exportOf('', at, '/Patient/$export');
+      expect([...files.keys()]).toEqual(['Binary', 'DocumentReference', 'ImagingStudy']);
+      expect(count(files)).toBe(3); // nothing of the patient's 8 IPS records, and not the PDF
+      const binary = JSON.parse(files.get('Binary') as string) as {
+        id: string;
+        contentType: string;
+        data: string;
+      };
+      expect(binary).toMatchObject({ id: ctRecord.slice(2), contentType: 'application/dicom' });
+      expect(Buffer.from(binary.data, 'base64').equals(readFileSync(CT))).toBe(true);
+      const hashes = manifest.extension[SHA256_EXTENSION] as Record<string, string>;
+      expect(hashes[`Binary/${ctRecord.slice(2)}`]).toBe(
+        createHash('sha256').update(readFileSync(CT)).digest('hex'),
+      );
+      expect(Object.keys(hashes).some((k) => k.includes(pdfRecord.slice(2)))).toBe(false);
+      // A token whose scopes leave out Binary gets the descriptions only.
+      const noFiles: At = {
+        url: gateway.url,
+        token: (
+          await issueGatewayToken({
+            privateKey: session.keys.privateKey,
+            owner: session.keys.address,
+            client: 'doctor-ehr',
+            scope: 'user/ImagingStudy.rs user/DocumentReference.rs',
+            expiresIn: 600,
+          })
+        ).token,
+      };
+      expect([...(await exportOf('', noFiles, '/Patient/$export')).files.keys()]).toEqual([
+        'DocumentReference',
+        'ImagingStudy',
+      ]);
+
+      // The round trip: the doctor's export imports on another node (a second opinion there), the CT file byte for byte;
+      // the letter's file is reported missing, not invented.
+      const dir = join(root, 'doctor-export');
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
+      for (const [type, text] of files) writeFileSync(join(dir, `${type}.ndjson`), text);
+      const abroad = as('abroad', await third);
+      jsonOf(await carekeyInProcess(['init', '--json', '--scrypt-log-n', '15'], abroad));
+      const imported = jsonOf<{
+        imported: number;
+        files: number;
+        missingFiles: string[];
+        manifestChecked: boolean;
+      }>(await carekeyInProcess(['import-export', dir, '--json'], abroad));
+      expect(imported).toMatchObject({
+        imported: 3,
+        files: 1,
+        missingFiles: [pdfRecord],
+        manifestChecked: true,
+      });
+      const out = join(root, 'abroad-ct.dcm');
+      jsonOf(await carekeyInProcess(['get', ctRecord, '-o', out, '--json'], abroad));
+      expect(readFileSync(out).equals(readFileSync(CT))).toBe(true);
+    } finally {
+      await gateway.close();
+      await (await third).stop();
+    }
   }, 180_000);
 });
 

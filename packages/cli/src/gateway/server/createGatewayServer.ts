@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import {
   createServer,
@@ -9,17 +10,18 @@ import {
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import type { GrantRow } from '@carekey/sdk/client';
-import { Decryptor, type Identity } from '@carekey/sdk/crypto';
+import { Decryptor, decodeStanza, type Identity, PayloadDecryptor, unwrapFileKey } from '@carekey/sdk/crypto';
 import { nodeCryptoBackend } from '@carekey/sdk/crypto/node';
 import {
   categoryTag,
   FILE_ATTACHMENT_EXTENSION,
+  fileRecordCategory,
   impossibleFhirDate,
   parseFhirJson,
   recordIdOfAttachment,
 } from '@carekey/sdk/fhir';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
-import type { Address } from 'viem';
+import type { Address, Hex } from 'viem';
 import type { Session } from '../../commands/openSession.ts';
 import { sessionCategoryKey } from '../../commands/sessionCategoryKey.ts';
 import { type GatewayCaller, gatewayTokenKey, verifyGatewayToken } from '../auth/gatewayToken.ts';
@@ -331,6 +333,73 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
     return out;
   }
 
+  /**
+   * The files of records shared with me that these describing records point to, for a grantee's `$export`: only the
+   * file records one of my grants covers (the node's `GET /v1/shared`), of the same patient. Each is read under that
+   * grant — its key released by the vault (logged before it is given), the payload streamed from the node (checked
+   * against its CID), decrypted chunk by chunk — once now for its SHA-256 and content type, and again when
+   * `Binary.ndjson` is downloaded: never held whole, never written in clear.
+   */
+  async function sharedFiles(records: readonly StoredRecord[]): Promise<ExportFile[]> {
+    const wanted = new Map<string, Address>();
+    for (const r of records) {
+      if (r.patient.toLowerCase() === owner.toLowerCase()) continue;
+      for (const id of fileRecordIdsOf(r.resource)) wanted.set(id, r.patient);
+    }
+    if (wanted.size === 0) return [];
+    const out: ExportFile[] = [];
+    for (const s of (await session.node.listShared()).records) {
+      const id = s.recordId.toLowerCase();
+      const patient = wanted.get(id);
+      if (patient === undefined || patient.toLowerCase() !== s.patient.toLowerCase()) continue;
+      wanted.delete(id); // one grant is enough
+      const read = () => sharedPieces(s.grantId, s.recordId);
+      const hash = createHash('sha256');
+      let head: Uint8Array | undefined;
+      for await (const piece of read()) {
+        hash.update(piece);
+        head ??= piece.slice(0, 1024);
+      }
+      const category = fileRecordCategory(head ?? new Uint8Array());
+      out.push({
+        id: id.slice(2),
+        contentType: category.slice('Binary|'.length),
+        sha256: hash.digest('hex'),
+        read,
+      });
+    }
+    return out;
+  }
+
+  /** A shared file record's plaintext, read under a grant (key release, streamed payload, chunk by chunk). */
+  async function* sharedPieces(grantId: Hex, recordId: Hex): AsyncGenerator<Uint8Array> {
+    const released = await session.node.releaseKeys({ grantId, recordIds: [recordId] });
+    const item = released.records.find((r) => r.recordId.toLowerCase() === recordId.toLowerCase());
+    if (item === undefined) throw new Error(`the node released no key for file record ${recordId}`);
+    const fileKey = await unwrapFileKey({
+      stanzas: [decodeStanza(item.stanza)],
+      identities: [session.keys.identity],
+    });
+    // The payload key is derived from the file key and the payload's nonce, its first bytes: wiped at the end.
+    const decryptor = new PayloadDecryptor(fileKey, { backend: nodeCryptoBackend });
+    const out: Uint8Array[] = [];
+    const sink = (part: Uint8Array) => out.push(part);
+    const reader = (await session.node.openBlob(item.blobId)).stream().getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        decryptor.write(value, sink);
+        yield* out.splice(0);
+      }
+      decryptor.end(sink);
+      yield* out.splice(0);
+    } finally {
+      fileKey.fill(0);
+      await reader.cancel().catch(() => {}); // a download stopped half-way closes the payload stream
+    }
+  }
+
   function ordered(records: readonly Resource[], parsed: ParsedSearch): Resource[] {
     return parsed.sort === 'desc' ? [...records].reverse() : [...records];
   }
@@ -400,16 +469,25 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
         return allowedBy(scopesFor(caller.scopes, r.resourceType, 'search'), caller, r.patient, r);
       });
       const records = types === undefined ? base : base.filter((r) => types?.includes(r.resourceType));
-      const withFiles =
-        (types === undefined || types.includes('Binary')) &&
-        allowedBy(scopesFor(caller.scopes, 'Binary', 'search'), caller, owner);
+      const binaryScopes = scopesFor(caller.scopes, 'Binary', 'search');
+      const filesWanted = types === undefined || types.includes('Binary');
+      const withFiles = filesWanted && allowedBy(binaryScopes, caller, owner);
+      // Files of other patients' shared records: where the token's scopes allow that patient's Binary.
+      const sharedDescriptions = filesWanted
+        ? base.filter(
+            (r) => r.patient.toLowerCase() !== ownerPatient && allowedBy(binaryScopes, caller, r.patient),
+          )
+        : [];
       const id = jobs.start({
         client: caller.client,
         request: new URL(path + url.search, baseUrl).toString(),
         baseUrl,
         transactionTime,
         records: () => records,
-        files: async () => (withFiles ? ownFiles(base) : []),
+        files: async () => [
+          ...(withFiles ? await ownFiles(base) : []),
+          ...(await sharedFiles(sharedDescriptions)),
+        ],
       });
       return { status: 202, headers: { 'Content-Location': `${baseUrl}/$export-status/${id}` } };
     }
