@@ -16,6 +16,10 @@ import { publishKey } from '../../../packages/cli/src/commands/publishKey.ts';
 import { carekeyHome } from '../../../packages/cli/src/home/carekeyHome.ts';
 import { RecordStore } from '../../../packages/cli/src/home/recordStore.ts';
 import { readWalletPublic, saveNewWallet, unlockWallet } from '../../../packages/cli/src/home/walletStore.ts';
+import {
+  type PostgresServer,
+  startPostgresServer,
+} from '../../../packages/node/src/db/testing/startPostgresServer.ts';
 import type { CarekeyNode } from '../../../packages/node/src/startNode.ts';
 import { startTempNode, type TempNode } from '../../../packages/node/src/testing/startTempNode.ts';
 
@@ -80,20 +84,46 @@ export function applyNodeEnv(): Record<string, string> {
   return applied;
 }
 
-export type BenchNode = TempNode;
+export type BenchNode = TempNode & {
+  /** `postgres` (a PostgreSQL server, `--pg`) or `pglite` (embedded, the default). */
+  database: 'postgres' | 'pglite';
+};
 
-/** A real node in a temp folder (`startTempNode`, as the CLI tests start it), quiet, on free ports. */
-export function startBenchNode(
+/**
+ * A real node in a temp folder (`startTempNode`, as the CLI tests start it), quiet, on free ports. With `--pg` on
+ * the command line, its store is a throwaway PostgreSQL 15 server (`startPostgresServer`, as the PostgreSQL tests
+ * start one: `initdb` and `postgres` in a temp folder, its own processes) instead of the embedded PGlite; stopped
+ * with the node.
+ */
+export async function startBenchNode(
   parameters: { blockTime?: number; maxBlobBytes?: number } = {},
 ): Promise<BenchNode> {
   applyNodeEnv();
-  return startTempNode({
-    prefix: 'carekey-bench-',
-    chain: { blockTime: parameters.blockTime ?? 1 },
-    api: parameters.maxBlobBytes ? { maxBlobBytes: parameters.maxBlobBytes } : {},
-    onLoopError: () => {},
-    indexerPollInterval: 250,
-  });
+  const server: PostgresServer | undefined = args.includes('--pg') ? await startPostgresServer() : undefined;
+  try {
+    const temp = await startTempNode({
+      prefix: 'carekey-bench-',
+      chain: { blockTime: parameters.blockTime ?? 1 },
+      api: parameters.maxBlobBytes ? { maxBlobBytes: parameters.maxBlobBytes } : {},
+      onLoopError: () => {},
+      indexerPollInterval: 250,
+      ...(server === undefined ? {} : { databaseUrl: await server.createDatabase() }),
+    });
+    return {
+      ...temp,
+      database: server === undefined ? 'pglite' : 'postgres',
+      async stop() {
+        try {
+          await temp.stop();
+        } finally {
+          await server?.stop();
+        }
+      },
+    };
+  } catch (error) {
+    await server?.stop();
+    throw error;
+  }
 }
 
 const PASSPHRASE = 'benchmark passphrase';

@@ -19,6 +19,9 @@ export type Load = {
   p99: number;
   max: number;
   meanBytes: number;
+  /** Open loop only: the rate asked for, and the rate the generator kept sending at. */
+  rate?: number;
+  sendPerSecond?: number;
 };
 
 /** One pre-signed request, as the load generator reads it. */
@@ -26,7 +29,11 @@ export type Line = { method: string; path: string; headers: Record<string, strin
 
 const loadgen = path.join(path.dirname(fileURLToPath(import.meta.url)), 'loadgen.ts');
 
-/** Signs `count` requests with `make` (before the clock starts) and sends them from a child process. */
+/**
+ * Signs `count` requests with `make` (before the clock starts) and sends them from a child process: closed loop
+ * (`concurrency` in flight), or open loop at `rate` requests/s on at most `concurrency` connections (latency counted
+ * from when each request was due; support/loadgen.ts).
+ */
 export async function runLoad(parameters: {
   url: string;
   work: string;
@@ -34,9 +41,10 @@ export async function runLoad(parameters: {
   make: () => Promise<Line>;
   count: number;
   concurrency: number;
+  rate?: number | undefined;
   step: (what: string) => void;
 }): Promise<Load> {
-  const { url, work, name, make, count, concurrency, step } = parameters;
+  const { url, work, name, make, count, concurrency, rate, step } = parameters;
   step(`${name}: signing ${count} requests`);
   const lines: string[] = [];
   for (let i = 0; i < count; i++) lines.push(JSON.stringify(await make()));
@@ -46,7 +54,15 @@ export async function runLoad(parameters: {
   const profile = await startProfile();
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
-      const p = spawn(process.execPath, ['--import', 'tsx', loadgen, url, file, String(concurrency)]);
+      const p = spawn(process.execPath, [
+        '--import',
+        'tsx',
+        loadgen,
+        url,
+        file,
+        String(concurrency),
+        ...(rate === undefined ? [] : [String(rate)]),
+      ]);
       let stdout = '';
       let stderr = '';
       p.stdout.setEncoding('utf8').on('data', (d: string) => {
