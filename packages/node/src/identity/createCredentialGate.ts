@@ -2,18 +2,16 @@ import { type CheckedStatusList, checkStatusList, toDid, verifyStatusList } from
 import { type Address, bytesToHex, getAddress, hexToBytes } from 'viem';
 import type { ApiServices } from '../api/ApiServices.ts';
 import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
-import type { ChainHead } from '../vault/VaultChain.ts';
+import type { GranteeCheck } from '../vault/Vault.ts';
 import { createNodeVerifier } from './nodeVerifier.ts';
 import { recheckCredential } from './recheckCredential.ts';
 
-/**
- * A check of a grantee before a key release: the refusal reason, or `undefined` to release. `head` is the block
- * the release decides at (chain reads are made there).
- */
-export type GranteeCheck = (grantee: Address, head?: ChainHead) => Promise<string | undefined>;
+export type { GranteeCheck } from '../vault/Vault.ts';
 
 /** How many verified, decoded status lists the gate keeps (one per issuer list and version in use). */
 const STATUS_LISTS_KEPT = 64;
+/** How many issuers `warm` reads ahead for (the last ones whose credentials the gate checked). */
+const ISSUERS_WARMED = 16;
 
 /**
  * The credential gate of key releases (issue 5: "the vault … verify credentials"): a grantee must hold a
@@ -22,7 +20,8 @@ const STATUS_LISTS_KEPT = 64;
  * makes). Refusals: `no-credential`, `expired`, `untrusted-issuer`, `revoked`, `status-unavailable`…
  *
  * Every release reads the grantee's stored presentation and the issuer's stored list from SQL, so a new
- * presentation or a republished list counts from the next release. With `chain` (the vault's cached chain) and
+ * presentation or a republished list counts from the next release; with `sql` (the release's transaction, as
+ * `releaseKeys` passes it) through that transaction. With `chain` (the vault's cached chain) and
  * the release's head, the issuer's trust and DID owner are read at that head, once per block for all releases
  * (`cacheVaultChain`); without, at the latest block. A list signed by the issuer DID's owner key itself (no `kid`,
  * or `#controller`) is verified and decompressed once per (list JWT, owner, URI, issuer): for those the answer is a
@@ -48,8 +47,11 @@ export function createCredentialGate(
     }
     return checked;
   };
-  return async (grantee, head) => {
-    const { rows } = await services.sql.query<{
+  // Issuers of the last credentials checked: `warm` starts their trust and owner reads at a new head before the
+  // release's transaction, so the check inside it finds them read (or in flight) instead of holding it open.
+  const recentIssuers = new Set<Address>();
+  const gate: GranteeCheck = async (grantee, head, sql) => {
+    const { rows } = await (sql ?? services.sql).query<{
       issuer: Uint8Array;
       status_uri: string;
       status_idx: number;
@@ -60,8 +62,16 @@ export function createCredentialGate(
     const row = rows[0];
     if (row === undefined) return 'no-credential';
     const issuer = getAddress(bytesToHex(row.issuer));
+    recentIssuers.delete(issuer);
+    recentIssuers.add(issuer);
+    if (recentIssuers.size > ISSUERS_WARMED)
+      recentIssuers.delete(recentIssuers.values().next().value as Address);
     const verifier =
-      chain !== undefined && head !== undefined ? createNodeVerifier(services, { head, chain }) : latest;
+      chain !== undefined && head !== undefined
+        ? createNodeVerifier(services, { head, chain, ...(sql === undefined ? {} : { sql }) })
+        : sql === undefined
+          ? latest
+          : createNodeVerifier(services, { sql });
     return recheckCredential(
       verifier,
       {
@@ -75,6 +85,16 @@ export function createCredentialGate(
       verifyList,
     );
   };
+  if (chain !== undefined)
+    gate.warm = (head) => {
+      for (const issuer of recentIssuers) {
+        const verifier = createNodeVerifier(services, { head, chain });
+        // Errors are the check's to report (a failed read is not kept: the check reads again).
+        verifier.isTrustedIssuer(issuer).catch(() => {});
+        verifier.resolveOwner(toDid({ address: issuer, chainId: services.chain.chainId })).catch(() => {});
+      }
+    };
+  return gate;
 }
 
 /**

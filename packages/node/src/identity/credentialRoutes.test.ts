@@ -104,7 +104,13 @@ async function presentToNode(issued: string, key: Hex = doctorKey, audience?: st
 async function releaseGate(): Promise<(grantee: `0x${string}`) => ReturnType<GranteeCheck>> {
   const chain = node.vault.chain as CachedVaultChain;
   const gate = createCredentialGate({ sql: node.sql, chain: node.chain }, chain);
-  return async (grantee) => gate(grantee, await chain.head());
+  return async (grantee) => {
+    // As releaseKeys runs it: chain reads started at the head, then the check inside the release's transaction,
+    // its SQL reads through it (the embedded store has one connection: a read outside would wait for it forever).
+    const head = await chain.head();
+    gate.warm?.(head);
+    return node.sql.transaction((tx) => gate(grantee, head, tx));
+  };
 }
 
 async function attempts(): Promise<{ operation: string; outcome: string; reason: string | null }[]> {

@@ -14,6 +14,7 @@ import {
 import { type Address, isAddressEqual, zeroAddress } from 'viem';
 import { readContract } from 'viem/actions';
 import type { ApiServices } from '../api/ApiServices.ts';
+import type { SqlExecutor } from '../db/Sql.ts';
 import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
 import type { ChainHead } from '../vault/VaultChain.ts';
 import { parseStatusListUri, readStatusList } from './statusListStore.ts';
@@ -37,12 +38,18 @@ export type NodeVerifier = {
  * credential names (T-21).
  *
  * With `at`, the owner and trust are read at that head instead, once per block through the vault's cached chain
- * (`cacheVaultChain`): the key-release gate decides at the release's own head (one consistent view, T-4).
+ * (`cacheVaultChain`): the key-release gate decides at the release's own head (one consistent view, T-4). With
+ * `at.sql` (a release's transaction), status lists are read through it.
  */
 export function createNodeVerifier(
   services: Pick<ApiServices, 'chain' | 'sql'>,
-  at?: { head: ChainHead; chain: CachedVaultChain } | undefined,
+  options?:
+    | { head: ChainHead; chain: CachedVaultChain; sql?: SqlExecutor | undefined }
+    | { head?: undefined; chain?: undefined; sql: SqlExecutor }
+    | undefined,
 ): NodeVerifier {
+  const at = options?.head !== undefined ? options : undefined;
+  const sql = options?.sql ?? services.sql;
   const { client, deployment, chainId } = services.chain;
   let resolver: DidResolver | undefined;
   const trustedIssuers = deployment.contracts.trustedIssuers.address;
@@ -124,7 +131,7 @@ export function createNodeVerifier(
       if (where === undefined) {
         throw new CredentialError('status-unavailable', 'the status list is not one a Carekey node serves');
       }
-      const stored = await readStatusList(services.sql, where.issuer, where.listId);
+      const stored = await readStatusList(sql, where.issuer, where.listId);
       if (stored === undefined) {
         throw new CredentialError(
           'status-unavailable',

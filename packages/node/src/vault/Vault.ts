@@ -1,7 +1,19 @@
 import type { Address } from 'viem';
 import type { FileBlobStore } from '../blobs/FileBlobStore.ts';
-import type { Sql } from '../db/Sql.ts';
+import type { Sql, SqlExecutor } from '../db/Sql.ts';
 import type { ChainHead, VaultChain } from './VaultChain.ts';
+
+/**
+ * A check of a grantee before a key release: the refusal reason, or `undefined` to release. `head` is the block
+ * the release decides at (chain reads are made there); `sql` the release's transaction, which SQL reads go
+ * through (the store's own connection otherwise). `warm(head)`, optional, starts the chain reads a check at that
+ * head will need (never decides anything: the check itself still reads at its head).
+ */
+export type GranteeCheck = ((
+  grantee: Address,
+  head?: ChainHead,
+  sql?: SqlExecutor,
+) => Promise<string | undefined>) & { warm?: ((head: ChainHead) => void) | undefined };
 
 /**
  * Everything the key vault works with: its SQL store, the chain reader, the blob store and its settings. Every
@@ -22,10 +34,12 @@ export type Vault = {
   shredDelay: number;
   /**
    * An extra check of a grantee before any release under a grant (e.g. `createCredentialGate`: a valid provider
-   * credential), given the head the release decides at; its refusal reason is logged as `credential-<reason>` and
-   * the release refused. Unset: no check.
+   * credential), given the head the release decides at and the release's transaction (its SQL reads go through it:
+   * one store connection, no wait behind the transaction in progress); its refusal reason is logged as
+   * `credential-<reason>` and the release refused. `warm`, when present, is called before the transaction with
+   * that head, to start the check's chain reads. Unset: no check.
    */
-  checkGrantee?: ((grantee: Address, head?: ChainHead) => Promise<string | undefined>) | undefined;
+  checkGrantee?: GranteeCheck | undefined;
   /** Node clock in seconds, for signed-request freshness (tests inject it). */
   now?: (() => number) | undefined;
 };

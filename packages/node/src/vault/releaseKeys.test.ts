@@ -3,6 +3,7 @@ import { decodeStanza, decryptPayload, unwrapFileKey } from '@carekey/sdk/crypto
 import { KeyReleaseRefusedError, SignedRequestError } from '@carekey/sdk/errors';
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { SqlExecutor } from '../db/Sql.ts';
 import { releaseKeys } from './releaseKeys.ts';
 import { submitRevocation } from './submitRevocation.ts';
 import {
@@ -14,6 +15,7 @@ import {
   type TestRecord,
   type VaultTestbed,
 } from './testing/startVaultTestbed.ts';
+import type { GranteeCheck } from './Vault.ts';
 
 let t: VaultTestbed;
 let patient: TestIdentity;
@@ -355,6 +357,62 @@ describe('releaseKeys: confirmations (T-5)', () => {
       expect((await releaseKeys({ vault: t5.vault, envelope: later })).records).toHaveLength(1);
     } finally {
       await t5.stop();
+    }
+  });
+});
+
+describe('releaseKeys: the grantee check (T-7)', () => {
+  it('T-7 the grantee check decides inside the release transaction, at the release head: a refusal is logged as credential-<reason>, nothing is released, the nonce stays usable; concurrent releases are each checked', async () => {
+    const g = t.newIdentity();
+    const grantId = await t.grant({ patient, grantee: g, scopeKind: ScopeKind.All, records });
+    let allowed = false;
+    const checked: { grantee: Hex; head: bigint | undefined; inTransaction: boolean }[] = [];
+    const warmed: bigint[] = [];
+    const check: GranteeCheck = async (who, head, sql) => {
+      expect(sql).toBeDefined();
+      // Two statements of one transaction see one transaction id; two outside any transaction, two ids.
+      const id = async () =>
+        (await (sql as SqlExecutor).query<{ id: bigint }>('select txid_current() as id')).rows[0]?.id;
+      const first = await id();
+      const second = await id();
+      const inTransaction = first !== undefined && first === second;
+      checked.push({ grantee: who, head: head?.number, inTransaction });
+      return allowed ? undefined : 'no-credential';
+    };
+    check.warm = (head) => {
+      warmed.push(head.number);
+    };
+    t.vault.checkGrantee = check;
+    try {
+      const recordIds = [nth(records, 0).recordId];
+      const request = await t.keyRequest({ account: g.account, grantId, recordIds });
+      expect(await refused(releaseKeys({ vault: t.vault, envelope: request }), g.address)).toBe(
+        'credential-no-credential',
+      );
+      expect(checked).toEqual([{ grantee: g.address, head: expect.any(BigInt), inTransaction: true }]);
+      expect(warmed).toEqual([checked[0]?.head]);
+      // The refused request's nonce was not claimed: once the check passes, the same request is released.
+      allowed = true;
+      expect((await releaseKeys({ vault: t.vault, envelope: request })).records).toHaveLength(1);
+      // Concurrent releases share group-committed transactions; each is checked inside one.
+      const requests = await Promise.all(
+        Array.from({ length: 6 }, () => t.keyRequest({ account: g.account, grantId, recordIds })),
+      );
+      allowed = false;
+      const outcomes = await Promise.allSettled(
+        requests.map((envelope) => releaseKeys({ vault: t.vault, envelope })),
+      );
+      expect(
+        outcomes.every((o) => o.status === 'rejected' && o.reason instanceof KeyReleaseRefusedError),
+      ).toBe(true);
+      expect(checked).toHaveLength(8);
+      expect(checked.every((c) => c.inTransaction && c.grantee === g.address)).toBe(true);
+      // The owner reading its own records is never checked.
+      const own = await t.keyRequest({ account: patient.account, grantId: OWNER_GRANT, recordIds });
+      expect((await releaseKeys({ vault: t.vault, envelope: own })).records).toHaveLength(1);
+      expect(checked).toHaveLength(8);
+    } finally {
+      t.vault.checkGrantee = undefined;
     }
   });
 });

@@ -81,7 +81,8 @@ function releaseTransaction(sql: Sql): GroupCommit {
  * In order: the request's form, audience and freshness (`checkKeyRequest`); its signer is
  * `identityOwner(grantee)` at the chain head; then the grant at the head — it exists, names this grantee, is
  * neither revoked nor expired by chain time (T-3, T-4), and existed `vault.confirmations` blocks ago (T-5).
- * Then, in one transaction: the nonce is claimed (a replay is refused, T-1); every record exists, belongs to the
+ * Then, in one transaction: the grantee check (`vault.checkGrantee`, the credential gate) at that head, reading
+ * through the transaction; the nonce is claimed (a replay is refused, T-1); every record exists, belongs to the
  * grant's patient, is covered by the scope (R-16) and is active (not pending shred or shredded); the grantee has a
  * stanza for each; the `release` access-log row is written (request digest and signature, grant, records); the
  * stanzas are read. They are returned only after that transaction commits (audit, then release; F-2). Under load
@@ -140,15 +141,19 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
         reason = 'unconfirmed';
     }
   }
-  if (reason === undefined && !ownerMode && vault.checkGrantee !== undefined) {
-    const refusal = await vault.checkGrantee(grantee, head);
-    if (refusal !== undefined) reason = `credential-${refusal}`;
-  }
+  const checkGrantee = reason === undefined && !ownerMode ? vault.checkGrantee : undefined;
+  checkGrantee?.warm?.(head);
   const patient: Address | undefined = ownerMode ? grantee : grant?.patient;
 
   let scopeRecordIds: Hex[] | undefined;
   const outcome = await releaseTransaction(vault.sql)(async (tx) => {
     let refusal = reason;
+    // The grantee check (credential gate) at the same head, its SQL reads in this transaction: no second wait for
+    // the store's one connection behind the batch in progress. Its chain reads were started by `warm` above.
+    if (checkGrantee !== undefined) {
+      const refused = await checkGrantee(grantee, head, tx);
+      if (refused !== undefined) refusal = `credential-${refused}`;
+    }
     // One statement: the nonce claim (claimNonce's insert, made only when nothing refused the request yet: a
     // refused request leaves its nonce usable), the records and the grantee's stanzas of them.
     const { rows: found } = await tx.query<
