@@ -22,7 +22,7 @@ import {
 import { changeDid, enableRecovery } from '@carekey/sdk/recovery';
 import { type Address, type Hex, isAddressEqual, stringToHex } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type CarekeyNode, type StartNodeParameters, startNode } from '../startNode.ts';
 import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
 import { createCredentialGate, type GranteeCheck } from './createCredentialGate.ts';
@@ -233,6 +233,36 @@ describe('credentials presented to the node', () => {
     expect(fetched?.claims).not.toHaveProperty('licence');
     const { rows } = await node.sql.query<{ claims: unknown }>('select claims from identity_presentations');
     expect(JSON.stringify(rows)).not.toContain('MB-1');
+  });
+
+  it('T-4 T-7 T-24: a presentation is checked at the head after it arrived, through the per-block cache the release path uses (two in one block: one trust read)', async () => {
+    const chain = node.vault.chain as CachedVaultChain;
+    const original = chain.atHead.bind(chain);
+    const heads: bigint[] = [];
+    let trustReads = 0;
+    const spy = vi.spyOn(chain, 'atHead').mockImplementation((head, key, read) => {
+      if (!key.startsWith('isTrusted:')) return original(head, key, read);
+      heads.push(head.number);
+      return original(head, key, () => {
+        trustReads++;
+        return read();
+      });
+    });
+    // A fresh block: nothing of it cached yet.
+    await (node.chain.client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>)({
+      method: 'evm_mine',
+      params: [],
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        expect(await api.present(await presentToNode(await credential()))).toMatchObject({ verified: true });
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const latest = await node.chain.client.getBlockNumber({ cacheTime: 0 });
+    expect(heads).toEqual([latest, latest]);
+    expect(trustReads).toBe(1);
   });
 
   it('T-7: replayed, other audience, untrusted, expired, tampered, unresolvable DID — refused, nothing stored, logged', async () => {

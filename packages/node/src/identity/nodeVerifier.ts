@@ -13,10 +13,11 @@ import {
 } from '@carekey/sdk/identity';
 import { type Address, isAddressEqual, zeroAddress } from 'viem';
 import { readContract } from 'viem/actions';
+import { ApiError } from '../api/ApiError.ts';
 import type { ApiServices } from '../api/ApiServices.ts';
 import type { SqlExecutor } from '../db/Sql.ts';
 import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
-import type { ChainHead } from '../vault/VaultChain.ts';
+import type { ChainHead, VaultChain } from '../vault/VaultChain.ts';
 import { parseStatusListUri, readStatusList } from './statusListStore.ts';
 
 /** The chain and store reads a node verifies presentations with. */
@@ -41,6 +42,36 @@ export type NodeVerifier = {
  * (`cacheVaultChain`): the key-release gate decides at the release's own head (one consistent view, T-4). With
  * `at.sql` (a release's transaction), status lists are read through it.
  */
+/**
+ * A verifier for one request that decides at the head read after it arrived, through the vault's per-block cache
+ * when the node has one (docs/vault.md "Cached per block": T-4, a trust removal or owner change mined before the
+ * request is seen; T-24, one read per block for all requests), as the release path's credential gate does.
+ *
+ * @throws {ApiError} 503 `chain-unavailable` when the head cannot be read.
+ */
+export async function createHeadVerifier(
+  services: Pick<ApiServices, 'chain' | 'sql'> & { vault: { chain: VaultChain } },
+): Promise<NodeVerifier> {
+  const chain = services.vault.chain;
+  if (!isCachedVaultChain(chain)) return createNodeVerifier(services);
+  let head: ChainHead;
+  try {
+    head = await chain.head();
+  } catch (cause) {
+    throw new ApiError({
+      status: 503,
+      code: 'chain-unavailable',
+      detail: 'the node cannot read the chain right now; retry',
+      cause,
+    });
+  }
+  return createNodeVerifier(services, { head, chain });
+}
+
+function isCachedVaultChain(chain: VaultChain): chain is CachedVaultChain {
+  return typeof (chain as Partial<CachedVaultChain>).atHead === 'function';
+}
+
 export function createNodeVerifier(
   services: Pick<ApiServices, 'chain' | 'sql'>,
   options?:

@@ -10,7 +10,7 @@ import { ApiError } from '../../api/ApiError.ts';
 import type { ApiServices } from '../../api/ApiServices.ts';
 import { defineRoute } from '../../api/defineRoute.ts';
 import { logIdentityAttempt } from '../logIdentityAttempt.ts';
-import { createNodeVerifier } from '../nodeVerifier.ts';
+import { createHeadVerifier } from '../nodeVerifier.ts';
 import { REFUSAL_STATUS } from '../refusalStatus.ts';
 import { VerifiedIdentity } from './getCredential.ts';
 
@@ -76,7 +76,8 @@ async function verifyArrival({ body, services }: { body: Body; services: ApiServ
       presentation: body.presentation,
       audience: services.audience,
       nonce,
-      ...createNodeVerifier(services),
+      // At the head after arrival, through the per-block cache the release path uses (T-4, T-7, T-24).
+      ...(await createHeadVerifier(services)),
     });
     verifiedBodies.set(body, verified);
     return parseDid(verified.subject).address;
