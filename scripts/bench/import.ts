@@ -148,6 +148,7 @@ try {
     },
   });
   const encryptedAt = since(start);
+  const encryptedCpu = cpuSeconds(cpu0);
   const published = await publishEncrypted({
     session,
     context,
@@ -209,7 +210,12 @@ try {
     [
       row('plain JSON rows, same PGlite (baseline)', plain.seconds, plain.cpu.toFixed(2), '1.0'),
       row('validate + split, worker pool (last bundle validated)', validated),
-      row('+ encrypt (overlapping the validation)', encryptedAt),
+      row(
+        '+ encrypt (overlapping the validation)',
+        encryptedAt,
+        encryptedCpu.toFixed(2),
+        (encryptedCpu / plain.cpu).toFixed(1),
+      ),
       row(
         'import until the node accepted',
         accepted,
@@ -248,6 +254,7 @@ try {
       validateSeconds: +validated.toFixed(3),
       validatePerSecond: Math.round(rate(validated)),
       encryptedSeconds: +encryptedAt.toFixed(3),
+      encryptedCpuSeconds: +encryptedCpu.toFixed(3),
       acceptedSeconds: +accepted.toFixed(3),
       acceptedPerSecond: Math.round(rate(accepted)),
       acceptedCpuSeconds: +acceptedCpu.toFixed(3),

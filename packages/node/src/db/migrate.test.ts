@@ -219,6 +219,16 @@ describe.each(SQL_ENGINES)('migration 011 (records batch id read from chain_batc
         );
         expect(plan.rows.map((r) => r['QUERY PLAN']).join('\n')).toMatch(/chain_batches_root_idx/);
       });
+      // Migration 013: the batch-root index, which no query uses any more, is gone; the others stay.
+      await migrate({ sql });
+      const { rows: indexes } = await sql.query<{ indexname: string }>(
+        `select indexname from pg_indexes where tablename = 'records' order by indexname`,
+      );
+      expect(indexes.map((i) => i.indexname)).toEqual([
+        'records_category_idx',
+        'records_patient_idx',
+        'records_pkey',
+      ]);
     } finally {
       await sql.close();
     }
