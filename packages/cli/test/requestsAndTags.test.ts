@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { purposeOfUse, ScopeKind, toAccessRequestTypedData, toDenyTypedData } from '@carekey/sdk/chain';
 import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
-import type { Hex } from 'viem';
+import { type Hex, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { carekey, jsonOf } from './support/carekeyBin.ts';
@@ -159,6 +159,50 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
       ).grants.find((g) => g.grantId === revoked.grantId)?.state;
     }
     expect(state).toBe('revoked');
+  }, 600_000);
+
+  it('R-16 the patient’s sync tags a provider record for a category grant still queued in the outbox (share --no-wait): its grantee reads it once the grant lands', async () => {
+    const nurse3 = jsonOf<{ address: Hex }>(await run('nurse3', 'init', '--json', '--scrypt-log-n', '15'));
+    writeFileSync(join(root, 'labs3.json'), JSON.stringify(bundle(93)));
+    const published = jsonOf<{ recordIds: Hex[] }>(
+      await run('hospital', 'publish', '--for', patient.address, join(root, 'labs3.json'), '--json'),
+    );
+    const lab = published.recordIds[1] as Hex;
+    await node.node.outbox.stop(); // the grant stays queued while the patient's sync tags the record
+    let shared: { grantDigest: Hex; grantId?: string };
+    try {
+      shared = jsonOf(
+        await run(
+          'patient',
+          'share',
+          '--category',
+          'Observation',
+          '--with',
+          nurse3.address,
+          '--no-wait',
+          '--json',
+        ),
+      );
+      expect(shared.grantId).toBeUndefined();
+      const listed = jsonOf<{ synced: { tagged: number } }>(await run('patient', 'ls', '--json'));
+      expect(listed.synced.tagged).toBe(2);
+    } finally {
+      node.node.outbox.start();
+    }
+    const { rows } = await node.node.sql.query('select 1 from stanzas where record_id = $1 and reader = $2', [
+      hexToBytes(lab),
+      hexToBytes(nurse3.address),
+    ]);
+    expect(rows).toHaveLength(1);
+    let read = await run('nurse3', 'get', lab);
+    for (let i = 0; i < 40 && read.code !== 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 500)); // until the grant is mined and indexed
+      read = await run('nurse3', 'get', lab);
+    }
+    expect(JSON.parse(read.stdout)).toMatchObject({
+      resourceType: 'Observation',
+      valueQuantity: { value: 93 },
+    });
   }, 600_000);
 });
 

@@ -37,10 +37,15 @@ export async function tagUntaggedRecords(session: Session): Promise<number> {
     tags.push({ recordId: local.recordId, categoryTag: tag });
     local.categoryTag = tag;
   }
-  const { grants } = await node.listGrants();
-  const covering = grants.filter(
+  const listed = (await node.listGrants()) as Awaited<ReturnType<typeof node.listGrants>> & {
+    queued?: { patient: Address; grantee: Address; state: string; scopeKind?: number; scopeData?: Hex[] }[];
+  };
+  // Active grants, and those still queued in the node's outbox (a share --no-wait just before): both get stanzas.
+  const covering = [
+    ...listed.grants.filter((g) => g.state === 'active'),
+    ...(listed.queued ?? []).filter((q) => q.state === 'queued' && q.scopeKind !== undefined),
+  ].filter(
     (g) =>
-      g.state === 'active' &&
       g.patient.toLowerCase() === keys.address.toLowerCase() &&
       (g.scopeKind === ScopeKind.All || g.scopeKind === ScopeKind.Categories),
   );

@@ -1,4 +1,13 @@
-import { type Address, bytesToHex, getAddress, type Hex, hexToBytes, isAddressEqual } from 'viem';
+import { consentRegistryAbi } from '@carekey/sdk/chain';
+import {
+  type Address,
+  bytesToHex,
+  decodeFunctionData,
+  getAddress,
+  type Hex,
+  hexToBytes,
+  isAddressEqual,
+} from 'viem';
 import { readPatientGrants } from './readPatientGrants.ts';
 import type { Vault } from './Vault.ts';
 import type { ChainGrant, ChainHead } from './VaultChain.ts';
@@ -24,7 +33,23 @@ export type QueuedGrant = {
    * grant id here); `failed`: the contract refused it.
    */
   state: 'queued' | 'failed';
+  /** What the signed grant covers and until when (from the relayed call), so a queued grant can be acted on. */
+  scopeKind?: number | undefined;
+  scopeData?: Hex[] | undefined;
+  expiresAt?: bigint | undefined;
 };
+
+/** The scope and expiry a queued `createGrantSigned` carries. */
+function queuedScope(data: Hex | null): Pick<QueuedGrant, 'scopeKind' | 'scopeData' | 'expiresAt'> {
+  if (data === null) return {};
+  try {
+    const call = decodeFunctionData({ abi: consentRegistryAbi, data });
+    if (call.functionName !== 'createGrantSigned') return {};
+    return { scopeKind: call.args[2], scopeData: [...call.args[3]], expiresAt: call.args[5] };
+  } catch {
+    return {};
+  }
+}
 
 export type ListGrantsReturnType = { head: ChainHead; grants: ListedGrant[]; queued: QueuedGrant[] };
 
@@ -61,8 +86,9 @@ export async function listGrants(parameters: ListGrantsParameters): Promise<List
     grantee: Uint8Array;
     status: string;
     grant_id: string | null;
+    data: Hex | null;
   }>(
-    `select s.grant_digest, s.patient, s.grantee, o.status,
+    `select s.grant_digest, s.patient, s.grantee, o.status, o.payload->>'data' as data,
             (select e.args->>'grantId' from chain_events e
               where e.tx_hash = o.tx_hash and e.name = 'GrantCreated' limit 1) as grant_id
        from grant_submissions s
@@ -88,6 +114,7 @@ export async function listGrants(parameters: ListGrantsParameters): Promise<List
       patient: getAddress(bytesToHex(r.patient)),
       grantee: getAddress(bytesToHex(r.grantee)),
       state: r.status === 'failed' ? 'failed' : 'queued',
+      ...queuedScope(r.data),
     });
   }
   return { head, grants, queued };

@@ -2,8 +2,10 @@ import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { VaultInputError } from '@carekey/sdk/errors';
 import { type Address, bytesToHex, type Hex, hexToBytes, isAddressEqual } from 'viem';
 import { grantCovers } from './grantCovers.ts';
+import { listGrants } from './listGrants.ts';
 import { readPatientGrants } from './readPatientGrants.ts';
 import type { Vault } from './Vault.ts';
+import type { ChainGrant } from './VaultChain.ts';
 import { checkStanza, toAddress, toBytes32 } from './vaultInput.ts';
 
 export type TagRecordsParameters = {
@@ -18,7 +20,8 @@ export type TagRecordsParameters = {
   authorization: string;
   /**
    * Stanzas of the tagged records for grantees whose active grant from the patient now covers them (a category
-   * or all-records grant given before the provider published): the patient wraps the file key to each.
+   * or all-records grant given before the provider published, or one still queued in this node's outbox): the
+   * patient wraps the file key to each.
    */
   stanzas?: readonly { recordId: Hex; reader: Address; stanza: string }[] | undefined;
 };
@@ -63,7 +66,7 @@ export async function tagRecords(parameters: TagRecordsParameters): Promise<TagR
   const readers = [
     ...new Set((parameters.stanzas ?? []).map((s) => toAddress(s.reader, 'stanzas[].reader'))),
   ];
-  const grants =
+  const grants: Pick<ChainGrant, 'grantee' | 'scopeKind' | 'scopeData'>[] =
     readers.length === 0
       ? []
       : (await readPatientGrants({ chain: vault.chain, patient: identity, blockNumber: head.number })).filter(
@@ -73,6 +76,20 @@ export async function tagRecords(parameters: TagRecordsParameters): Promise<TagR
             g.scopeKind !== 2 &&
             readers.some((r) => isAddressEqual(r, g.grantee)),
         );
+  if (readers.length > 0) {
+    // Grants of the patient this node relayed and the chain does not have yet: their stanzas are kept like those of
+    // a grant being submitted (released only once the grant is active on chain and covers the record).
+    for (const q of (await listGrants({ vault, identity })).queued) {
+      if (q.state !== 'queued' || !isAddressEqual(q.patient, identity) || q.scopeKind === undefined) continue;
+      if (q.scopeKind === 2 || (q.expiresAt !== undefined && head.timestamp >= q.expiresAt)) continue;
+      if (!readers.some((r) => isAddressEqual(r, q.grantee))) continue;
+      grants.push({
+        grantee: q.grantee,
+        scopeKind: q.scopeKind as ChainGrant['scopeKind'],
+        scopeData: q.scopeData ?? [],
+      });
+    }
+  }
   const stanzas = (parameters.stanzas ?? []).map((s, i) => ({
     recordId: toBytes32(s.recordId, `stanzas[${i}].recordId`),
     reader: toAddress(s.reader, `stanzas[${i}].reader`),

@@ -29,6 +29,9 @@ export const GrantList = Type.Object(
           patient: Type.String(),
           grantee: Type.String(),
           state: Type.String({ description: 'queued (in the outbox) or failed (refused by the chain)' }),
+          scopeKind: Type.Optional(Type.Integer()),
+          scopeData: Type.Optional(Type.Array(Type.String())),
+          expiresAt: Type.Optional(Type.String()),
         },
         { additionalProperties: false },
       ),
@@ -66,7 +69,10 @@ export const getGrants = defineRoute({
           expiresAt: String(g.expiresAt),
           ...(g.grantDigest === undefined ? {} : { grantDigest: g.grantDigest }),
         })),
-        queued,
+        queued: queued.map((q) => ({
+          ...q,
+          ...(q.expiresAt === undefined ? {} : { expiresAt: String(q.expiresAt) }),
+        })),
       },
     };
   },
