@@ -50,16 +50,17 @@ describe('social recovery with guardians (T-17, T-18)', () => {
   it('T-17 T-18: a lost phone: two of three guardians help, the patient reads every record on a new device', async () => {
     const init = (who: string) => run(who, 'init', '--json', '--scrypt-log-n', '15');
     const patient = jsonOf<{ address: string }>(await init('patient'));
-    const [g1, g2, g3, outsider] = await Promise.all(
-      ['g1', 'g2', 'g3', 'outsider'].map(async (who) => jsonOf<{ address: string }>(await init(who))),
-    );
+    type Id = { address: string };
+    const [g1, g2, g3] = (await Promise.all(
+      ['g1', 'g2', 'g3', 'outsider'].map(async (who) => jsonOf<Id>(await init(who))),
+    )) as [Id, Id, Id, Id];
     writeFileSync(join(root, 'b.json'), JSON.stringify(bundle));
     jsonOf(await run('patient', 'import', join(root, 'b.json'), '--json'));
     const before = jsonOf<Ls>(await run('patient', 'ls', '--json')).records;
     expect(before.length).toBe(2);
 
     // Bad set-ups change nothing.
-    const alone = await run('patient', 'guardians', 'setup', '--guardian', g1!.address, '--threshold', '1');
+    const alone = await run('patient', 'guardians', 'setup', '--guardian', g1.address, '--threshold', '1');
     expect(alone.code).toBe(1);
     oneLine(alone.stderr);
     const self = await run(
@@ -67,7 +68,7 @@ describe('social recovery with guardians (T-17, T-18)', () => {
       'guardians',
       'setup',
       '--guardian',
-      g1!.address,
+      g1.address,
       '--guardian',
       patient.address,
       '--threshold',
@@ -79,9 +80,9 @@ describe('social recovery with guardians (T-17, T-18)', () => {
       'guardians',
       'setup',
       '--guardian',
-      g1!.address,
+      g1.address,
       '--guardian',
-      g2!.address,
+      g2.address,
       '--threshold',
       '3',
     );
@@ -91,7 +92,7 @@ describe('social recovery with guardians (T-17, T-18)', () => {
       'guardians',
       'setup',
       '--guardian',
-      g1!.address,
+      g1.address,
       '--guardian',
       `0x${'12'.repeat(20)}`,
       '--threshold',
@@ -107,11 +108,11 @@ describe('social recovery with guardians (T-17, T-18)', () => {
         'guardians',
         'setup',
         '--guardian',
-        g1!.address,
+        g1.address,
         '--guardian',
-        g2!.address,
+        g2.address,
         '--guardian',
-        g3!.address,
+        g3.address,
         '--threshold',
         '2',
         '--json',
@@ -124,7 +125,7 @@ describe('social recovery with guardians (T-17, T-18)', () => {
       expect(readFileSync(g.file, 'utf8')).toMatch(/^-----BEGIN AGE ENCRYPTED FILE-----/u);
 
     // A share kept by the wrong person is refused; each guardian keeps their own.
-    const wrong = await run('outsider', 'guardian', 'keep', fileOf(g1!.address), '--for', patient.address);
+    const wrong = await run('outsider', 'guardian', 'keep', fileOf(g1.address), '--for', patient.address);
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toContain('not a recovery share sealed to you');
     for (const [who, g] of [
@@ -132,7 +133,7 @@ describe('social recovery with guardians (T-17, T-18)', () => {
       ['g2', g2],
       ['g3', g3],
     ] as const) {
-      jsonOf(await run(who, 'guardian', 'keep', fileOf(g!.address), '--for', patient.address, '--json'));
+      jsonOf(await run(who, 'guardian', 'keep', fileOf(g.address), '--for', patient.address, '--json'));
     }
 
     // The phone is lost: the whole home folder is gone.
@@ -214,6 +215,5 @@ describe('social recovery with guardians (T-17, T-18)', () => {
     expect((await run('patient', 'get', observation?.recordId as string)).stdout).toContain('haemoglobin');
     // The one-time device key is gone once used.
     expect(existsSync(join(root, 'patient', 'recovery', 'device-identity.txt'))).toBe(false);
-    void outsider;
   }, 600_000);
 });

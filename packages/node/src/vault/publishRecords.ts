@@ -15,7 +15,6 @@ import {
   type Hex,
   hashTypedData,
   hexToBytes,
-  isAddressEqual,
   recoverTypedDataAddress,
 } from 'viem';
 import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';

@@ -6,6 +6,7 @@ import { randomBytes } from '@noble/hashes/utils.js';
 import { describe, expect, it } from 'vitest';
 import { X25519Identity } from '../crypto/x25519.ts';
 import { CryptoError } from '../errors/crypto.ts';
+import { nth } from '../testing/nth.ts';
 import { generateMnemonic } from '../wallet/mnemonic.ts';
 import { combineShares } from './combineShares.ts';
 import { mnemonicToRecoverySecret, recoverySecretToMnemonic } from './mnemonicSecret.ts';
@@ -23,18 +24,18 @@ describe('sealed recovery shares', () => {
       total: 3,
     });
     const sealed = await Promise.all(
-      shares.map((share, i) => sealShare({ share, recipient: guardians[i]!.recipient })),
+      shares.map((share, i) => sealShare({ share, recipient: nth(guardians, i).recipient })),
     );
     // A guardian opens only their own share.
-    await expect(openShare({ sealed: sealed[0]!, identities: [guardians[1]!] })).rejects.toBeInstanceOf(
-      CryptoError,
-    );
+    await expect(
+      openShare({ sealed: nth(sealed, 0), identities: [nth(guardians, 1)] }),
+    ).rejects.toBeInstanceOf(CryptoError);
     // Two guardians re-seal their share to the new device's one-time key.
     const device = X25519Identity.generate();
     const relayed = await Promise.all(
       [0, 2].map(async (i) =>
         sealShare({
-          share: await openShare({ sealed: sealed[i]!, identities: [guardians[i]!] }),
+          share: await openShare({ sealed: nth(sealed, i), identities: [nth(guardians, i)] }),
           recipient: device.recipient,
         }),
       ),
@@ -47,7 +48,7 @@ describe('sealed recovery shares', () => {
   it('a sealed share opens with the age CLI alone', async () => {
     const guardian = X25519Identity.generate();
     const { shares } = await splitSecret({ secret: randomBytes(32), threshold: 2, total: 2 });
-    const sealed = await sealShare({ share: shares[0]!, recipient: guardian.recipient });
+    const sealed = await sealShare({ share: nth(shares, 0), recipient: guardian.recipient });
     const dir = mkdtempSync(path.join(tmpdir(), 'carekey-share-'));
     writeFileSync(path.join(dir, 'id.txt'), `${guardian.toString()}\n`, { mode: 0o600 });
     writeFileSync(path.join(dir, 'share.age'), sealed);
@@ -60,9 +61,9 @@ describe('sealed recovery shares', () => {
   it('a tampered sealed share or a file that is not a share is refused clearly', async () => {
     const guardian = X25519Identity.generate();
     const { shares } = await splitSecret({ secret: randomBytes(32), threshold: 2, total: 2 });
-    const sealed = await sealShare({ share: shares[0]!, recipient: guardian.recipient });
+    const sealed = await sealShare({ share: nth(shares, 0), recipient: guardian.recipient });
     const lines = sealed.split('\n');
-    const body = lines[1]!;
+    const body = nth(lines, 1);
     lines[1] = (body[0] === 'A' ? 'B' : 'A') + body.slice(1);
     await expect(openShare({ sealed: lines.join('\n'), identities: [guardian] })).rejects.toBeInstanceOf(
       CryptoError,
@@ -80,7 +81,7 @@ describe('sealed recovery shares', () => {
 
   it('parseRecoveryShare names the faulty field', async () => {
     const { shares } = await splitSecret({ secret: randomBytes(32), threshold: 2, total: 3 });
-    const good = shares[0]!;
+    const good = nth(shares, 0);
     const cases: [unknown, string][] = [
       ['not json', 'JSON'],
       [{ ...good, format: 'x' }, 'format'],
