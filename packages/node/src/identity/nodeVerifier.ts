@@ -13,8 +13,8 @@ import {
 } from '@carekey/sdk/identity';
 import { type Address, isAddressEqual, zeroAddress } from 'viem';
 import { readContract } from 'viem/actions';
-import { ApiError } from '../api/ApiError.ts';
 import type { ApiServices } from '../api/ApiServices.ts';
+import { readChain } from '../api/readChain.ts';
 import type { SqlExecutor } from '../db/Sql.ts';
 import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
 import type { ChainHead, VaultChain } from '../vault/VaultChain.ts';
@@ -54,17 +54,7 @@ export async function createHeadVerifier(
 ): Promise<NodeVerifier> {
   const chain = services.vault.chain;
   if (!isCachedVaultChain(chain)) return createNodeVerifier(services);
-  let head: ChainHead;
-  try {
-    head = await chain.head();
-  } catch (cause) {
-    throw new ApiError({
-      status: 503,
-      code: 'chain-unavailable',
-      detail: 'the node cannot read the chain right now; retry',
-      cause,
-    });
-  }
+  const head: ChainHead = await readChain(() => chain.head());
   return createNodeVerifier(services, { head, chain });
 }
 
