@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, inject } from 'vitest';
 import { portalTest } from './support/portalTest.ts';
-import { restoreWallet } from './support/restoreWallet.ts';
+import { restoreWallet, TEST_PASSPHRASE } from './support/restoreWallet.ts';
 
 // The clinician side of issue 6 (docs/identity.md, docs/emergency.md): a clinician credentialed by a licensing board
 // the node trusts (globalSetup: TrustedIssuers governance, `support/licensingBoard.ts`) loads their SD-JWT credential
@@ -24,9 +24,26 @@ async function loadCredential(page: Page, credential: string): Promise<void> {
   await page.getByTestId('held-credential').getByText('Medical Board Y').waitFor();
 }
 
+/** Everything the portal keeps in this browser's IndexedDB, as text (sealed bytes shown as `<bytes>`). */
+function keptInBrowser(page: Page): Promise<string> {
+  return page.evaluate(
+    () =>
+      new Promise<string>((resolve, reject) => {
+        const open = indexedDB.open('carekey-portal', 1);
+        open.onsuccess = () => {
+          const all = open.result.transaction('kv').objectStore('kv').getAll();
+          all.onsuccess = () =>
+            resolve(JSON.stringify(all.result, (_k, v) => (v instanceof Uint8Array ? '<bytes>' : v)));
+          all.onerror = () => reject(all.error);
+        };
+        open.onerror = () => reject(open.error);
+      }),
+  );
+}
+
 describe('clinician credential and break-glass', () => {
   portalTest(
-    'R-2 R-3 T-7 T-16: the clinician presents an SD-JWT credential (a revoked one refused), the patient sees who they are; break-glass refused without a credential and with the policy off, then opens the summary and the patient is told',
+    'R-2 R-3 T-7 T-16: the clinician presents an SD-JWT credential (a revoked one refused), the patient sees who they are; break-glass refused without a credential and with the policy off, then opens the summary and the patient is told; after leaving the page the clinician re-opens the running access, and an ended one says so',
     { timeout: 240_000 },
     async ({ patient, newUser, portal }) => {
       // The clinician at a phone-sized screen (the patient at a desktop).
@@ -93,19 +110,7 @@ describe('clinician credential and break-glass', () => {
 
       // The valid credential, the licence number kept hidden. This browser keeps it sealed to the wallet's key only.
       await loadCredential(c, doctor.credential);
-      const kept = await c.evaluate(
-        () =>
-          new Promise<string>((resolve, reject) => {
-            const open = indexedDB.open('carekey-portal', 1);
-            open.onsuccess = () => {
-              const all = open.result.transaction('kv').objectStore('kv').getAll();
-              all.onsuccess = () =>
-                resolve(JSON.stringify(all.result, (_k, v) => (v instanceof Uint8Array ? '<bytes>' : v)));
-              all.onerror = () => reject(all.error);
-            };
-            open.onerror = () => reject(open.error);
-          }),
-      );
+      const kept = await keptInBrowser(c);
       for (const part of doctor.credential.split('~').filter((p) => p !== ''))
         expect(kept).not.toContain(part.slice(0, 24));
       expect(kept).not.toContain('MB-9');
@@ -197,6 +202,44 @@ describe('clinician credential and break-glass', () => {
       await told.getByText(/^Someone broke the glass: 1 emergency access to your records/u).waitFor();
       await told.getByText(/Hospital X.*unconscious after a fall/u).waitFor();
       await patient.screenshot('break-glass-notified');
+
+      // The clinician leaves the page and comes back: the running access is listed (patient, time left) and
+      // re-opens without a new break-glass — the summary decrypted here again, the reading in the patient's log.
+      await c.reload();
+      await c.getByLabel('Passphrase').fill(TEST_PASSPHRASE);
+      await c.getByRole('button', { name: 'Unlock' }).click();
+      await c.getByRole('button', { name: 'Patients (clinician)' }).click();
+      const running = breakGlass.getByTestId('emergency-accesses').getByRole('listitem');
+      await running.first().waitFor();
+      expect(await running.count()).toBe(1);
+      await running
+        .filter({ hasText: `${me.address.slice(0, 8)}…${me.address.slice(-6)}` })
+        .getByText(/\(emergency summary\): (60|59) min left \(until /u)
+        .waitFor();
+      await clinician.screenshot('break-glass-running');
+      await running.getByRole('button', { name: /^Re-open the emergency access to 0x/u }).click();
+      await opened.getByText(/^Emergency access to patient .* until .*the patient is notified\.$/u).waitFor();
+      await opened
+        .getByText(/penicillin/iu)
+        .first()
+        .waitFor();
+      // What this browser keeps of it is sealed to the clinician's key: not even the patient's address in clear.
+      expect((await keptInBrowser(c)).toLowerCase()).not.toContain(me.address.slice(2).toLowerCase());
+      await p.getByRole('button', { name: 'Access log' }).click();
+      await p.getByRole('button', { name: 'Refresh the log' }).click();
+      await row
+        .filter({ hasText: 'the emergency summary read again while the access lasted' })
+        .getByText(SEEN_AS)
+        .waitFor();
+      // Once the access has ended (the clinician's clock two hours on), it says so and offers nothing to re-open.
+      await c.clock.setFixedTime(Date.now() + 2 * 3600_000);
+      await c.getByRole('button', { name: 'Home' }).click();
+      await c.getByRole('button', { name: 'Patients (clinician)' }).click();
+      await running
+        .getByText(/expired on .*: it can no longer be re-opened\. Break the glass again/u)
+        .waitFor();
+      expect(await running.getByRole('button').count()).toBe(0);
+      await clinician.screenshot('break-glass-expired');
       console.log(`clinicianCredential: ${((Date.now() - started) / 1000).toFixed(1)} s`);
     },
   );

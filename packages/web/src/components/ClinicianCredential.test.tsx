@@ -3,15 +3,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { NodeProblemError } from '@carekey/sdk/client';
 import { issueCredential, toDid } from '@carekey/sdk/identity';
-import { cleanup, render, screen, within } from '@testing-library/react';
+import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { type Hex, zeroAddress } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Grant } from '../lib/actions.ts';
 import { emergencyRefusalWords, type OpenedEmergency, readCredential } from '../lib/clinicianCredential.ts';
 import { buildEmergencySummary } from '../lib/emergency.ts';
+import type { KeptAccess } from '../lib/emergencyAccesses.ts';
 import type { PortalRecord, Resource } from '../lib/records.ts';
-import { OpenedSummary } from './ClinicianCredential.tsx';
+import { OpenedSummary, RunningAccesses } from './ClinicianCredential.tsx';
 import { WhoHasAccess } from './Sharing.tsx';
 
 afterEach(cleanup);
@@ -84,6 +85,8 @@ describe('clinician credential in the portal', () => {
       [problem(403, 'scope-not-allowed'), /allows their emergency summary only/u],
       [problem(429, 'emergency-rate-limited'), /reached the limit of emergency accesses.*listed for review/u],
       [problem(404, 'no-emergency-record'), /keeps no emergency summary/u],
+      [problem(403, 'access-expired'), /^This emergency access has expired: it can no longer be re-opened/u],
+      [problem(404, 'unknown-access'), /no emergency access of yours with that id, so nothing was opened/u],
       [
         problem(403, 'revoked', 'revoked'),
         /^The node refused your credential: your licensing board has revoked it/u,
@@ -92,6 +95,45 @@ describe('clinician credential in the portal', () => {
     for (const [error, words] of cases) expect(emergencyRefusalWords(error)).toMatch(words);
     expect(emergencyRefusalWords(problem(503, 'chain-unavailable'))).toBeUndefined();
     expect(emergencyRefusalWords(new Error('x'))).toBeUndefined();
+  });
+
+  it('R-3: a clinician’s running break-glass accesses list the patient and time left, each re-opened in one action; an ended one says so and offers nothing', () => {
+    const patient = (n: string) => `0x${n.repeat(40)}` as Hex;
+    const kept: KeptAccess[] = [
+      {
+        accessId: `0x${'aa'.repeat(32)}`,
+        patient: patient('1'),
+        scope: 'summary',
+        expiresAt: new Date(Date.now() - 5 * 60_000).toISOString(),
+      },
+      {
+        accessId: `0x${'bb'.repeat(32)}`,
+        patient: patient('2'),
+        scope: 'summary',
+        expiresAt: new Date(Date.now() + 42 * 60_000 - 1_000).toISOString(),
+      },
+      {
+        accessId: `0x${'cc'.repeat(32)}`,
+        patient: patient('3'),
+        scope: 'all',
+        expiresAt: new Date(Date.now() + 3 * 3600_000).toISOString(),
+      },
+    ];
+    const reopened: string[] = [];
+    render(<RunningAccesses kept={kept} busy={false} onReopen={(a) => reopened.push(a.accessId)} />);
+    const items = within(screen.getByTestId('emergency-accesses')).getAllByRole('listitem');
+    expect(items.map((i) => i.textContent)).toEqual([
+      expect.stringMatching(
+        /^Patient 0x111111…111111 \(emergency summary\): expired on .*: it can no longer be re-opened\. Break the glass again if you still need it\.$/u,
+      ),
+      expect.stringMatching(
+        /^Patient 0x222222…222222 \(emergency summary\): 42 min left \(until .*\)\. Re-open$/u,
+      ),
+      expect.stringMatching(/^Patient 0x333333…333333 \(everything the patient allows\): 3 h left/u),
+    ]);
+    expect(within(items[0] as HTMLElement).queryByRole('button')).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Re-open the emergency access to 0x222222…222222' }));
+    expect(reopened).toEqual([`0x${'bb'.repeat(32)}`]);
   });
 
   it('R-3: what a break-glass opened reads summary first (the patient, then the IPS sections), with its time limit', () => {

@@ -1,5 +1,5 @@
 import { MAX_EMERGENCY_ACCESS_SECONDS } from '@carekey/sdk/emergency';
-import { useEffect, useId, useState } from 'react';
+import { useCallback, useEffect, useId, useState } from 'react';
 import { identityWords } from '../lib/actions.ts';
 import {
   breakGlass,
@@ -17,10 +17,11 @@ import {
   type VerifiedIdentity,
 } from '../lib/clinicianCredential.ts';
 import { summarySections } from '../lib/emergency.ts';
+import { endKeptAccess, type KeptAccess, listKeptAccesses, reopenAccess } from '../lib/emergencyAccesses.ts';
 import { PortalError } from '../lib/errors.ts';
 import { titleOf } from '../lib/fhirDisplay.ts';
 import type { Session } from '../lib/session.ts';
-import { formatUntil } from '../lib/shareSummary.ts';
+import { formatUntil, timeLeft } from '../lib/shareSummary.ts';
 import { useAction } from './Status.tsx';
 import { short } from './Unlock.tsx';
 
@@ -191,20 +192,46 @@ export function BreakGlass({ session, credential }: { session: Session; credenti
   const [everything, setEverything] = useState(false);
   const [seconds, setSeconds] = useState(DURATIONS[0]?.seconds ?? 3600);
   const [opened, setOpened] = useState<OpenedEmergency | undefined>(undefined);
+  const [kept, setKept] = useState<KeptAccess[]>([]);
   const action = useAction();
+  const reload = useCallback(
+    () =>
+      listKeptAccesses(session)
+        .then(setKept)
+        .catch(() => setKept([])),
+    [session],
+  );
+  useEffect(() => void reload(), [reload]);
   const submit = () =>
     action.run('Breaking the glass: presenting your credential and signing…', async () => {
       setOpened(undefined);
-      setOpened(
-        await breakGlass(session, {
-          patient,
-          reason,
-          everything,
-          seconds,
-          held: credential.held,
-          disclose: credential.disclose,
-        }).catch(refusal),
-      );
+      try {
+        setOpened(
+          await breakGlass(session, {
+            patient,
+            reason,
+            everything,
+            seconds,
+            held: credential.held,
+            disclose: credential.disclose,
+          }).catch(refusal),
+        );
+      } finally {
+        await reload();
+      }
+    });
+  const reopen = (access: KeptAccess) =>
+    action.run(`Re-opening the emergency access to ${short(access.patient)}…`, async () => {
+      setOpened(undefined);
+      try {
+        setOpened(await reopenAccess(session, access.accessId));
+      } catch (error) {
+        if ((error as { code?: unknown }).code === 'access-expired')
+          await endKeptAccess(session, access.accessId).catch(() => {});
+        refusal(error);
+      } finally {
+        await reload();
+      }
     });
   return (
     <section className="card emergency" aria-labelledby={`${id}-title`}>
@@ -217,6 +244,7 @@ export function BreakGlass({ session, credential }: { session: Session; credenti
         credential shows it and the reason you give; it is written in the patient's access log and on the
         ledger, and frequent use is reviewed.
       </p>
+      <RunningAccesses kept={kept} busy={action.busy !== undefined} onReopen={(a) => void reopen(a)} />
       {credential.held === undefined ? (
         <p className="warning" role="note">
           You need your professional credential for this: load it above.
@@ -273,6 +301,63 @@ export function BreakGlass({ session, credential }: { session: Session; credenti
       </form>
       {action.view}
       {opened === undefined ? null : <OpenedSummary opened={opened} />}
+    </section>
+  );
+}
+
+/**
+ * The break-glass accesses I opened from this browser: each running one with its patient and time left, re-opened
+ * in one action (the summary decrypted here again); an ended one says so plainly and cannot be re-opened.
+ */
+export function RunningAccesses({
+  kept,
+  busy,
+  onReopen,
+}: {
+  kept: readonly KeptAccess[];
+  busy: boolean;
+  onReopen: (access: KeptAccess) => void;
+}) {
+  const id = useId();
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    const timer = setInterval(() => setNow(Date.now()), 15_000);
+    return () => clearInterval(timer);
+  }, []);
+  if (kept.length === 0) return null;
+  return (
+    <section aria-labelledby={`${id}-title`}>
+      <h3 id={`${id}-title`}>Your emergency accesses</h3>
+      <ul className="compact" data-testid="emergency-accesses">
+        {kept.map((a) => {
+          const end = Date.parse(a.expiresAt);
+          const what = a.scope === 'all' ? 'everything the patient allows' : 'emergency summary';
+          return (
+            <li key={a.accessId}>
+              Patient <span className="mono">{short(a.patient)}</span> ({what}):{' '}
+              {end > now ? (
+                <>
+                  {timeLeft(end, now)} (until {formatUntil(new Date(end))}).{' '}
+                  <button
+                    type="button"
+                    className="secondary"
+                    disabled={busy}
+                    aria-label={`Re-open the emergency access to ${short(a.patient)}`}
+                    onClick={() => onReopen(a)}
+                  >
+                    Re-open
+                  </button>
+                </>
+              ) : (
+                <strong>
+                  expired on {formatUntil(new Date(end))}: it can no longer be re-opened. Break the glass
+                  again if you still need it.
+                </strong>
+              )}
+            </li>
+          );
+        })}
+      </ul>
     </section>
   );
 }

@@ -21,6 +21,7 @@ import {
   PURPOSES,
   purposeLabel,
   shareSentence,
+  timeLeft,
 } from '../lib/shareSummary.ts';
 import { QrInput } from './Qr.tsx';
 import { short } from './Unlock.tsx';
@@ -199,14 +200,6 @@ export function ShareForm({
   );
 }
 
-function timeLeft(expiresAt: string): string {
-  const seconds = Number(expiresAt) - Date.now() / 1000;
-  if (seconds <= 0) return 'expired';
-  if (seconds < 3600) return `${Math.ceil(seconds / 60)} min left`;
-  if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} h left`;
-  return `${Math.round(seconds / 86400)} days left`;
-}
-
 /** "Who has access now": active shares with time left, whether they opened anything, and one-click revoke. */
 export function WhoHasAccess({
   grants,
@@ -245,8 +238,8 @@ export function WhoHasAccess({
             <li key={g.grantId} className="card">
               <p>
                 <strong className="mono">{short(g.grantee)}</strong> for {purposeLabel(g.purposeText)} —{' '}
-                {g.state === 'pending' ? 'waiting for the ledger' : timeLeft(g.expiresAt)} (until{' '}
-                {formatUntil(new Date(Number(g.expiresAt) * 1000))})
+                {g.state === 'pending' ? 'waiting for the ledger' : timeLeft(Number(g.expiresAt) * 1000)}{' '}
+                (until {formatUntil(new Date(Number(g.expiresAt) * 1000))})
               </p>
               <IdentityLine identities={identities} address={g.grantee} />
               <p className="muted">

@@ -1,12 +1,4 @@
-import {
-  decodeStanza,
-  decrypt,
-  decryptPayload,
-  encrypt,
-  unwrapFileKey,
-  X25519Recipient,
-} from '@carekey/sdk/crypto';
-import type { EmergencyAccess } from '@carekey/sdk/emergency';
+import { decrypt, encrypt, X25519Recipient } from '@carekey/sdk/crypto';
 import {
   CLINICIAN_CLAIMS,
   CLINICIAN_VCT,
@@ -19,12 +11,12 @@ import {
 } from '@carekey/sdk/identity';
 import { type Address, isAddressEqual } from 'viem';
 import { emergencyClient } from './emergency.ts';
+import { keepAccess, type OpenedEmergency, openReleased } from './emergencyAccesses.ts';
 import { PortalError } from './errors.ts';
 import { idbDelete, idbGet, idbSet } from './idb.ts';
-import type { Resource } from './records.ts';
 import type { Session } from './session.ts';
 
-export { CLINICIAN_CLAIMS, type ClinicianClaim, type VerifiedIdentity };
+export { CLINICIAN_CLAIMS, type ClinicianClaim, type OpenedEmergency, type VerifiedIdentity };
 
 /** How each claim of a clinician credential reads. */
 export const CLAIM_LABELS: Record<ClinicianClaim, string> = {
@@ -181,18 +173,11 @@ export async function presentToNode(
   return createIdentityClient({ url: session.node.url }).present(presentation);
 }
 
-/** A break-glass the node allowed: the records it released, decrypted here, and until when. */
-export type OpenedEmergency = {
-  access: EmergencyAccess;
-  summary: Resource | undefined;
-  /** The other records (policy "everything"). */
-  records: Resource[];
-};
-
 /**
  * Breaks the glass on a patient's records (as `carekey emergency open`): a fresh presentation of my credential, a
  * signed `BreakGlass` for purpose ETREAT (at most 24 h), the released keys unwrapped and the records decrypted here.
  * The node logs it before it releases anything, records it on chain and notifies the patient and their guardians.
+ * This browser keeps the access (its id, patient and end, sealed to my key) to re-open it while it runs.
  */
 export async function breakGlass(
   session: Session,
@@ -223,24 +208,10 @@ export async function breakGlass(
     scope: parameters.everything ? 2 : 1,
     durationSeconds: parameters.seconds,
   });
-  let summary: Resource | undefined;
-  const records: Resource[] = [];
-  for (const released of access.records) {
-    const payload = await session.node.getBlob(released.blobId);
-    const fileKey = await unwrapFileKey({
-      stanzas: [decodeStanza(released.stanza)],
-      identities: [session.keys.identity],
-    });
-    let resource: Resource;
-    try {
-      resource = JSON.parse(decoder.decode(decryptPayload({ fileKey, payload }))) as Resource;
-    } finally {
-      fileKey.fill(0);
-    }
-    if (released.summary) summary = resource;
-    else records.push(resource);
-  }
-  return { access, summary, records };
+  // Kept (sealed to my key) before anything is downloaded: the access runs whatever happens next, and I may need
+  // to re-open it after leaving the page.
+  await keepAccess(session, access);
+  return openReleased(session, access);
 }
 
 const CREDENTIAL_REASONS: Record<string, string> = {
@@ -293,6 +264,10 @@ export function emergencyRefusalWords(error: unknown): string | undefined {
       return 'Refused: this request was already used. Try again (a fresh one is made each time); nothing was opened.';
     case 'self-access':
       return 'That is your own identity: open your records from Records instead.';
+    case 'access-expired':
+      return 'This emergency access has expired: it can no longer be re-opened, and nothing was opened. Break the glass again if you still need it (the patient is told again).';
+    case 'unknown-access':
+      return 'This node has no emergency access of yours with that id, so nothing was opened. Break the glass again if you still need it.';
     case 'invalid-expiry':
       return 'Refused: your device clock and the ledger disagree about the time. Check the clock, then try again; nothing was opened.';
     default:

@@ -51,6 +51,15 @@ function list(items: readonly string[]): string {
   return `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
 
+/** How long until `endMs` (ms since epoch), in words: "42 min left", "3 h left", "5 days left", or "expired". */
+export function timeLeft(endMs: number, now = Date.now()): string {
+  const seconds = (endMs - now) / 1000;
+  if (seconds <= 0) return 'expired';
+  if (seconds < 3600) return `${Math.ceil(seconds / 60)} min left`;
+  if (seconds < 2 * 86400) return `${Math.round(seconds / 3600)} h left`;
+  return `${Math.round(seconds / 86400)} days left`;
+}
+
 export function formatUntil(date: Date): string {
   return date.toLocaleString('en-GB', {
     day: 'numeric',
