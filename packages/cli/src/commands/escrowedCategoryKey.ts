@@ -1,6 +1,6 @@
 import { createNodeClient, NodeError } from '@carekey/sdk/client';
 import { CategoryKeyError } from '@carekey/sdk/errors';
-import { categoryKeyId, categoryKeyToHex, getCategoryKeyEscrow, openCategoryKey } from '@carekey/sdk/fhir';
+import { categoryKeyToHex, getCategoryKeyEscrow, openCategoryKeyEscrow } from '@carekey/sdk/fhir';
 import type { WalletKeys } from '@carekey/sdk/wallet';
 import { type Address, isAddressEqual } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -27,8 +27,7 @@ export async function escrowedCategoryKey(
   try {
     const escrow = await getCategoryKeyEscrow(node);
     if (escrow === undefined) return undefined;
-    const key = await openCategoryKey({ sealed: escrow.sealed, identities: [keys.identity] });
-    return categoryKeyId(key) === escrow.keyId.toLowerCase() ? categoryKeyToHex(key) : undefined;
+    return categoryKeyToHex(await openCategoryKeyEscrow({ escrow, identities: [keys.identity] }));
   } catch (error) {
     if (error instanceof NodeError || error instanceof CategoryKeyError) return undefined;
     throw error;

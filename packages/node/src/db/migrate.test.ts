@@ -234,3 +234,36 @@ describe.each(SQL_ENGINES)('migration 011 (records batch id read from chain_batc
     }
   });
 });
+
+describe.each(SQL_ENGINES)('migration 014 (earlier category key seals) on %s', (engine) => {
+  it('R-16 keeps the seal a v13 store holds as the first earlier seal; a seal of no escrowed identity is refused', async () => {
+    const sql = await openTestSql(engine);
+    const identity = new Uint8Array(20).fill(4);
+    try {
+      const all = loadMigrations();
+      await migrate({ sql, migrations: all.slice(0, 13) });
+      await sql.query('insert into category_keys (identity, key_id, sealed) values ($1, $2, $3)', [
+        identity,
+        new Uint8Array(32).fill(5),
+        'sealed before 014',
+      ]);
+      expect((await migrate({ sql, migrations: all.slice(0, 14) })).applied.map((m) => m.version)).toEqual([
+        14,
+      ]);
+      const { rows } = await sql.query<{ sealed: string }>(
+        'select sealed from category_key_seals where identity = $1',
+        [identity],
+      );
+      expect(rows.map((r) => r.sealed)).toEqual(['sealed before 014']);
+      const orphan = await sql
+        .query('insert into category_key_seals (identity, sealed) values ($1, $2)', [
+          new Uint8Array(20).fill(6),
+          'x',
+        ])
+        .catch((e: unknown) => e);
+      expect((orphan as QueryError).code).toBe('23503');
+    } finally {
+      await sql.close();
+    }
+  });
+});

@@ -63,8 +63,42 @@ export async function openCategoryKey(parameters: {
   return key;
 }
 
-/** An identity's category key as the node keeps it (`GET /v1/identity/category-key`). */
-export type CategoryKeyEscrow = { keyId: `0x${string}`; sealed: string; updatedAt: string };
+/**
+ * An identity's category key as the node keeps it (`GET /v1/identity/category-key`): the latest seal, and the
+ * earlier ones, newest first (the same key sealed to earlier X25519 keys; absent from nodes before migration 014).
+ */
+export type CategoryKeyEscrow = {
+  keyId: `0x${string}`;
+  sealed: string;
+  updatedAt: string;
+  earlier?: readonly string[] | undefined;
+};
+
+/**
+ * Opens an escrow with one of the identities: its latest seal, else the first of the earlier ones (newest first) that
+ * opens — a thief of the patient's phone can re-seal the escrow to a key of its own, never take away the seal
+ * the patient made (docs/identity.md). The key must match the escrow's id.
+ *
+ * @throws {CategoryKeyError} when no seal opens with these identities, or the key does not match the id.
+ */
+export async function openCategoryKeyEscrow(parameters: {
+  escrow: CategoryKeyEscrow;
+  identities: readonly X25519Identity[];
+}): Promise<Uint8Array> {
+  const { escrow, identities } = parameters;
+  let failure: unknown;
+  for (const sealed of [escrow.sealed, ...(escrow.earlier ?? [])]) {
+    try {
+      const key = await openCategoryKey({ sealed, identities });
+      if (categoryKeyId(key) === escrow.keyId.toLowerCase()) return key;
+      key.fill(0);
+      failure = new CategoryKeyError('the category key kept on the node does not match its id');
+    } catch (error) {
+      failure ??= error;
+    }
+  }
+  throw failure;
+}
 
 /** The caller identity's escrowed category key (`GET /v1/identity/category-key`, signed), or none. */
 export async function getCategoryKeyEscrow(node: NodeClient): Promise<CategoryKeyEscrow | undefined> {
@@ -123,7 +157,9 @@ export type ResolveCategoryKeyReturnType = {
  * across rotations"), and escrowed on the node sealed to the identity's current X25519 key:
  * 1. the wallet file's key (since `carekey did rotate` and a finished recovery, the wallet carries it); its escrow
  *    is written, or re-sealed to this key, when the node lacks one this key opens;
- * 2. else the escrow, opened with `identity` (a wallet restored from a rotated phrase, the portal);
+ * 2. else the escrow, opened with `identity` (a wallet restored from a rotated phrase, the portal, a recovered
+ *    device): its latest seal, or an earlier one the patient made when the latest was re-sealed to another key —
+ *    by a thief of the phone before the recovery (then re-sealed to this key);
  * 3. else (a wallet of before the escrow, never rotated or rotated before it existed) the key derived from
  *    `privateKey` as before — what this wallet has tagged with — escrowed now.
  * An escrow that does not open is tried against the derived key by its id; otherwise refused (nothing is escrowed
@@ -156,12 +192,11 @@ async function findCategoryKey(
   const derived = categoryKey(privateKey);
   if (escrow === undefined) return { key: derived, source: 'derived', reseal: true };
   try {
-    const key = await openCategoryKey({ sealed: escrow.sealed, identities: [identity] });
-    if (categoryKeyId(key) !== escrow.keyId.toLowerCase()) {
-      throw new CategoryKeyError('the category key kept on the node does not match its id');
-    }
+    const key = await openCategoryKeyEscrow({ escrow, identities: [identity] });
     derived.fill(0);
-    return { key, source: 'escrow', reseal: false };
+    // Opened from an earlier seal (the latest was re-sealed to another key): sealed to this key again.
+    const latest = await opensTo({ ...escrow, earlier: [] }, identity, key);
+    return { key, source: 'escrow', reseal: !latest };
   } catch (error) {
     // Kept for the key this phrase derives, but sealed to another: re-sealed to this one.
     if (categoryKeyId(derived) === escrow.keyId.toLowerCase())

@@ -13,6 +13,7 @@ export {
   categoryKeyToHex,
   getCategoryKeyEscrow,
   openCategoryKey,
+  openCategoryKeyEscrow,
   putCategoryKeyEscrow,
   type ResolveCategoryKeyParameters,
   type ResolveCategoryKeyReturnType,

@@ -5,10 +5,13 @@ import { ethereumDidRegistryAbi, X25519_ATTRIBUTE_NAME } from '@carekey/sdk/chai
 import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
 import { armor, encrypt, X25519Identity, X25519Recipient } from '@carekey/sdk/crypto';
 import {
+  type CategoryKeyEscrow,
   categoryKey,
   categoryKeyId,
   getCategoryKeyEscrow,
   openCategoryKey,
+  openCategoryKeyEscrow,
+  putCategoryKeyEscrow,
   resolveCategoryKey,
   sealCategoryKey,
 } from '@carekey/sdk/fhir';
@@ -17,6 +20,7 @@ import { bytesToHex, type Hex, hexToBytes, type LocalAccount, stringToHex } from
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Chain } from '../../chain/startChain.ts';
+import { MAX_EARLIER_SEALS } from '../../identity/routes/categoryKeyEscrow.ts';
 import { type CarekeyNode, startNode } from '../../startNode.ts';
 import { didAttributeHash } from '../didAttributeHash.ts';
 import { requestNode } from '../testing/requestNode.ts';
@@ -275,4 +279,56 @@ describe('category key escrow (GET/PUT /v1/identity/category-key)', () => {
     const other = createNodeClient({ url, account: privateKeyToAccount(generatePrivateKey()) });
     expect(await getCategoryKeyEscrow(other)).toBeUndefined();
   }, 60_000);
+
+  it('T-6 T-17 R-16 a thief who re-seals the escrow to its own key cannot take the patient’s seal away: the recovered device opens an earlier one, even after a flood', async () => {
+    const me = privateKeyToAccount(generatePrivateKey());
+    const client = createNodeClient({ url, account: me });
+    const phone = X25519Identity.generate();
+    const thief = X25519Identity.generate();
+    const newPhone = X25519Identity.generate();
+    const mine = await resolveCategoryKey({
+      node: client,
+      identity: phone,
+      privateKey: `0x${'44'.repeat(32)}`,
+    });
+    // The thief holds the stolen wallet (its category key, and the identity's key, so its requests are signed as
+    // the patient's): it re-seals the escrow to a key of its own, more often than the node keeps seals.
+    for (let n = 0; n < MAX_EARLIER_SEALS + 3; n++) {
+      await putCategoryKeyEscrow(client, { key: mine.key, recipient: thief.recipient.toString() });
+    }
+    const robbed = await getCategoryKeyEscrow(client);
+    await expect(openCategoryKey({ sealed: robbed?.sealed as string, identities: [phone] })).rejects.toThrow(
+      /does not open/u,
+    );
+    expect(robbed?.earlier?.length).toBeLessThanOrEqual(MAX_EARLIER_SEALS);
+    const { rows } = await node.sql.query<{ n: number }>(
+      'select count(*)::int as n from category_key_seals where identity = $1',
+      [hexToBytes(me.address)],
+    );
+    expect(rows[0]?.n).toBe(MAX_EARLIER_SEALS);
+    // The recovered device holds the old X25519 key again (from the guardians' shares): it opens the patient's own
+    // seal, the one made before the theft, and re-seals to the new device's key.
+    expect(await openCategoryKeyEscrow({ escrow: robbed as CategoryKeyEscrow, identities: [phone] })).toEqual(
+      mine.key,
+    );
+    const recovered = await resolveCategoryKey({
+      node: client,
+      identity: phone,
+      privateKey: `0x${'55'.repeat(32)}`,
+      sealTo: newPhone.recipient.toString(),
+    });
+    expect(recovered).toMatchObject({ source: 'escrow', key: mine.key });
+    const after = await getCategoryKeyEscrow(client);
+    expect(await openCategoryKey({ sealed: after?.sealed as string, identities: [newPhone] })).toEqual(
+      mine.key,
+    );
+    // Without recovery a stranger's key opens none of the seals, and a seal of another key is never taken as it.
+    await expect(
+      openCategoryKeyEscrow({ escrow: after as CategoryKeyEscrow, identities: [X25519Identity.generate()] }),
+    ).rejects.toThrow(/does not open/u);
+    const swapped = { ...(after as CategoryKeyEscrow), keyId: categoryKeyId(new Uint8Array(32).fill(9)) };
+    await expect(openCategoryKeyEscrow({ escrow: swapped, identities: [newPhone] })).rejects.toThrow(
+      /does not match its id/u,
+    );
+  }, 120_000);
 });

@@ -10,6 +10,12 @@ import { logIdentityAttempt } from '../logIdentityAttempt.ts';
 /** Largest sealed category key accepted (an armored age file with one X25519 stanza and 32 bytes is ≈ 330). */
 export const MAX_SEALED_CATEGORY_KEY = 1024;
 
+/**
+ * Earlier seals kept per identity: the first this many (migration 014). A thief holding the identity's key may
+ * re-seal as often as it likes; the patient's own seals, made before the theft, stay.
+ */
+export const MAX_EARLIER_SEALS = 64;
+
 const KeyId = Type.String({
   pattern: '^0x[0-9a-fA-F]{64}$',
   description: 'HMAC-SHA256(key, "carekey/category-key-id")',
@@ -26,7 +32,16 @@ export const CategoryKeyEscrowAnswer = Type.Object(
     identity: AddressSchema,
     escrow: Type.Union([
       Type.Object(
-        { keyId: KeyId, sealed: Sealed, updatedAt: Type.String() },
+        {
+          keyId: KeyId,
+          sealed: Sealed,
+          updatedAt: Type.String(),
+          earlier: Type.Array(Sealed, {
+            maxItems: MAX_EARLIER_SEALS,
+            description:
+              'the seals accepted before `sealed`, newest first (the same key, sealed to earlier X25519 keys): a recovered device opens the one sealed to the key its shares give back, even after a thief re-sealed the escrow',
+          }),
+        },
         { additionalProperties: false },
       ),
       Type.Null(),
@@ -57,6 +72,17 @@ export const getCategoryKey = defineRoute({
       [hexToBytes(identity)],
     );
     const row = rows[0];
+    const earlier =
+      row === undefined
+        ? []
+        : (
+            await services.sql.query<{ sealed: string }>(
+              'select sealed from category_key_seals where identity = $1 order by id desc',
+              [hexToBytes(identity)],
+            )
+          ).rows
+            .map((r) => r.sealed)
+            .filter((sealed, at, all) => sealed !== row.sealed && all.indexOf(sealed) === at);
     return {
       status: 200,
       body: {
@@ -68,6 +94,7 @@ export const getCategoryKey = defineRoute({
                 keyId: bytesToHex(row.key_id),
                 sealed: row.sealed,
                 updatedAt: new Date(row.updated_at).toISOString(),
+                earlier,
               },
       },
     };
@@ -96,7 +123,8 @@ async function refuse(
  * X25519 key (at each rotation and recovery). The key itself never changes: a `keyId` other than the one kept is
  * refused (409 `category-key-mismatch`), so neither a stolen key nor a client bug can split the identity's tags. The
  * body must be an armored age file with exactly one X25519 stanza (400 `invalid-sealed-key`). Every attempt is
- * logged in `identity_attempts` (`category-key`).
+ * logged in `identity_attempts` (`category-key`). Each accepted seal is also kept in `category_key_seals` (the first
+ * {@link MAX_EARLIER_SEALS}), so a re-seal never takes away one the patient made.
  */
 export const putCategoryKey = defineRoute({
   operationId: 'putCategoryKey',
@@ -142,6 +170,12 @@ export const putCategoryKey = defineRoute({
         `insert into category_keys (identity, key_id, sealed) values ($1, $2, $3)
          on conflict (identity) do update set sealed = excluded.sealed, updated_at = now()`,
         [hexToBytes(identity), hexToBytes(keyId), body.sealed],
+      );
+      // Kept while the identity has fewer than MAX_EARLIER_SEALS (the row lock above orders concurrent re-seals).
+      await tx.query(
+        `insert into category_key_seals (identity, sealed)
+         select $1, $2 where (select count(*) from category_key_seals where identity = $1) < $3`,
+        [hexToBytes(identity), body.sealed, MAX_EARLIER_SEALS],
       );
       return kept === undefined ? ('created' as const) : ('resealed' as const);
     });
