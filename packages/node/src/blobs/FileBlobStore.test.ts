@@ -1,6 +1,15 @@
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobIdFromDigest } from '@carekey/sdk/blobs';
@@ -96,24 +105,130 @@ describe('FileBlobStore', () => {
   it('refuses oversized payloads and stores nothing', async () => {
     const store = await freshStore(1000);
     await expect(store.put({ source: randomBytes(1001) })).rejects.toThrow(BlobStoreError);
-    expect(readdirSync(store.dir)).toEqual(['tmp']);
+    expect(readdirSync(store.dir).sort()).toEqual(['packs', 'tmp']);
+    expect(readdirSync(join(store.dir, 'packs'))).toEqual([]);
     expect(readdirSync(join(store.dir, 'tmp'))).toEqual([]);
     await expect(readAll(store.get(blobIdFromDigest(new Uint8Array(32)).id))).rejects.toThrow(
       BlobNotFoundError,
     );
   });
 
-  it('stores a batch streamed back to back, each payload under its id; again is harmless (created: false)', async () => {
+  it('stores a batch streamed back to back as one pack file, each payload under its id, read again after a reopen; again is harmless (created: false)', async () => {
     const store = await freshStore();
     const payloads = [randomBytes(5000), randomBytes(0), randomBytes(70_000), randomBytes(1)];
     const entries = payloads.map((p) => ({ id: cidOf(p), size: p.length }));
     const stored = await store.putBatch({ entries, source: concatenated(payloads) });
     expect(stored.map((b) => [b.id, b.size, b.created])).toEqual(entries.map((e) => [e.id, e.size, true]));
-    for (const [i, p] of payloads.entries())
-      expect(await readAll(store.get(entries[i]?.id ?? ''))).toEqual(p);
-    const again = await store.putBatch({ entries, source: concatenated(payloads, 65_536) });
+    expect(readdirSync(store.dir).sort()).toEqual(['packs', 'tmp']);
+    expect(readdirSync(join(store.dir, 'packs'))).toHaveLength(1);
+    const reopened = await FileBlobStore.open({ dir: store.dir });
+    for (const s of [store, reopened]) {
+      for (const [i, p] of payloads.entries()) {
+        const id = entries[i]?.id ?? '';
+        expect(await s.has(id)).toBe(true);
+        expect(await s.size(id)).toBe(p.length);
+        expect(await readAll(s.get(id))).toEqual(p);
+      }
+    }
+    const again = await reopened.putBatch({ entries, source: concatenated(payloads, 65_536) });
     expect(again.every((b) => !b.created)).toBe(true);
+    expect(readdirSync(join(store.dir, 'packs'))).toHaveLength(1);
+    expect(await reopened.verifyAll()).toEqual({ checked: 4, damaged: [] });
     expect(readdirSync(join(store.dir, 'tmp'))).toEqual([]);
+  });
+
+  it('reads a store of the loose layout of before the packs as it is (no migration); a batch stores only what it lacks', async () => {
+    // The layout every earlier node wrote, put and putBatch alike: <dir>/<last two characters>/<id>.
+    const dir = join(root, 'loose-layout');
+    const old = [randomBytes(3000), randomBytes(10)];
+    for (const p of old) {
+      const id = cidOf(p);
+      mkdirSync(join(dir, id.slice(-2)), { recursive: true });
+      writeFileSync(join(dir, id.slice(-2), id), p);
+    }
+    const store = await FileBlobStore.open({ dir });
+    for (const p of old) {
+      expect(await store.has(cidOf(p))).toBe(true);
+      expect(await store.size(cidOf(p))).toBe(p.length);
+      expect(await readAll(store.get(cidOf(p)))).toEqual(p);
+    }
+    const added = randomBytes(2000);
+    const payloads = [old[0], added, old[1]] as Buffer[];
+    const stored = await store.putBatch({
+      entries: payloads.map((p) => ({ id: cidOf(p), size: p.length })),
+      source: concatenated(payloads),
+    });
+    expect(stored.map((b) => b.created)).toEqual([false, true, false]);
+    const [pack] = readdirSync(join(dir, 'packs'));
+    // The pack holds its header and the one payload it lacked, nothing of the two already stored.
+    expect(statSync(join(dir, 'packs', pack ?? '')).size).toBe(12 + 40 + 32 + added.length);
+    expect(await readAll(store.get(cidOf(added)))).toEqual(added);
+    expect((await store.put({ source: added })).created).toBe(false);
+    expect(await (await FileBlobStore.open({ dir })).verifyAll()).toEqual({ checked: 3, damaged: [] });
+  });
+
+  it('F-1 a batch cut short — a temp pack left by a crash, a pack torn or damaged on disk — is never served as complete', async () => {
+    const store = await freshStore();
+    const payloads = [randomBytes(4000), randomBytes(6000), randomBytes(5000)];
+    const ids = payloads.map(cidOf);
+    const entries = payloads.map((p, i) => ({ id: ids[i] ?? '', size: p.length }));
+    await store.putBatch({ entries, source: concatenated(payloads) });
+    const [name] = readdirSync(join(store.dir, 'packs'));
+    const pack = join(store.dir, 'packs', name ?? '');
+    const bytes = readFileSync(pack);
+    const header = 12 + 3 * 40 + 32;
+
+    // Killed before the rename: the half-written pack is in tmp/ only; opening removes it, nothing is served.
+    const crashed = join(root, 'crashed-pack');
+    mkdirSync(join(crashed, 'tmp'), { recursive: true });
+    writeFileSync(join(crashed, 'tmp', 'x.pack'), bytes.subarray(0, header + 5000));
+    const afterCrash = await FileBlobStore.open({ dir: crashed });
+    expect(readdirSync(join(crashed, 'tmp'))).toEqual([]);
+    for (const id of ids) expect(await afterCrash.has(id)).toBe(false);
+    expect(await afterCrash.verifyAll()).toEqual({ checked: 0, damaged: [] });
+
+    // Cut inside the second payload: the first is served, the second and third are not, and verifyAll names them.
+    truncateSync(pack, header + 4000 + 3000);
+    const torn = await FileBlobStore.open({ dir: store.dir });
+    expect(await readAll(torn.get(ids[0] ?? ''))).toEqual(payloads[0]);
+    for (const id of ids.slice(1)) {
+      expect(await torn.has(id)).toBe(false);
+      await expect(readAll(torn.get(id))).rejects.toThrow(BlobNotFoundError);
+    }
+    expect(await torn.verifyAll()).toEqual({ checked: 1, damaged: ids.slice(1) });
+
+    // A damaged header (one bit): none of the pack is served; verifyAll names the pack.
+    const flipped = Buffer.from(bytes);
+    flipped[20] = (flipped[20] ?? 0) ^ 1;
+    writeFileSync(pack, flipped);
+    const damaged = await FileBlobStore.open({ dir: store.dir });
+    for (const id of ids) expect(await damaged.has(id)).toBe(false);
+    expect(await damaged.verifyAll()).toEqual({ checked: 0, damaged: [name] });
+    // The same batch again is stored whole, in a pack of its own header's name (the damaged one replaced).
+    const retried = await damaged.putBatch({ entries, source: concatenated(payloads) });
+    expect(retried.every((b) => b.created)).toBe(true);
+    expect(await (await FileBlobStore.open({ dir: store.dir })).verifyAll()).toEqual({
+      checked: 3,
+      damaged: [],
+    });
+  });
+
+  it("R-7 detects a payload tampered inside a pack on read; the pack's other payloads still read", async () => {
+    const store = await freshStore();
+    const payloads = [randomBytes(4000), randomBytes(6000)];
+    const ids = payloads.map(cidOf);
+    await store.putBatch({
+      entries: payloads.map((p, i) => ({ id: ids[i] ?? '', size: p.length })),
+      source: concatenated(payloads),
+    });
+    const [name] = readdirSync(join(store.dir, 'packs'));
+    const pack = join(store.dir, 'packs', name ?? '');
+    const bytes = readFileSync(pack);
+    bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+    writeFileSync(pack, bytes);
+    await expect(readAll(store.get(ids[1] ?? ''))).rejects.toThrow(BlobIntegrityError);
+    expect(await readAll(store.get(ids[0] ?? ''))).toEqual(payloads[0]);
+    expect(await store.verifyAll()).toEqual({ checked: 2, damaged: [ids[1]] });
   });
 
   it('T-19 refuses a whole batch — one payload that does not hash to its id, a truncated or over-long body, too large, an id twice — and stores none of it', async () => {

@@ -4,6 +4,7 @@ import { mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type BlobId, blobIdFromDigest, parseBlobId } from '@carekey/sdk/blobs';
 import { BlobBatchError, BlobIntegrityError, BlobNotFoundError, BlobStoreError } from '@carekey/sdk/errors';
+import { decodePackHeader, encodePackHeader, packHeaderLength } from './blobPack.ts';
 
 export type FileBlobStoreParameters = {
   /** Folder of the store (created if missing). */
@@ -26,12 +27,8 @@ export type PutBlobBatchParameters = {
 
 export type PutBlobBatchReturnType = PutBlobReturnType[];
 
-/** Temp files of a batch being fsynced at once (bounded: each holds a file descriptor). */
-const BATCH_SYNCS_IN_FLIGHT = 64;
-/** Renames of a batch in flight at once. */
-const BATCH_RENAMES_IN_FLIGHT = 64;
-/** A batch's payloads up to this size are written with one call each. */
-const SMALL_PAYLOAD_BYTES = 1 << 20;
+/** A batch's pack is written in calls of about this many bytes. */
+const PACK_WRITE_BYTES = 1 << 20;
 
 export type PutBlobParameters = {
   /** The payload, streamed. */
@@ -42,25 +39,43 @@ export type PutBlobParameters = {
 
 export type PutBlobReturnType = BlobId & { size: number; created: boolean };
 
+/** Where a payload of a pack lies. */
+type PackedBlob = { path: string; offset: number; size: number };
+
 /**
- * Content-addressed blob store on the filesystem: every payload is stored under its blob id (CIDv1 raw sha2-256),
- * written atomically (temp file, fsync, rename, fsync of the folder), and checked against its id when read back.
- * Ids from outside are parsed with `parseBlobId` before any path is built from them.
+ * Content-addressed blob store on the filesystem (docs/storage.md, "Blob store"). A payload stored alone (`put`)
+ * is a loose file under its blob id (CIDv1 raw sha2-256), `<dir>/<last two characters>/<id>`; a batch
+ * (`putBatch`) is one pack file `<dir>/packs/<sha256 of its header>.pack`. Both are written atomically (temp file,
+ * fsync, rename, fsync of the folder) and every payload is checked against its id when read back. Stores of
+ * before the packs hold only loose files and are read as they are (no migration). Ids from outside are parsed
+ * with `parseBlobId` before any path is built from them.
  */
 export class FileBlobStore {
   readonly dir: string;
   readonly maxBlobBytes: number;
   readonly maxBatchBytes: number;
   readonly #tmp: string;
+  readonly #packs: string;
+  /** Every payload held in a pack, by blob id (read from the packs' headers by `open`). */
+  readonly #packed = new Map<string, PackedBlob>();
+  /** Every loose blob id (listed by `open`, added to by `put`). */
+  readonly #loose = new Set<string>();
+  /** Payloads (ids) and packs (file names) `open` found damaged: a pack's header, or bytes cut short. */
+  readonly #damaged: string[] = [];
 
   private constructor(dir: string, maxBlobBytes: number, maxBatchBytes: number) {
     this.dir = dir;
     this.maxBlobBytes = maxBlobBytes;
     this.maxBatchBytes = maxBatchBytes;
     this.#tmp = join(dir, 'tmp');
+    this.#packs = join(dir, 'packs');
   }
 
-  /** Opens (and creates) a store; removes temp files left by a crash. */
+  /**
+   * Opens (and creates) a store: removes temp files left by a crash (a batch cut short by one leaves only its
+   * temp pack, F-1), lists the loose blobs and reads every pack's header. A pack whose header is damaged is not
+   * served, nor a payload of one that ends before its bytes do; `verifyAll` names them.
+   */
   static async open(parameters: FileBlobStoreParameters): Promise<FileBlobStore> {
     const store = new FileBlobStore(
       parameters.dir,
@@ -69,7 +84,41 @@ export class FileBlobStore {
     );
     await mkdir(store.#tmp, { recursive: true });
     for (const name of await readdir(store.#tmp)) await rm(join(store.#tmp, name), { force: true });
+    if ((await mkdir(store.#packs, { recursive: true })) !== undefined) await fsyncDir(store.dir);
+    for (const shard of await readdir(store.dir)) {
+      if (shard === 'tmp' || shard === 'packs') continue;
+      for (const name of await readdir(join(store.dir, shard))) store.#loose.add(name);
+    }
+    for (const name of (await readdir(store.#packs)).sort()) {
+      if (name.endsWith('.pack')) await store.#indexPack(join(store.#packs, name));
+    }
     return store;
+  }
+
+  /** Adds a pack's payloads to the index; notes the pack or the payloads it cannot serve as damaged. */
+  async #indexPack(path: string): Promise<void> {
+    const handle = await open(path, 'r');
+    try {
+      const { size: fileSize } = await handle.stat();
+      const prefix = Buffer.alloc(12);
+      const { bytesRead } = await handle.read(prefix, 0, prefix.length, 0);
+      const length = packHeaderLength(prefix.subarray(0, bytesRead));
+      const header = length !== undefined && length <= fileSize ? Buffer.alloc(length) : undefined;
+      if (header) await handle.read(header, 0, header.length, 0);
+      const entries = header ? decodePackHeader(header) : undefined;
+      if (entries === undefined) {
+        this.#damaged.push(path.slice(this.#packs.length + 1));
+        return;
+      }
+      for (const entry of entries) {
+        const id = blobIdFromDigest(entry.digest).id;
+        if (entry.offset + entry.size > fileSize) this.#damaged.push(id);
+        else if (!this.#packed.has(id))
+          this.#packed.set(id, { path, offset: entry.offset, size: entry.size });
+      }
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Path of a validated blob id: `<dir>/<last two characters>/<id>`. */
@@ -112,7 +161,7 @@ export class FileBlobStore {
       throw new BlobIntegrityError(expected.id);
     }
     const path = this.#path(blob);
-    if (await exists(path)) {
+    if (this.#packed.has(blob.id) || (await exists(path))) {
       await rm(temp, { force: true });
       return { ...blob, size, created: false };
     }
@@ -120,17 +169,18 @@ export class FileBlobStore {
     await mkdir(shard, { recursive: true });
     await rename(temp, path);
     await fsyncDir(shard);
+    this.#loose.add(blob.id);
     return { ...blob, size, created: true };
   }
 
   /**
-   * Stores a batch of payloads streamed back to back from one source, all or nothing: each payload goes to its own
-   * temp file and is hashed on the way; only when every one matches its id and the source ended exactly after the
-   * last is any of them renamed into place. The durability work is grouped per batch rather than per payload: the
-   * temp files are fsynced together while the next payloads stream in (the filesystem's journal commits them as a
-   * group), then renamed, then each shard folder touched is fsynced once for the whole batch. A process killed
-   * before the renames leaves only temp files (removed by `open`); killed during them, some payloads of the batch
-   * are stored, each complete and synced, and the rest not: a retry stores the rest (F-1).
+   * Stores a batch of payloads streamed back to back from one source, all or nothing, in **one pack file**
+   * (`blobPack.ts`): the pack's header (every new payload's digest and size) and the payloads are written to a temp
+   * file as they stream in, each payload hashed on the way; only when every one matches its id and the source ended
+   * exactly after the last is the pack fsynced, renamed into `packs/` and that folder fsynced — one file, one fsync
+   * and one rename per batch instead of per payload. A process killed at any point leaves either the whole pack or
+   * only a temp file (removed by `open`): never part of a batch (F-1). Payloads already stored (loose or in a
+   * pack) are checked like the others but not written again (`created: false`).
    *
    * @throws BlobBatchError `invalid-manifest` (an id twice, a size that is not a count), `too-large` (a payload over
    *   `maxBlobBytes` or the batch over `maxBatchBytes`), `hash-mismatch` (with the payload's index), `truncated`,
@@ -160,93 +210,82 @@ export class FileBlobStore {
         details: { size: total },
       });
     }
-    const temps: string[] = [];
-    const syncing = new Set<Promise<void>>();
-    const synced: Promise<void>[] = [];
+    // Known from the store's own indexes (no look-up on disk per payload): an id stored behind the store's back is
+    // at worst stored once more, which content addressing makes harmless.
+    const present = entries.map((e) => this.#packed.has(e.id) || this.#loose.has(e.id));
+    const fresh = entries.filter((_, i) => !present[i]);
+    const header = encodePackHeader(fresh);
+    const temp = join(this.#tmp, `${randomBytes(12).toString('hex')}.pack`);
+    const handle = fresh.length > 0 ? await open(temp, 'wx', 0o600) : undefined;
+    let closed = handle === undefined;
     try {
+      let pending: Uint8Array[] = [header];
+      let pendingBytes = header.length;
+      const flush = async () => {
+        if (handle && pending.length > 0) await handle.writev(pending);
+        pending = [];
+        pendingBytes = 0;
+      };
       const reader = new ExactReader(parameters.source);
       for (const [index, entry] of entries.entries()) {
-        const temp = join(this.#tmp, `${randomBytes(12).toString('hex')}.part`);
-        temps.push(temp);
         const hash = createHash('sha256');
-        const handle = await open(temp, 'wx', 0o600);
+        const keep = !present[index];
         try {
-          if (entry.size <= SMALL_PAYLOAD_BYTES) {
-            // A small payload is gathered and written in one call (one trip to the thread pool, not one a piece).
-            const pieces: Uint8Array[] = [];
-            for await (const piece of reader.take(entry.size)) {
-              hash.update(piece);
-              pieces.push(piece);
-            }
-            await handle.write(pieces.length === 1 ? (pieces[0] as Uint8Array) : Buffer.concat(pieces));
-          } else {
-            for await (const piece of reader.take(entry.size)) {
-              hash.update(piece);
-              await handle.write(piece);
-            }
+          for await (const piece of reader.take(entry.size)) {
+            hash.update(piece);
+            if (!keep) continue;
+            pending.push(piece);
+            pendingBytes += piece.length;
+            // Written in pieces of about a mebibyte: one trip to the thread pool for many small payloads.
+            if (pendingBytes >= PACK_WRITE_BYTES) await flush();
           }
         } catch (error) {
-          await handle.close();
           throw error instanceof BlobBatchError && error.fault === 'truncated'
             ? new BlobBatchError('truncated', `the body ends inside payload ${index}`, { index })
             : error;
         }
         if (!Buffer.from(entry.digest).equals(hash.digest())) {
-          await handle.close();
           throw new BlobBatchError('hash-mismatch', `payload ${index} does not hash to ${entry.id}`, {
             index,
           });
         }
-        // fsync in the background while the next payload streams in; the handle closes once synced.
-        const sync = handle.sync().finally(() => handle.close());
-        synced.push(sync);
-        syncing.add(sync);
-        void sync.then(
-          () => syncing.delete(sync),
-          () => syncing.delete(sync),
-        );
-        if (syncing.size >= BATCH_SYNCS_IN_FLIGHT) await Promise.race(syncing);
       }
       if (!(await reader.ended())) {
         throw new BlobBatchError('trailing-bytes', 'the body goes on after the last payload of the manifest');
       }
-      await Promise.all(synced);
-      // Every payload is synced: the renames (and the look-ups before them) run many at once, each shard folder
-      // created first and fsynced once after all of them.
-      const shardOf = (entry: { id: string }) => join(this.dir, entry.id.slice(-2));
-      await Promise.all([...new Set(entries.map(shardOf))].map((shard) => mkdir(shard, { recursive: true })));
-      const renamed = new Set<string>();
-      const stored = new Array<PutBlobReturnType>(entries.length);
-      await forEachAtOnce(entries, BATCH_RENAMES_IN_FLIGHT, async (entry, index) => {
-        const blob = { id: entry.id, digest: entry.digest };
-        const path = this.#path(blob);
-        if (await exists(path)) {
-          stored[index] = { ...blob, size: entry.size, created: false };
-          return;
+      if (handle) {
+        await flush();
+        await handle.sync();
+        await handle.close();
+        closed = true;
+        const path = join(this.#packs, `${createHash('sha256').update(header).digest('hex')}.pack`);
+        await rename(temp, path);
+        await fsyncDir(this.#packs);
+        // Visible only now that the pack and its name are durable.
+        for (const entry of decodePackHeader(header) ?? []) {
+          const id = blobIdFromDigest(entry.digest).id;
+          if (!this.#packed.has(id)) this.#packed.set(id, { path, offset: entry.offset, size: entry.size });
         }
-        await rename(temps[index] as string, path);
-        temps[index] = '';
-        renamed.add(shardOf(entry));
-        stored[index] = { ...blob, size: entry.size, created: true };
-      });
-      await Promise.all([...renamed].map(fsyncDir));
-      return stored;
+      }
+      return entries.map((e, i) => ({ id: e.id, digest: e.digest, size: e.size, created: !present[i] }));
     } catch (error) {
-      await Promise.allSettled(synced);
+      if (!closed) await handle?.close();
+      await rm(temp, { force: true });
       throw error;
-    } finally {
-      await Promise.all(temps.filter((t) => t !== '').map((temp) => rm(temp, { force: true })));
     }
   }
 
   /** Whether a blob is stored. @throws InvalidBlobIdError for a malformed id. */
   async has(id: string): Promise<boolean> {
-    return exists(this.#path(parseBlobId(id)));
+    const blob = parseBlobId(id);
+    return this.#packed.has(blob.id) || exists(this.#path(blob));
   }
 
   /** Size in bytes of a stored blob. @throws BlobNotFoundError, InvalidBlobIdError. */
   async size(id: string): Promise<number> {
     const blob = parseBlobId(id);
+    const packed = this.#packed.get(blob.id);
+    if (packed) return packed.size;
     try {
       return (await stat(this.#path(blob))).size;
     } catch {
@@ -263,33 +302,42 @@ export class FileBlobStore {
    */
   async *get(id: string): AsyncGenerator<Uint8Array> {
     const blob = parseBlobId(id);
-    const path = this.#path(blob);
-    if (!(await exists(path))) throw new BlobNotFoundError(blob.id);
+    const packed = this.#packed.get(blob.id);
+    const path = packed?.path ?? this.#path(blob);
+    if (!packed && !(await exists(path))) throw new BlobNotFoundError(blob.id);
     const hash = createHash('sha256');
-    for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 }) as AsyncIterable<Buffer>) {
+    // A packed payload is its byte range of the pack (an empty one has no range to read).
+    const range = packed ? { start: packed.offset, end: packed.offset + packed.size - 1 } : {};
+    const chunks = packed?.size === 0 ? [] : createReadStream(path, { highWaterMark: 1 << 20, ...range });
+    for await (const chunk of chunks as AsyncIterable<Buffer>) {
       hash.update(chunk);
       yield new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     }
     if (!Buffer.from(blob.digest).equals(hash.digest())) throw new BlobIntegrityError(blob.id);
   }
 
-  /** Checks every stored blob against its id; returns the ids that fail (damaged) — for drills and repair. */
+  /**
+   * Checks every stored blob (loose and packed) against its id; returns those that fail (damaged), with the
+   * payloads and packs `open` could not serve (a pack named by its file name) — for drills and repair.
+   */
   async verifyAll(): Promise<{ checked: number; damaged: string[] }> {
-    const damaged: string[] = [];
+    const damaged = [...this.#damaged];
     let checked = 0;
-    for (const shard of await readdir(this.dir)) {
-      if (shard === 'tmp') continue;
-      for (const name of await readdir(join(this.dir, shard))) {
-        checked++;
-        try {
-          for await (const _ of this.get(name)) {
-            // drain: get() checks the hash at the end
-          }
-        } catch {
-          damaged.push(name);
+    const check = async (id: string) => {
+      checked++;
+      try {
+        for await (const _ of this.get(id)) {
+          // drain: get() checks the hash at the end
         }
+      } catch {
+        damaged.push(id);
       }
+    };
+    for (const shard of await readdir(this.dir)) {
+      if (shard === 'tmp' || shard === 'packs') continue;
+      for (const name of await readdir(join(this.dir, shard))) await check(name);
     }
+    for (const id of this.#packed.keys()) await check(id);
     return { checked, damaged };
   }
 }
@@ -332,30 +380,6 @@ class ExactReader {
       if (next.value.length > 0) return false;
     }
   }
-}
-
-/** Runs `run` on every item, at most `limit` at once; the first failure is thrown once the running ones end. */
-async function forEachAtOnce<item>(
-  items: readonly item[],
-  limit: number,
-  run: (x: item, index: number) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < items.length && !failed) {
-      const index = next++;
-      try {
-        await run(items[index] as item, index);
-      } catch (error) {
-        failed = true;
-        throw error;
-      }
-    }
-  };
-  const outcomes = await Promise.allSettled(Array.from({ length: Math.min(limit, items.length) }, worker));
-  const failure = outcomes.find((o) => o.status === 'rejected');
-  if (failure) throw failure.reason;
 }
 
 async function exists(path: string): Promise<boolean> {
