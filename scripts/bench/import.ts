@@ -56,6 +56,8 @@ const files = bundle
       .slice(0, Number(option('patients', '25')))
       .map((f) => path.join(bundlesDir, f));
 const threads = Number(option('threads', '2'));
+/** `--stages`: where the publish phase's wall time goes (each stage's calls timed; see stageTimer). */
+const stages = process.argv.includes('--stages');
 const inputs = files.map((f) => readFileSync(f));
 const bytes = inputs.reduce((n, b) => n + b.length, 0);
 const resources = inputs.flatMap((b) =>
@@ -106,6 +108,39 @@ async function plainInsert(
   return result;
 }
 
+/**
+ * Per-stage timings of the publish phase (`--stages`): the calls of each stage wrapped in place (client uploads
+ * and publishes, the node's blob batches and SQL statements by kind, the local copies), each stage's busy wall time
+ * (the union of its calls' intervals: concurrent calls count once) and its call count. Wrapping costs a little; the
+ * table's other figures are those of a run without it.
+ */
+function stageTimer() {
+  const busy = new Map<string, { calls: number; ms: number; open: number; since: number }>();
+  const time = async <result>(stage: string, run: () => Promise<result>): Promise<result> => {
+    const s = busy.get(stage) ?? { calls: 0, ms: 0, open: 0, since: 0 };
+    busy.set(stage, s);
+    s.calls++;
+    if (s.open++ === 0) s.since = performance.now();
+    try {
+      return await run();
+    } finally {
+      if (--s.open === 0) s.ms += performance.now() - s.since;
+    }
+  };
+  const wrap = <target extends object>(
+    object: target,
+    method: keyof target,
+    stage: string | ((...args: unknown[]) => string),
+  ) => {
+    const original = (object[method] as (...args: unknown[]) => Promise<unknown>).bind(object);
+    (object as Record<keyof target, unknown>)[method] = (...args: unknown[]) =>
+      time(typeof stage === 'string' ? stage : stage(...args), () => original(...args));
+  };
+  const statement = (text: string) =>
+    `SQL ${String(text).trim().split(/\s+/).slice(0, 3).join(' ').replace(/\(.*$/, '').toLowerCase()}`;
+  return { busy, time, wrap, statement };
+}
+
 /** The fastest run (wall); its CPU seconds are that run's. */
 const fastest = <run extends { seconds: number }>(runs: run[]): run =>
   runs.reduce((best, run) => (run.seconds < best.seconds ? run : best));
@@ -149,6 +184,27 @@ try {
   });
   const encryptedAt = since(start);
   const encryptedCpu = cpuSeconds(cpu0);
+  const timer = stageTimer();
+  if (stages) {
+    timer.wrap(session.node, 'putBlobs', 'client: putBlobs (HTTP upload, whole request)');
+    timer.wrap(session.node, 'publishRecords', 'client: publishRecords (HTTP, whole request)');
+    timer.wrap(node.blobs, 'putBatch', 'node: blob batch (putBatch)');
+    timer.wrap(node.blobs, 'has', 'node: blob look-ups (has)');
+    timer.wrap(session.store, 'putFiles', 'client: local copies (putFiles)');
+    timer.wrap(session.store, 'save', 'client: local index (save)');
+    timer.wrap(node.sql, 'query', (text: unknown) => timer.statement(String(text)));
+    const transaction = node.sql.transaction.bind(node.sql);
+    node.sql.transaction = ((
+      run: (tx: Parameters<Parameters<typeof transaction>[0]>[0]) => Promise<unknown>,
+      options?: Parameters<typeof transaction>[1],
+    ) =>
+      timer.time('SQL transaction (whole)', () =>
+        transaction((tx) => {
+          timer.wrap(tx, 'query', (text: unknown) => timer.statement(String(text)));
+          return run(tx);
+        }, options),
+      )) as typeof transaction;
+  }
   const published = await publishEncrypted({
     session,
     context,
@@ -160,6 +216,20 @@ try {
   if (published.records.length !== resources.length)
     throw new Error(`imported ${published.records.length} records, the bundles have ${resources.length}`);
   step('accepted; waiting for the chain and the indexer');
+  if (stages) {
+    const publishWindow = (accepted - encryptedAt) * 1000;
+    printTable(
+      ['stage (publish phase, --stages)', 'calls', 'busy wall s', '% of the publish phase'],
+      [...timer.busy.entries()]
+        .sort((a, b) => b[1].ms - a[1].ms)
+        .map(([stage, s]) => [
+          stage,
+          String(s.calls),
+          (s.ms / 1000).toFixed(2),
+          ((100 * s.ms) / publishWindow).toFixed(0),
+        ]),
+    );
+  }
   const roots = published.batches.map((b) => Buffer.from(b.root.slice(2), 'hex'));
   // On a saturated machine the chain leg can lag far behind: waited for at most --chain-timeout seconds, then
   // reported as null with the outbox's state.
