@@ -192,6 +192,12 @@ describe('clinician credential and break-glass', () => {
       expect(await row.count()).toBe(1);
       await row.getByText(/1 record\s*: your emergency summary/u).waitFor();
       await row.getByText(/allowed; you and your guardians were notified/u).waitFor();
+      // The reason the clinician gave, in the row itself, and the log filtered on it.
+      await row.getByText('Their reason: “unconscious after a fall”').waitFor();
+      await p.getByLabel('Containing (a name, a reason, a record…)').fill('after a FALL');
+      await expect.poll(() => p.getByRole('table').getByRole('row').count()).toBe(2); // the heading and this row
+      await row.getByText(SEEN_AS).waitFor();
+      await p.getByLabel('Containing (a name, a reason, a record…)').fill('');
       const refusedRow = (why: string) =>
         p.getByRole('table').getByRole('row').filter({ hasText: '(refused)' }).filter({ hasText: why });
       await refusedRow('refused: no professional credential presented').waitFor();
@@ -227,10 +233,9 @@ describe('clinician credential and break-glass', () => {
       expect((await keptInBrowser(c)).toLowerCase()).not.toContain(me.address.slice(2).toLowerCase());
       await p.getByRole('button', { name: 'Access log' }).click();
       await p.getByRole('button', { name: 'Refresh the log' }).click();
-      await row
-        .filter({ hasText: 'the emergency summary read again while the access lasted' })
-        .getByText(SEEN_AS)
-        .waitFor();
+      const reread = row.filter({ hasText: 'the emergency summary read again while the access lasted' });
+      await reread.getByText(SEEN_AS).waitFor();
+      await reread.getByText('Their reason: “unconscious after a fall”').waitFor();
       // Once the access has ended (the clinician's clock two hours on), it says so and offers nothing to re-open.
       await c.clock.setFixedTime(Date.now() + 2 * 3600_000);
       await c.getByRole('button', { name: 'Home' }).click();

@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { cleanup, fireEvent, render, screen } from '@testing-library/react';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { AuditEntry, VerifiedIdentity } from '../lib/actions.ts';
+import type { AuditEntry, PortalNotification, VerifiedIdentity } from '../lib/actions.ts';
 import { AccessLog } from './AccessLog.tsx';
 
 afterEach(cleanup);
@@ -104,5 +104,76 @@ describe('access log', () => {
     expect(rows[4]).toContain('allowed, and listed for review (frequent emergency use)');
     expect(rows[5]).toContain('refused: the share had expired');
     expect(rows[6]).toContain('some-new-code');
+  });
+
+  it('R-3 T-16: a break-glass row says the reason its clinician gave (the opening and each re-reading), and the log filters on any words of an entry', () => {
+    const told = (id: string, clinician: string, at: string, reason: string): PortalNotification => ({
+      id,
+      at,
+      kind: 'emergency-access',
+      patient: ME,
+      role: 'patient',
+      accessId: `0x${id.repeat(64)}`,
+      clinician,
+      clinicianClaims: { role: 'physician' },
+      issuerName: 'Medical Council',
+      reason,
+      scope: 'summary',
+      expiresAt: new Date(Date.parse(at) + 3600_000).toISOString(),
+    });
+    const row = (id: string, actor: string, at: string, reason: string, outcome = 'allowed'): AuditEntry => ({
+      ...entry(id, actor, 'break_glass', outcome),
+      at,
+      reason,
+    });
+    render(
+      <AccessLog
+        entries={[
+          row('1', DOCTOR, '2026-12-03T09:00:00.123Z', 'emergency'),
+          entry('5', NURSE, 'release'),
+          row('2', NURSE, '2026-12-03T09:10:00.000Z', 'emergency'),
+          row('3', DOCTOR, '2026-12-03T09:30:00.000Z', 'emergency:reread'),
+          row('4', DOCTOR, '2026-12-03T11:00:00.000Z', 'policy-off', 'denied'),
+        ]}
+        grants={[]}
+        me={ME}
+        names={new Map([[RECORD, 'Emergency summary']])}
+        notifications={[
+          told('a', DOCTOR, '2026-12-03T09:00:00.123Z', 'unconscious after a fall'),
+          told('b', NURSE, '2026-12-03T09:10:00.000Z', 'chest pain, cannot speak'),
+          // Another patient's break-glass I am a guardian for: never put on my own log.
+          {
+            ...told('c', DOCTOR, '2026-12-03T09:29:00.000Z', 'not about me'),
+            patient: NURSE,
+            role: 'guardian',
+          },
+        ]}
+      />,
+    );
+    const reasons = () =>
+      screen
+        .getAllByRole('row')
+        .slice(1)
+        .map((r) => r.querySelector('[data-testid="break-glass-reason"]')?.textContent ?? null);
+    // Newest first: the refusal (no reason given to me), the re-reading, the nurse's, the release, the opening.
+    expect(reasons()).toEqual([
+      null,
+      'Their reason: “unconscious after a fall”',
+      'Their reason: “chest pain, cannot speak”',
+      null,
+      'Their reason: “unconscious after a fall”',
+    ]);
+    const search = screen.getByLabelText('Containing (a name, a reason, a record…)');
+    fireEvent.change(search, { target: { value: 'FALL' } });
+    expect(reasons()).toEqual([
+      'Their reason: “unconscious after a fall”',
+      'Their reason: “unconscious after a fall”',
+    ]);
+    fireEvent.change(search, { target: { value: 'policy is off' } });
+    expect(screen.getAllByRole('row').slice(1)).toHaveLength(1);
+    fireEvent.change(search, { target: { value: 'emergency summary' } }); // a record's title
+    expect(screen.getAllByRole('row').slice(1)).toHaveLength(5);
+    fireEvent.change(search, { target: { value: 'no such words' } });
+    expect(screen.getByText('Nothing in the log for this filter.')).toBeTruthy();
   });
 });

@@ -1,5 +1,11 @@
 import { useId, useState } from 'react';
-import { type AuditEntry, type Grant, identityWords, type VerifiedIdentity } from '../lib/actions.ts';
+import {
+  type AuditEntry,
+  type Grant,
+  identityWords,
+  type PortalNotification,
+  type VerifiedIdentity,
+} from '../lib/actions.ts';
 import { formatUntil, purposeLabel } from '../lib/shareSummary.ts';
 import { short } from './Unlock.tsx';
 
@@ -62,13 +68,48 @@ export function describeActor(
   return { who: short(actor), role: 'a provider or an automated system', person: false };
 }
 
-/** "Who looked at my data": the access log, filterable by who and what happened; emergency entries stand out. */
+/**
+ * The reason a clinician gave for the break-glass an allowed `break_glass` row is part of, from my notification
+ * feed (the log row holds only the node's code; the reason is kept with the access, T-16): the opening and its
+ * notification are written in one transaction, at the same instant, and a re-reading falls within that access's
+ * time; of that clinician's accesses to my records, the latest to start by then. `undefined` when none matches.
+ */
+export function breakGlassReason(
+  entry: AuditEntry,
+  notifications: readonly PortalNotification[],
+  me: string,
+): string | undefined {
+  if (entry.action !== 'break_glass' || entry.outcome !== 'allowed') return undefined;
+  const at = Date.parse(entry.at);
+  let best: PortalNotification | undefined;
+  for (const n of notifications) {
+    if (
+      n.kind !== 'emergency-access' ||
+      n.reason === undefined ||
+      n.patient.toLowerCase() !== me.toLowerCase() ||
+      n.clinician?.toLowerCase() !== entry.actor.toLowerCase()
+    )
+      continue;
+    const start = Date.parse(n.at);
+    const end = Date.parse(n.expiresAt ?? n.at);
+    // A second's slack each way for the two clocks' rounding (both are the node's, in ms).
+    if (start > at + 1000 || at > end + 1000) continue;
+    if (best === undefined || start > Date.parse(best.at)) best = n;
+  }
+  return best?.reason;
+}
+
+/**
+ * "Who looked at my data": the access log, filterable by who and what happened and by any words in an entry (who,
+ * what, why, which records); emergency entries stand out, with the reason the clinician gave.
+ */
 export function AccessLog({
   entries,
   grants,
   me,
   names,
   identities,
+  notifications,
 }: {
   entries: readonly AuditEntry[];
   grants: readonly Grant[];
@@ -77,11 +118,15 @@ export function AccessLog({
   names: ReadonlyMap<string, string>;
   /** Who each actor verifiably is (by lower-case address), once read from the node. */
   identities?: ReadonlyMap<string, VerifiedIdentity | null>;
+  /** My notification feed, to give each break-glass the reason its clinician gave. */
+  notifications?: readonly PortalNotification[] | undefined;
 }) {
   const id = useId();
   const [actor, setActor] = useState('others');
   const [action, setAction] = useState('');
+  const [words, setWords] = useState('');
   const actors = [...new Set(entries.map((e) => e.actor.toLowerCase()))];
+  const needle = words.trim().toLowerCase();
   const shown = entries
     .filter((e) =>
       actor === 'others'
@@ -89,7 +134,31 @@ export function AccessLog({
         : actor === '' || e.actor.toLowerCase() === actor,
     )
     .filter((e) => action === '' || e.action === action)
-    .slice()
+    .map((e) => {
+      const who = describeActor(e.actor, me, grants);
+      const grant = grants.find((g) => g.grantId.toLowerCase() === e.grantId?.toLowerCase());
+      const verified =
+        e.actor.toLowerCase() === me.toLowerCase()
+          ? ''
+          : identityWords(identities?.get(e.actor.toLowerCase()));
+      const titles = e.recordIds.map((r) => names.get(r.toLowerCase()) ?? 'a record');
+      const why = breakGlassReason(e, notifications ?? [], me);
+      const text = [
+        e.actor,
+        who.who,
+        who.role,
+        verified,
+        ACTIONS[e.action] ?? e.action,
+        e.reason === null ? '' : reasonWords(e.reason),
+        why ?? '',
+        grant === undefined ? '' : purposeLabel(grant.purposeText),
+        ...titles,
+      ]
+        .join('\n')
+        .toLowerCase();
+      return { e, who, grant, verified, titles: titles.slice(0, 3), why, text };
+    })
+    .filter((row) => needle === '' || row.text.includes(needle))
     .reverse();
   return (
     <section aria-labelledby={`${id}-title`}>
@@ -118,6 +187,16 @@ export function AccessLog({
             ))}
           </select>
         </div>
+        <div className="field">
+          <label htmlFor={`${id}-words`}>Containing (a name, a reason, a record…)</label>
+          <input
+            id={`${id}-words`}
+            type="search"
+            value={words}
+            autoComplete="off"
+            onChange={(e) => setWords(e.target.value)}
+          />
+        </div>
       </div>
       {shown.length === 0 ? <p>Nothing in the log for this filter.</p> : null}
       <table className="log">
@@ -132,15 +211,8 @@ export function AccessLog({
           </tr>
         </thead>
         <tbody>
-          {shown.map((e) => {
-            const who = describeActor(e.actor, me, grants);
-            const grant = grants.find((g) => g.grantId.toLowerCase() === e.grantId?.toLowerCase());
+          {shown.map(({ e, who, grant, verified, titles, why }) => {
             const emergency = grant?.purposeText === 'ETREAT' || e.action === 'break_glass';
-            const verified =
-              e.actor.toLowerCase() === me.toLowerCase()
-                ? ''
-                : identityWords(identities?.get(e.actor.toLowerCase()));
-            const titles = e.recordIds.map((r) => names.get(r.toLowerCase()) ?? 'a record').slice(0, 3);
             return (
               <tr key={e.id} className={emergency ? 'emergency' : e.outcome === 'denied' ? 'refused' : ''}>
                 <td>{formatUntil(new Date(e.at))}</td>
@@ -162,6 +234,12 @@ export function AccessLog({
                   {ACTIONS[e.action] ?? e.action}
                   {e.outcome === 'denied' && e.action !== 'refusal' ? ' (refused)' : ''}
                   {e.reason ? <span className="muted"> — {reasonWords(e.reason)}</span> : null}
+                  {why === undefined ? null : (
+                    <>
+                      <br />
+                      <span data-testid="break-glass-reason">Their reason: “{why}”</span>
+                    </>
+                  )}
                 </td>
                 <td>
                   {e.recordIds.length} record{e.recordIds.length === 1 ? '' : 's'}

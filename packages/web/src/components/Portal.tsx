@@ -465,6 +465,7 @@ export function Portal({
               grants={grants}
               me={me}
               names={names}
+              notifications={notifications}
               {...(identities ? { identities } : {})}
             />
             <div className="actions">
