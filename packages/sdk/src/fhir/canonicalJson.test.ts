@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonicalJson, sha256Hex, sha256HexAsync } from './canonicalJson.ts';
@@ -39,6 +40,19 @@ function setAt(value: unknown, at: (string | number)[], leaf: unknown): unknown 
     configurable: true,
   });
   return copy;
+}
+
+/** RFC 8785 written out member by member, independently of canonicalJson's two paths. */
+function reference(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(reference).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const members = Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${reference((value as Record<string, unknown>)[k])}`);
+    return `{${members.join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 describe('canonicalJson', () => {
@@ -102,8 +116,41 @@ describe('canonicalJson', () => {
     expect(await sha256HexAsync('{"é":"😀"}')).toBe(sha256Hex('{"é":"😀"}'));
   });
 
+  it('gives the member-by-member text for any JSON value, index-like and "__proto__" keys included', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 6 }), (value) => {
+        expect(canonicalJson(value)).toBe(reference(value));
+      }),
+      { numRuns: 2000 },
+    );
+    const tricky = JSON.parse('{"b":{"10":1,"9":2,"a":[{"2":0,"__proto__":{"x":1}}]},"a":{"toJSON":"kept"}}');
+    expect(canonicalJson(tricky)).toBe(reference(tricky));
+    expect(canonicalJson(tricky)).toBe(
+      '{"a":{"toJSON":"kept"},"b":{"10":1,"9":2,"a":[{"2":0,"__proto__":{"x":1}}]}}',
+    );
+  });
+
+  it('gives the member-by-member text for every Synthea resource', () => {
+    const dir = new URL('../../../../../shared/data/synthea/bundles/', import.meta.url);
+    const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
+    expect(files.length).toBeGreaterThan(0);
+    let resources = 0;
+    for (const file of files.slice(0, 5)) {
+      const bundle = JSON.parse(readFileSync(new URL(file, dir), 'utf8')) as {
+        entry: { resource: unknown }[];
+      };
+      for (const { resource } of bundle.entry) {
+        expect(canonicalJson(resource)).toBe(reference(resource));
+        resources++;
+      }
+    }
+    expect(resources).toBeGreaterThan(100);
+  });
+
   it('refuses values JSON cannot represent', () => {
     expect(() => canonicalJson(Number.NaN)).toThrow(TypeError);
     expect(() => canonicalJson({ a: () => 1 })).toThrow(/function is not a JSON value/);
+    expect(() => canonicalJson({ 1: { a: Number.POSITIVE_INFINITY } })).toThrow(TypeError);
+    expect(() => canonicalJson([1, undefined])).toThrow(/undefined is not a JSON value/);
   });
 });

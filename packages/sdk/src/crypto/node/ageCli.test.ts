@@ -14,7 +14,7 @@ import { decrypt } from '../decrypt.ts';
 import { encrypt } from '../encrypt.ts';
 import { parseIdentityFile } from '../parseIdentity.ts';
 import { parseRecipient } from '../parseRecipient.ts';
-import { decryptPayload, encryptPayload } from '../payload.ts';
+import { CHUNK_SIZE, decryptPayload, encryptPayload } from '../payload.ts';
 import { ScryptIdentity, ScryptRecipient } from '../scrypt.ts';
 import { decodeStanza, encodeStanza } from '../stanza.ts';
 import { unwrapFileKey } from '../unwrapFileKey.ts';
@@ -132,6 +132,26 @@ describe('interop with the age CLI: X25519', () => {
       expect(sha(readFileSync(file('ours.out')))).toBe(sha(plaintext));
     }
   }, 300_000);
+
+  it('T-11 encryptPayload (sealed in one pass into one array) gives payloads age decrypts at every chunk boundary', async () => {
+    for (const size of [
+      0,
+      1,
+      CHUNK_SIZE - 1,
+      CHUNK_SIZE,
+      CHUNK_SIZE + 1,
+      2 * CHUNK_SIZE,
+      2 * CHUNK_SIZE + 7,
+    ]) {
+      const plaintext = randomBytes(size);
+      const { fileKey, payload } = encryptPayload({ plaintext, backend });
+      const chunks = Math.max(1, Math.ceil(size / CHUNK_SIZE));
+      expect(payload.length).toBe(16 + size + 16 * chunks);
+      const stanza = await wrapFileKey({ fileKey, recipient: parseRecipient(key(0).recipient) });
+      const file = Buffer.concat([assembleHeader({ fileKey, stanzas: [stanza] }), payload]);
+      expect(sha(age(['-d', '-i', key(0).file], file))).toBe(sha(plaintext));
+    }
+  });
 
   it('T-11 a file reassembled from a separately stored payload and one reader stanza decrypts with age', async () => {
     const plaintext = randomBytes(150_000);
