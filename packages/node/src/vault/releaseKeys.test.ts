@@ -340,6 +340,116 @@ describe('releaseKeys: the grant/request matrix (R-1, T-2…T-6)', () => {
   });
 });
 
+describe('releaseKeys: the release row is written by the release statement (R-6, F-2)', () => {
+  /** This actor's audit rows, oldest first. */
+  async function rowsOf(actor: Hex) {
+    const { rows } = await t.sql.query<{
+      action: string;
+      outcome: string;
+      reason: string | null;
+      record_ids: Uint8Array[];
+      grant_id: Uint8Array | null;
+      request_digest: Uint8Array | null;
+      signature: Uint8Array | null;
+    }>(
+      `select action, outcome, reason, record_ids, grant_id, request_digest, signature from access_log
+       where actor = $1 order by id`,
+      [hexToBytes(actor)],
+    );
+    return rows.map((r) => ({
+      action: r.action,
+      outcome: r.outcome,
+      reason: r.reason,
+      recordIds: r.record_ids.map((id) => bytesToHex(id)),
+      grantId: r.grant_id === null ? null : bytesToHex(r.grant_id),
+      digest: r.request_digest === null ? null : bytesToHex(r.request_digest),
+      signature: r.signature === null ? null : bytesToHex(r.signature),
+    }));
+  }
+
+  it('R-6 every scope kind (all, categories, records, the patient’s own) gets exactly one complete release row per release, and a refusal the statement sees (no stanza, not covered, other patient) only its refusal row', async () => {
+    const g = t.newIdentity();
+    const [first, second] = [nth(records, 0), nth(records, 1)];
+    const grants = {
+      all: await t.grant({ patient, grantee: g, scopeKind: ScopeKind.All, records: [first] }),
+      categories: await t.grant({
+        patient,
+        grantee: g,
+        scopeKind: ScopeKind.Categories,
+        scopeData: [tagX],
+        records: [first],
+      }),
+      records: await t.grant({
+        patient,
+        grantee: g,
+        scopeKind: ScopeKind.Records,
+        scopeRecordIds: [first.recordId],
+        records: [first],
+      }),
+    };
+    const expected = [];
+    for (const grantId of Object.values(grants)) {
+      const envelope = await t.keyRequest({ account: g.account, grantId, recordIds: [first.recordId] });
+      const released = await releaseKeys({ vault: t.vault, envelope });
+      expect(released.records.map((r) => r.recordId)).toEqual([first.recordId]);
+      expected.push({
+        action: 'release',
+        outcome: 'allowed',
+        reason: null,
+        recordIds: [first.recordId],
+        grantId,
+        digest: expect.stringMatching(/^0x[0-9a-f]{64}$/u),
+        signature: envelope.signature.toLowerCase(),
+      });
+    }
+    // Refused by what the statement reads: g has no stanza of `second` (no-stanza); a category grant of tagY (with
+    // `second`, tagged tagY) does not cover `first`, tagged tagX (not-covered); the other patient's record.
+    const refuse = async (grantId: Hex, recordIds: Hex[], reason: string) => {
+      const envelope = await t.keyRequest({ account: g.account, grantId, recordIds });
+      expect(await refused(releaseKeys({ vault: t.vault, envelope }), g.address)).toBe(reason);
+    };
+    await refuse(grants.all, [first.recordId, second.recordId], 'no-stanza');
+    const tagYGrant = await t.grant({
+      patient,
+      grantee: g,
+      scopeKind: ScopeKind.Categories,
+      scopeData: [tagY],
+      records: [second],
+    });
+    await refuse(tagYGrant, [first.recordId], 'not-covered');
+    await refuse(grants.all, [nth(otherRecords, 0).recordId], 'other-patient');
+    const rows = await rowsOf(g.address);
+    expect(rows.filter((r) => r.action === 'release')).toEqual(expected);
+    // The other-patient refusal writes one row per patient concerned (no cross-patient leak).
+    expect(rows.filter((r) => r.action !== 'release').map((r) => [r.action, r.outcome, r.reason])).toEqual([
+      ['refusal', 'denied', 'no-stanza'],
+      ['refusal', 'denied', 'not-covered'],
+      ['refusal', 'denied', 'other-patient'],
+      ['refusal', 'denied', 'other-patient'],
+    ]);
+
+    // The patient's own read: one row, no grant id.
+    const own = await t.keyRequest({
+      account: other.account,
+      grantId: OWNER_GRANT,
+      recordIds: [nth(otherRecords, 0).recordId],
+    });
+    const before = (await rowsOf(other.address)).length;
+    const mine = await releaseKeys({ vault: t.vault, envelope: own });
+    const after = await rowsOf(other.address);
+    expect(after).toHaveLength(before + 1);
+    expect(after.at(-1)).toEqual(
+      expect.objectContaining({
+        action: 'release',
+        grantId: null,
+        recordIds: [nth(otherRecords, 0).recordId],
+        signature: own.signature.toLowerCase(),
+      }),
+    );
+    expect(mine.accessLogId).toBeGreaterThan(0n);
+  });
+});
+
 describe('releaseKeys: confirmations (T-5)', () => {
   it('T-5 a grant is released only once it has the configured confirmations', async () => {
     const t5 = await startVaultTestbed({ confirmations: 3 });

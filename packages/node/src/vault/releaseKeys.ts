@@ -1,4 +1,4 @@
-import { ZERO_BYTES32 } from '@carekey/sdk/chain';
+import { ScopeKind, ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { KeyReleaseRefusedError } from '@carekey/sdk/errors';
 import { checkKeyRequest } from '@carekey/sdk/protocol';
 import {
@@ -63,6 +63,21 @@ type RecordRow = {
   batch_root: Uint8Array | null;
   batch_id: bigint | null;
 };
+
+/**
+ * The grant's scope as the release statement can check it in SQL: every record (`all`, and the patient's own
+ * reads), or a record whose tag is one of the scope's non-zero tags (`Categories`). `undefined` for a `Records`
+ * scope (its Merkle proof is checked in JS only; the row is then written by a second statement).
+ */
+function fastScope(
+  ownerMode: boolean,
+  grant: ChainGrant | undefined,
+): { all: boolean; tags: readonly Hex[] } | undefined {
+  if (ownerMode || grant?.scopeKind === ScopeKind.All) return { all: true, tags: [] };
+  if (grant?.scopeKind === ScopeKind.Categories)
+    return { all: false, tags: grant.scopeData.filter((t) => t.toLowerCase() !== ZERO_BYTES32) };
+  return undefined;
+}
 
 /** One group commit per store: concurrent releases share a transaction (and its commit), each logged alone. */
 const groups = new WeakMap<Sql, GroupCommit>();
@@ -154,27 +169,57 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
       const refused = await checkGrantee(grantee, head, tx);
       if (refused !== undefined) refusal = `credential-${refused}`;
     }
-    // One statement: the nonce claim (claimNonce's insert, made only when nothing refused the request yet: a
-    // refused request leaves its nonce usable), the records and the grantee's stanzas of them.
+    // One statement (one round trip): the nonce claim (claimNonce's insert, made only when nothing refused the
+    // request yet: a refused request leaves its nonce usable), the records and the grantee's stanzas of them, and
+    // — when the nonce was claimed and every record passes the checks below as SQL can state them (`fastScope`) —
+    // the `release` access-log row. The checks below stay the decision: the row written here must agree with them
+    // (else the transaction fails, nothing released); a release they allow without it gets its row written after.
+    const fast = fastScope(ownerMode, grant);
     const { rows: found } = await tx.query<
-      { claimed: number; asked: Uint8Array; stanza: string | null } & Partial<RecordRow>
+      {
+        claimed: number;
+        log_id: bigint | null;
+        asked: Uint8Array;
+        stanza: string | null;
+      } & Partial<RecordRow>
     >(
       `with claim as (
          insert into used_nonces (signer, nonce, expires_at) select $1::bytea, $2::bytea, $3::timestamptz where $4::boolean
          on conflict (signer, nonce) do nothing returning 1
+       ), found as (
+         select ids.ord, ids.id as asked,
+                r.record_id, r.patient, r.blob_id, coalesce(r.assigned_tag, r.category_tag) as category_tag, r.state,
+                r.leaf, r.proof, r.batch_root, ${recordBatchIdSql('r')} as batch_id, s.stanza
+         from unnest($5::bytea[]) with ordinality as ids(id, ord)
+         left join records r on r.record_id = ids.id
+         left join stanzas s on s.record_id = ids.id and s.reader = $1
+       ), log as (
+         insert into access_log (patient, actor, action, record_ids, grant_id, outcome, request_digest, signature)
+         select $6::bytea, $1::bytea, 'release', $5::bytea[], $7::bytea, 'allowed', $8::bytea, $9::bytea
+         where $10::boolean and exists (select 1 from claim)
+           and (select coalesce(bool_and(coalesce(
+                     f.record_id is not null and f.patient = $6::bytea and f.state = 'active' and f.stanza is not null
+                     and ($11::boolean or (f.category_tag <> $12::bytea and f.category_tag = any($13::bytea[]))),
+                   false)), false)
+                from found f)
+         returning id
        )
-       select (select count(*) from claim)::int as claimed, ids.id as asked,
-              r.record_id, r.patient, r.blob_id, coalesce(r.assigned_tag, r.category_tag) as category_tag, r.state,
-              r.leaf, r.proof, r.batch_root, ${recordBatchIdSql('r')} as batch_id, s.stanza
-       from unnest($5::bytea[]) as ids(id)
-       left join records r on r.record_id = ids.id
-       left join stanzas s on s.record_id = ids.id and s.reader = $1`,
+       select (select count(*) from claim)::int as claimed, (select id from log) as log_id, found.*
+       from found order by found.ord`,
       [
         hexToBytes(grantee),
         hexToBytes(request.nonce),
         new Date(Number(request.expiresAt) * 1000),
         refusal === undefined,
         recordIds.map((id) => hexToBytes(id)),
+        patient === undefined ? new Uint8Array(20) : hexToBytes(patient),
+        ownerMode ? null : hexToBytes(grantId),
+        hexToBytes(requestDigest),
+        hexToBytes(signature),
+        refusal === undefined && patient !== undefined && fast !== undefined,
+        fast?.all ?? false,
+        hexToBytes(ZERO_BYTES32),
+        (fast?.tags ?? []).map((t) => hexToBytes(t)),
       ],
     );
     if (refusal === undefined && found[0]?.claimed !== 1) refusal = 'replayed';
@@ -208,6 +253,11 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
     const stanzas = new Map<Hex, string>();
     for (const r of found) if (r.stanza != null) stanzas.set(bytesToHex(r.asked), r.stanza);
     if (refusal === undefined && recordIds.some((id) => !stanzas.has(id))) refusal = 'no-stanza';
+    const written = found[0]?.log_id ?? null;
+    if (refusal !== undefined && written !== null) {
+      // The statement's checks and these disagree: fail closed (the batch is rolled back, nothing is released).
+      throw new Error(`release row written for a request refused '${refusal}': the release checks disagree`);
+    }
     if (refusal !== undefined) {
       // One row per patient concerned, each listing only that patient's record ids (no cross-patient leak).
       const concerned = new Map<string, Hex[]>();
@@ -233,17 +283,19 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
       }
       return { refused: refusal } as const;
     }
-    const accessLogId = await appendAccessLog({
-      tx,
-      patient: patient as Address,
-      actor: grantee,
-      action: 'release',
-      recordIds,
-      ...(ownerMode ? {} : { grantId }),
-      outcome: 'allowed',
-      requestDigest,
-      signature,
-    });
+    const accessLogId =
+      written ??
+      (await appendAccessLog({
+        tx,
+        patient: patient as Address,
+        actor: grantee,
+        action: 'release',
+        recordIds,
+        ...(ownerMode ? {} : { grantId }),
+        outcome: 'allowed',
+        requestDigest,
+        signature,
+      }));
     const records = recordIds.map((id): ReleasedRecord => {
       const row = byId.get(id) as RecordRow;
       return {
