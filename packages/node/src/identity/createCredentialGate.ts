@@ -3,8 +3,9 @@ import { type Address, bytesToHex, getAddress, hexToBytes } from 'viem';
 import type { ApiServices } from '../api/ApiServices.ts';
 import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
 import type { GranteeCheck } from '../vault/Vault.ts';
-import { createNodeVerifier } from './nodeVerifier.ts';
+import { createNodeVerifier, type NodeVerifier } from './nodeVerifier.ts';
 import { recheckCredential } from './recheckCredential.ts';
+import { parseStatusListUri } from './statusListStore.ts';
 
 export type { GranteeCheck } from '../vault/Vault.ts';
 
@@ -19,8 +20,8 @@ const ISSUERS_WARMED = 16;
  * unexpired, status entry 0 in the issuer's latest list (`recheckCredential`, the check `GET /v1/credentials/{a}`
  * makes). Refusals: `no-credential`, `expired`, `untrusted-issuer`, `revoked`, `status-unavailable`…
  *
- * Every release reads the grantee's stored presentation and the issuer's stored list from SQL, so a new
- * presentation or a republished list counts from the next release; with `sql` (the release's transaction, as
+ * Every release reads the grantee's stored presentation and the issuer's stored list from SQL (one statement),
+ * so a new presentation or a republished list counts from the next release; with `sql` (the release's transaction, as
  * `releaseKeys` passes it) through that transaction. With `chain` (the vault's cached chain) and
  * the release's head, the issuer's trust and DID owner are read at that head, once per block for all releases
  * (`cacheVaultChain`); without, at the latest block. A list signed by the issuer DID's owner key itself (no `kid`,
@@ -51,14 +52,27 @@ export function createCredentialGate(
   // release's transaction, so the check inside it finds them read (or in flight) instead of holding it open.
   const recentIssuers = new Set<Address>();
   const gate: GranteeCheck = async (grantee, head, sql) => {
+    // One statement: the presentation and, joined on the list its status URI names (parsed here by a pattern),
+    // the stored list. The join is only a prefetch: `fetchStatusList` uses it when `parseStatusListUri` names the
+    // same issuer and list id, and reads the list itself otherwise.
     const { rows } = await (sql ?? services.sql).query<{
       issuer: Uint8Array;
       status_uri: string;
       status_idx: number;
       expires_at: number | bigint | string;
-    }>('select issuer, status_uri, status_idx, expires_at from identity_presentations where identity = $1', [
-      hexToBytes(grantee),
-    ]);
+      list_issuer: Uint8Array | null;
+      list_id: string | null;
+      list_jwt: string | null;
+    }>(
+      `select p.issuer, p.status_uri, p.status_idx, p.expires_at,
+              l.issuer as list_issuer, l.list_id, l.jwt as list_jwt
+       from identity_presentations p
+       left join identity_status_lists l
+         on l.issuer = decode(substring(p.status_uri from '/v1/status-lists/0x([0-9a-fA-F]{40})/[A-Za-z0-9_-]{1,64}$'), 'hex')
+        and l.list_id = substring(p.status_uri from '/v1/status-lists/0x[0-9a-fA-F]{40}/([A-Za-z0-9_-]{1,64})$')
+       where p.identity = $1`,
+      [hexToBytes(grantee)],
+    );
     const row = rows[0];
     if (row === undefined) return 'no-credential';
     const issuer = getAddress(bytesToHex(row.issuer));
@@ -66,12 +80,21 @@ export function createCredentialGate(
     recentIssuers.add(issuer);
     if (recentIssuers.size > ISSUERS_WARMED)
       recentIssuers.delete(recentIssuers.values().next().value as Address);
-    const verifier =
+    const base =
       chain !== undefined && head !== undefined
         ? createNodeVerifier(services, { head, chain, ...(sql === undefined ? {} : { sql }) })
         : sql === undefined
           ? latest
           : createNodeVerifier(services, { sql });
+    const prefetched = prefetchedList(row);
+    const verifier: NodeVerifier =
+      prefetched === undefined
+        ? base
+        : {
+            ...base,
+            fetchStatusList: (uri) =>
+              uri === row.status_uri ? Promise.resolve(prefetched) : base.fetchStatusList(uri),
+          };
     return recheckCredential(
       verifier,
       {
@@ -95,6 +118,22 @@ export function createCredentialGate(
       }
     };
   return gate;
+}
+
+/**
+ * The list JWT the gate's statement joined to a presentation, when `parseStatusListUri` (what `fetchStatusList`
+ * goes by) names exactly the issuer and list id of the joined row; `undefined` to read it the usual way.
+ */
+function prefetchedList(row: {
+  status_uri: string;
+  list_issuer: Uint8Array | null;
+  list_id: string | null;
+  list_jwt: string | null;
+}): string | undefined {
+  if (row.list_issuer === null || row.list_id === null || row.list_jwt === null) return undefined;
+  const where = parseStatusListUri(row.status_uri);
+  if (where === undefined || where.listId !== row.list_id) return undefined;
+  return bytesToHex(row.list_issuer) === where.issuer.toLowerCase() ? row.list_jwt : undefined;
 }
 
 /**

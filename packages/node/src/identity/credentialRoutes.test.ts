@@ -340,6 +340,26 @@ describe('credentials presented to the node', () => {
     expect((await problem(api.present(await presentToNode(issued)))).code).toBe('revoked');
   });
 
+  it('T-7: a status URI the gate’s one statement cannot join (a query string) is read the usual way — the credential holds, then its revocation counts from the next release', async () => {
+    const uri = `${node.api.url}/v1/status-lists/${board}/query-form?v=1`;
+    const publish = (statuses: number[]) =>
+      api.publishStatusList(
+        signStatusList({
+          issuerDid: toDid({ address: board, chainId }),
+          privateKey: boardKey,
+          uri,
+          statuses,
+        }),
+      );
+    await publish([0, 0, 0]);
+    await api.present(await presentToNode(await credential({ status: { uri, idx: 2 } })));
+    const gate = await releaseGate();
+    expect(await gate(doctor)).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // a later `iat` (whole seconds)
+    await publish([0, 0, 1]);
+    expect(await gate(doctor)).toBe('revoked');
+  });
+
   it('T-6: after the clinician rotates its DID key the old key cannot present, the new key can', async () => {
     const newKey = generatePrivateKey();
     await changeIdentityOwner({
