@@ -23,6 +23,7 @@ import {
 } from 'viem';
 import { publicKeyToAddress } from 'viem/accounts';
 import { SignedRequestError } from '../errors/protocol.ts';
+import { hashKeyRequest } from './hashKeyRequest.ts';
 import { getRecoverPublicKey } from './recoverPublicKey.ts';
 
 export const NODE_DOMAIN_NAME = 'Carekey Node';
@@ -214,7 +215,13 @@ export async function checkKeyRequest(
     expiresAt: asBigint(m.expiresAt, 'expiresAt'),
   };
   checkTimes(request, parameters);
-  const { signer, digest } = recoverTypedData(toKeyRequestTypedData(parameters.domain, request), signature);
+  let digest: Hex;
+  try {
+    digest = hashKeyRequest(nodeDomain(parameters.domain), request);
+  } catch {
+    fail('bad-signature', 'signature does not verify');
+  }
+  const signer = recoverDigest(digest, signature);
   return { request, signer, signature, digest };
 }
 
@@ -261,15 +268,25 @@ function recoverTypedData(
   typedData: TypedDataDefinition<any, any>,
   signature: Hex,
 ): { signer: Address; digest: Hex } {
+  let digest: Hex;
   try {
-    const digest = hashTypedData(typedData);
+    digest = hashTypedData(typedData);
+  } catch {
+    fail('bad-signature', 'signature does not verify');
+  }
+  return { signer: recoverDigest(digest, signature), digest };
+}
+
+/** The address whose key made `signature` (65 bytes `r‖s‖v`, `v` 27/28 or 0/1) over `digest`. */
+function recoverDigest(digest: Hex, signature: Hex): Address {
+  try {
     const bytes = hexToBytes(signature);
     const v = bytes[64];
     if (bytes.length !== 65 || v === undefined) throw new Error('not 65 bytes');
     const bit = v === 0 || v === 27 ? 0 : v === 1 || v === 28 ? 1 : undefined;
     if (bit === undefined) throw new Error(`bad v ${v}`);
     const key = getRecoverPublicKey().recover(bytes.subarray(0, 64), bit, hexToBytes(digest));
-    return { signer: publicKeyToAddress(bytesToHex(key)), digest };
+    return publicKeyToAddress(bytesToHex(key));
   } catch {
     fail('bad-signature', 'signature does not verify');
   }
