@@ -212,9 +212,11 @@ try {
     l.p90.toFixed(1),
     l.p99.toFixed(1),
     (p.perSecond / l.perSecond).toFixed(2),
+    cpuText(l.nodeCpuMsPerRequest),
+    cpuText(l.anvilCpuMsPerRequest),
   ];
   printTable(
-    ['request', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'cost × plain'],
+    ['request', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'cost × plain', 'node CPU ms/req', 'anvil CPU ms/req'],
     [row('key release (baseline)', p), row('key release + credential check', c)],
   );
   const po = plainOpen.length > 0 ? bestOpen(plainOpen) : undefined;
@@ -230,9 +232,10 @@ try {
       l.p50.toFixed(1),
       l.p90.toFixed(1),
       l.p99.toFixed(1),
+      cpuText(l.nodeCpuMsPerRequest),
     ];
     printTable(
-      ['request', 'sent/s', 'answered/s', 'p50 ms', 'p90 ms', 'p99 ms'],
+      ['request', 'sent/s', 'answered/s', 'p50 ms', 'p90 ms', 'p99 ms', 'node CPU ms/req'],
       [openRow('key release (baseline)', po), openRow('key release + credential check', co)],
     );
   }
@@ -254,6 +257,10 @@ try {
       checkedP50: +c.p50.toFixed(2),
       checkedP99: +c.p99.toFixed(2),
       checkCostVsPlain: +(p.perSecond / c.perSecond).toFixed(2),
+      plainNodeCpuMs: cpuNumber(p.nodeCpuMsPerRequest),
+      checkedNodeCpuMs: cpuNumber(c.nodeCpuMsPerRequest),
+      plainAnvilCpuMs: cpuNumber(p.anvilCpuMsPerRequest),
+      checkedAnvilCpuMs: cpuNumber(c.anvilCpuMsPerRequest),
       store: bench.database,
       signatures: getRecoverPublicKey().name,
       ...(po !== undefined && co !== undefined
@@ -266,6 +273,8 @@ try {
             openCheckedPerSecond: Math.round(co.perSecond),
             openCheckedP50: +co.p50.toFixed(2),
             openCheckedP99: +co.p99.toFixed(2),
+            openPlainNodeCpuMs: cpuNumber(po.nodeCpuMsPerRequest),
+            openCheckedNodeCpuMs: cpuNumber(co.nodeCpuMsPerRequest),
           }
         : {}),
       gateP50: +q(0.5).toFixed(2),
@@ -276,4 +285,11 @@ try {
 } finally {
   rmSync(work, { recursive: true, force: true });
   await bench.stop();
+}
+
+function cpuText(ms: number | undefined): string {
+  return ms === undefined ? '?' : ms.toFixed(2);
+}
+function cpuNumber(ms: number | undefined): number | null {
+  return ms === undefined ? null : +ms.toFixed(3);
 }

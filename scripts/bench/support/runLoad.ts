@@ -3,7 +3,7 @@
  * answer is 2xx: what the release benches share. The node runs in the calling process and keeps answering.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +19,12 @@ export type Load = {
   p99: number;
   max: number;
   meanBytes: number;
+  /**
+   * CPU milliseconds per request while the round was sent: this process (the node under test, PGlite included) and
+   * its anvil child (the chain reads), user + system. CPU counts hold up better than rates on a shared machine.
+   */
+  nodeCpuMsPerRequest?: number;
+  anvilCpuMsPerRequest?: number;
   /** Open loop only: the rate asked for, and the rate the generator kept sending at. */
   rate?: number;
   sendPerSecond?: number;
@@ -52,6 +58,8 @@ export async function runLoad(parameters: {
   writeFileSync(file, `${lines.join('\n')}\n`);
   step(`${name}: sending them from a second process`);
   const profile = await startProfile();
+  const cpuBefore = process.cpuUsage();
+  const anvilBefore = anvilCpuMs();
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
       const p = spawn(process.execPath, [
@@ -75,9 +83,14 @@ export async function runLoad(parameters: {
       p.on('close', (status) => resolve({ status, stdout, stderr }));
     },
   );
+  const cpu = process.cpuUsage(cpuBefore);
+  const anvilAfter = anvilCpuMs();
   await profile?.stop(path.join(process.env.CAREKEY_BENCH_CPU_PROFILE ?? '', `${name}.cpuprofile`));
   if (child.status !== 0) throw new Error(`load generator failed: ${child.stderr}`);
   const load = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Load;
+  load.nodeCpuMsPerRequest = (cpu.user + cpu.system) / 1000 / count;
+  if (anvilBefore !== undefined && anvilAfter !== undefined)
+    load.anvilCpuMsPerRequest = (anvilAfter - anvilBefore) / count;
   if (load.statuses['429'])
     throw new Error(
       `${name}: ${load.statuses['429']} requests were rate limited (T-24); start the node with the limit off or high: --node-env <its variable>=<value>`,
@@ -86,6 +99,27 @@ export async function runLoad(parameters: {
   if (ok !== count)
     throw new Error(`${name}: only ${ok}/${count} succeeded: ${JSON.stringify(load.statuses)}`);
   return load;
+}
+
+/** User + system CPU ms of this process's `anvil` children (Linux `/proc`), or `undefined` where unreadable. */
+function anvilCpuMs(): number | undefined {
+  try {
+    const tick = 1000 / 100; // USER_HZ
+    let total: number | undefined;
+    for (const task of readdirSync(`/proc/${process.pid}/task`)) {
+      const children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').trim();
+      for (const pid of children === '' ? [] : children.split(' ')) {
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'anvil') continue;
+        // Fields after the parenthesised command: utime and stime are the 12th and 13th.
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        total = (total ?? 0) + (Number(fields[11]) + Number(fields[12])) * tick;
+      }
+    }
+    return total;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
