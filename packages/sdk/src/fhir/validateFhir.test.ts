@@ -1,4 +1,5 @@
-import type { OperationOutcomeIssue } from '@medplum/fhirtypes';
+import { type OperationOutcomeError, validateResource } from '@medplum/core';
+import type { OperationOutcomeIssue, Resource } from '@medplum/fhirtypes';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FhirParseError, FhirValidationError } from '../errors/fhir.ts';
 import { loadR4Definitions } from './loadR4Definitions.ts';
@@ -240,6 +241,64 @@ describe('validateFhir', () => {
     expect(urls.issues.map((i) => i.details?.text)).toContain(
       'Bundle/b1: fullUrl "urn:uuid:x" appears twice (entry 1)',
     );
+  });
+
+  it('T-19 names every entry of a fault Medplum finds in entries alike (each kind of entry is checked once)', async () => {
+    const patient = (id: string) => ({ resourceType: 'Patient', id });
+    const entries = [
+      {
+        fullUrl: 'urn:uuid:1',
+        request: { method: 'POST', url: 'Patient', bogus: 1 },
+        resource: patient('a'),
+      },
+      { fullUrl: 'urn:uuid:2', request: { method: 'POST', url: 'Patient' }, resource: patient('b') },
+      {
+        fullUrl: 'urn:uuid:3',
+        request: { method: 'POST', url: 'Patient', bogus: 1 },
+        resource: patient('c'),
+      },
+      { fullUrl: 'urn:uuid:4 5', request: { method: 'POST', url: 'Patient' }, resource: patient('d') },
+      {
+        fullUrl: 'http://x.org/Patient/e/_history/1',
+        request: { method: 'POST', url: 'Patient' },
+        resource: patient('e'),
+      },
+      {
+        fullUrl: 'urn:uuid:6',
+        request: { method: 'POST', url: 'Patient', bogus: 1 },
+        resource: patient('f'),
+      },
+      {
+        fullUrl: 'urn:uuid:7',
+        request: { method: 'POST', url: 'Patient' },
+        timestamp: 1,
+        resource: patient('g'),
+      },
+    ];
+    const input = bundle('transaction', entries);
+    const { issues } = await refusal(input);
+    const found = issues.map((i) => `${i.expression?.[0]} ${i.details?.text}`);
+    // What Medplum says of the whole shell, entry by entry (the oracle): the same faults at the same paths.
+    const shell = { ...input, entry: entries.map(({ resource: _r, ...rest }) => rest) };
+    let oracle: OperationOutcomeIssue[] = [];
+    try {
+      validateResource(shell as unknown as Resource);
+    } catch (error) {
+      oracle = (error as OperationOutcomeError).outcome.issue ?? [];
+    }
+    const expected = oracle
+      .filter((i) => i.severity === 'error')
+      .map((i) => `${i.expression?.[0]} Bundle/b1: ${i.details?.text}`);
+    expect(expected.length).toBeGreaterThanOrEqual(6);
+    expect([...found].sort()).toEqual([...expected].sort());
+    for (const at of [0, 2, 5])
+      expect(found).toContain(
+        `Bundle.entry[${at}].request.bogus Bundle/b1: Invalid additional property "bogus"`,
+      );
+    expect(found.some((f) => f.startsWith('Bundle.entry[3].fullUrl '))).toBe(true);
+    expect(found.some((f) => f.startsWith('Bundle.entry[4] ') && f.includes('bdl-8'))).toBe(true);
+    expect(found.some((f) => f.startsWith('Bundle.entry[6].timestamp '))).toBe(true);
+    expect(found.every((f) => !f.includes('urn:carekey:entry-shell:'))).toBe(true);
   });
 
   it('refuses a Bundle entry without a resource', async () => {
