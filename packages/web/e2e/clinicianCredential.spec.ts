@@ -64,6 +64,12 @@ describe('clinician credential and break-glass', () => {
           await p.getByRole('button', { name: 'Records', exact: true }).click();
           await p.getByLabel(/^Import a FHIR file/u).setInputFiles(IPS_MINIMAL);
           await p.getByText(/^Imported 8 records from /u).waitFor({ timeout: 120_000 });
+          // Records naming no institution say who imported them (meta.source: the patient's DID, as the CLI sets).
+          await p
+            .getByRole('article')
+            .filter({ hasText: /penicillin/iu })
+            .getByText('Imported by you')
+            .waitFor();
           return keys;
         })(),
         restoreWallet(c, { mnemonic: doctor.mnemonic }),

@@ -29,7 +29,7 @@ const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest(
 
 describe('DICOM and PDF import in the browser', () => {
   portalTest(
-    'R-14 T-19 F-9: a NEMA CT slice and a PDF are imported in the browser and shown in the timeline; misnamed, corrupt, too large and an unreachable node import nothing',
+    'R-14 T-19 F-9: a NEMA CT slice and a PDF are imported in the browser and shown in the timeline; misnamed, corrupt, too large and an unreachable node import nothing; each says the patient imported it',
     { timeout: 120_000 },
     async ({ patient }) => {
       const p = patient.page;
@@ -99,6 +99,10 @@ describe('DICOM and PDF import in the browser', () => {
       expect(await records.count()).toBe(2);
       const letter = records.filter({ has: p.getByRole('button', { name: 'Save the PDF (28.4 kB)' }) });
       await letter.getByText('Documents').waitFor();
+      // Each says who it came from: the patient imported it (its custodian, meta.source, is their DID; R-2).
+      await study.getByText('Imported by you').waitFor();
+      await letter.getByText('Imported by you').waitFor();
+      expect(await records.filter({ hasText: 'Source not stated' }).count()).toBe(0);
       await patient.screenshot('file-import-timeline');
 
       // Each file comes back from the node, decrypted in the browser, byte for byte.

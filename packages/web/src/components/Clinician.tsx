@@ -53,8 +53,11 @@ export function Clinician({ session }: { session: Session }) {
   const items = useMemo<TimelineItem[]>(() => {
     if (open === undefined) return [];
     const resources = open.records.flatMap((r) => (r.resource ? [r.resource] : []));
-    return toTimeline(open.records, new SourceIndex(resources));
-  }, [open]);
+    return toTimeline(
+      open.records,
+      new SourceIndex(resources, { me: session.identity, patient: open.group.patient }),
+    );
+  }, [open, session.identity]);
   return (
     <section aria-labelledby="clinician-title">
       <h2 id="clinician-title">Patients who shared with me</h2>

@@ -167,8 +167,12 @@ export function Portal({
   }, [me, keys.recipient, session, refreshAll]);
 
   const sources = useMemo(
-    () => new SourceIndex(records.flatMap((r) => (r.resource ? [r.resource] : []))),
-    [records],
+    () =>
+      new SourceIndex(
+        records.flatMap((r) => (r.resource ? [r.resource] : [])),
+        { me },
+      ),
+    [records, me],
   );
   const items = useMemo(() => toTimeline(records, sources), [records, sources]);
   useEffect(() => {

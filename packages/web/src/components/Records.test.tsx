@@ -101,4 +101,59 @@ describe('records', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Sensitive — select to show' }));
     expect(screen.getByText('Depression')).toBeTruthy();
   });
+
+  it('R-2: a record that names no institution says who imported it, from its custodian (meta.source), as the CLI does', () => {
+    const ME = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8';
+    const PROVIDER = '0x3c44cdddb6a900fa2b585dd299e03d12fa4293bc';
+    const mine = record(30, {
+      resourceType: 'DocumentReference',
+      id: 'd1',
+      status: 'current',
+      date: '2026-11-02T10:00:00Z',
+      description: 'Discharge letter',
+      content: [{ attachment: { contentType: 'application/pdf', title: 'letter.pdf' } }],
+      meta: { source: `did:ethr:0x7a69:${ME}` },
+    });
+    const theirs = record(31, {
+      resourceType: 'AllergyIntolerance',
+      id: 'a1',
+      code: { text: 'Penicillin' },
+      recordedDate: '2026-01-01',
+      meta: { source: `did:ethr:0x7a69:${PROVIDER}` },
+    });
+    const named = record(32, {
+      resourceType: 'DiagnosticReport',
+      id: 'r1',
+      status: 'final',
+      code: { text: 'Blood count' },
+      effectiveDateTime: '2019-10-10',
+      performer: [{ reference: 'Organization/lab', display: 'City Lab' }],
+      meta: { source: `did:ethr:0x7a69:${ME}` },
+    });
+    const bare = record(33, {
+      resourceType: 'Condition',
+      code: { text: 'Asthma' },
+      onsetDateTime: '2020-01-01',
+    });
+    const records = [mine, theirs, named, bare];
+    const resources = records.map((r) => r.resource as Resource);
+    const institutions = (index: SourceIndex) => resources.map((r) => index.of(r).institution);
+    // The patient's own view: checksum case or not, the DID is theirs.
+    expect(institutions(new SourceIndex(resources, { me: ME.toLowerCase() }))).toEqual([
+      'Imported by you',
+      'Published by 0x3c44cd…4293bc',
+      'City Lab',
+      'Source not stated',
+    ]);
+    // A clinician reading what the patient shared.
+    expect(institutions(new SourceIndex(resources, { me: PROVIDER, patient: ME }))[0]).toBe(
+      'Imported by the patient',
+    );
+    render(<Timeline items={toTimeline(records, new SourceIndex(resources, { me: ME }))} />);
+    expect(screen.getByRole('article', { name: /^Discharge letter/u }).textContent).toContain(
+      'Imported by you',
+    );
+    fireEvent.change(screen.getByLabelText('Institution'), { target: { value: 'Imported by you' } });
+    expect(screen.getByText('1 record')).toBeTruthy();
+  });
 });

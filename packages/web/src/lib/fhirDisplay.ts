@@ -182,12 +182,28 @@ export function newestFirst(a: string | undefined, b: string | undefined): numbe
 /** Who and where a record came from, resolved through the other records of the same person. */
 export type Provenance = { institution: string; author?: string };
 
+/** Whose records an index names the sources of, to say who imported a record that names no institution. */
+export type SourceViewer = {
+  /** The reader: a record whose custodian is this identity reads "Imported by you". */
+  me?: string;
+  /** The patient whose records they are, when the reader is someone else: "Imported by the patient". */
+  patient?: string;
+};
+
+/** The lower-case address in a custodian (`meta.source`) written as an address or a `did:ethr` DID. */
+function custodianAddress(source: unknown): string | undefined {
+  if (typeof source !== 'string') return undefined;
+  return /^(?:did:ethr:(?:0x[0-9a-fA-F]+:)?)?(0x[0-9a-fA-F]{40})$/u.exec(source)?.[1]?.toLowerCase();
+}
+
 /** An index of the organisations, clinicians and visits among a person's records, to name the source of each. */
 export class SourceIndex {
   readonly #names = new Map<string, string>();
   readonly #encounters = new Map<string, Resource>();
+  readonly #viewer: SourceViewer;
 
-  constructor(resources: Iterable<Resource>) {
+  constructor(resources: Iterable<Resource>, viewer: SourceViewer = {}) {
+    this.#viewer = viewer;
     for (const r of resources) {
       if (r.id === undefined) continue;
       const name = nameOf(r);
@@ -202,7 +218,21 @@ export class SourceIndex {
     return str(r.display) ?? (r.reference === undefined ? undefined : this.#names.get(r.reference));
   }
 
-  /** The institution and author of a record, or "Source not stated". */
+  /**
+   * Who published a record with no institution in it, from its custodian (`meta.source`, the publisher's DID that
+   * the CLI's and the portal's imports set): "Imported by you", "Imported by the patient", else the custodian's
+   * address; `undefined` when there is none.
+   */
+  #custodian(resource: Resource): string | undefined {
+    const source = (resource.meta as { source?: unknown } | undefined)?.source;
+    const address = custodianAddress(source);
+    if (address === undefined) return undefined;
+    if (address === this.#viewer.me?.toLowerCase()) return 'Imported by you';
+    if (address === this.#viewer.patient?.toLowerCase()) return 'Imported by the patient';
+    return `Published by ${address.slice(0, 8)}…${address.slice(-6)}`;
+  }
+
+  /** The institution and author of a record, else who imported it, else "Source not stated". */
   of(resource: Resource): Provenance {
     const r = resource as Record<string, unknown>;
     const encounterRef = (r.encounter ?? r.context) as Reference | undefined;
@@ -222,6 +252,7 @@ export class SourceIndex {
       this.#name(
         (r.performer as Reference[] | undefined)?.find((p) => p.reference?.startsWith('Organization/')),
       ) ??
+      this.#custodian(resource) ??
       'Source not stated';
     const author =
       this.#name((r.performer as unknown[] | undefined)?.[0]) ??

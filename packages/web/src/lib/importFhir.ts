@@ -16,12 +16,20 @@ function random32(): Hex {
   return bytesToHex(crypto.getRandomValues(new Uint8Array(32)));
 }
 
-/** Validates a FHIR file and splits it into records; nothing leaves the browser and nothing changes on a fault. */
-export async function readFhirFile(bytes: Uint8Array, onProgress?: Progress): Promise<FhirRecord[]> {
+/**
+ * Validates a FHIR file and splits it into records; nothing leaves the browser and nothing changes on a fault.
+ * `custodian` (the importer's DID) is set as every record's `meta.source`, as `carekey import` does.
+ */
+export async function readFhirFile(
+  bytes: Uint8Array,
+  onProgress?: Progress,
+  custodian?: string,
+): Promise<FhirRecord[]> {
   onProgress?.(0, 1, 'Checking the file (the first import loads the FHIR rules, about 10 MB)');
   const { records } = await splitIntoRecords({
     input: bytes,
     definitions: { sources: browserR4DefinitionSources },
+    ...(custodian === undefined ? {} : { custodian }),
   });
   if (records.length === 0) throw new PortalError('This file holds no FHIR resources. Nothing was imported.');
   return records;
@@ -36,7 +44,12 @@ export async function importFhir(
   bytes: Uint8Array,
   onProgress?: Progress,
 ): Promise<PortalRecord[]> {
-  const fhir = await readFhirFile(bytes, onProgress);
+  const { chainId } = await session.node.describe();
+  const fhir = await readFhirFile(
+    bytes,
+    onProgress,
+    `did:ethr:0x${chainId.toString(16)}:${session.identity}`,
+  );
   return publishOwnRecords(
     session,
     fhir.map((r) => ({
