@@ -10,9 +10,11 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hexToBytes } from 'viem';
 import { afterAll, describe, expect } from 'vitest';
 import { portalTest } from './support/portalTest.ts';
 import { restoreWallet } from './support/restoreWallet.ts';
+import { startPortalNode } from './support/startPortalNode.ts';
 
 // DICOM and PDF import in the browser (issue 6; docs/web.md "Importing a scan or a PDF"): a real NEMA CT slice and
 // a PDF printed by Chromium (packages/sdk/src/fhir/testdata/files) are read, encrypted and published here, and show
@@ -25,6 +27,10 @@ const CT = join(FILES, 'CT_small.dcm');
 const PDF = join(FILES, 'discharge-letter.pdf');
 const dir = mkdtempSync(join(tmpdir(), 'carekey-web-file-import-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
+const IPS_MINIMAL = join(
+  import.meta.dirname,
+  '../../../../shared/data/ips/Bundle-IPS-examples-Bundle-minimal.json',
+);
 const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
 describe('DICOM and PDF import in the browser', () => {
@@ -120,6 +126,56 @@ describe('DICOM and PDF import in the browser', () => {
         expect(sha256(bytes)).toBe(sha256(readFileSync(original)));
       }
       writeFileSync(join(dir, 'done'), '');
+    },
+  );
+
+  portalTest(
+    'T-24: a node with a low rate limit refuses an import in plain words, saying when to retry; nothing is imported',
+    { timeout: 180_000 },
+    async ({ newUser }) => {
+      // Its own node: at most 4 writes per identity a minute (CAREKEY_RATE_LIMIT_*, read when the API starts).
+      const limits = { CAREKEY_RATE_LIMIT_IDENTITY: '4', CAREKEY_RATE_LIMIT_WINDOW_MS: '60000' };
+      const saved = Object.fromEntries(Object.keys(limits).map((k) => [k, process.env[k]]));
+      Object.assign(process.env, limits);
+      const limited = await startPortalNode().finally(() => {
+        for (const [k, v] of Object.entries(saved)) {
+          if (v === undefined) delete process.env[k];
+          else process.env[k] = v;
+        }
+      });
+      try {
+        const user = await newUser('patient-rate-limited', { url: limited.url });
+        const p = user.page;
+        p.setDefaultTimeout(60_000);
+        const writes: string[] = [];
+        p.on('request', (r) => {
+          if (r.method() !== 'GET' && new URL(r.url()).pathname.startsWith('/v1/')) writes.push(r.url());
+        });
+        expect(new URL(p.url()).origin).toBe(new URL(limited.url).origin);
+        const me = await restoreWallet(p);
+        // The first unlock's writes (publishing the key…) fit in the budget; the import's (a payload each of 8
+        // records, then the publication) cannot.
+        expect(writes.length).toBeLessThan(4);
+        await p.getByRole('button', { name: 'Records', exact: true }).click();
+        await p.getByLabel(/^Import a FHIR file, a DICOM image or a PDF/u).setInputFiles(IPS_MINIMAL);
+        const words = await p
+          .getByRole('alert')
+          .getByText(/^Your Carekey node refused this: it had too many requests from you in a short time\./u)
+          .textContent({ timeout: 120_000 });
+        const seconds = Number(/Nothing was changed; try again in (\d+) seconds?\.$/u.exec(words ?? '')?.[1]);
+        expect(seconds, words ?? '').toBeGreaterThanOrEqual(1);
+        expect(seconds).toBeLessThanOrEqual(60);
+        await user.screenshot('import-rate-limited');
+        // Nothing changed: no record in the timeline, none published on the node.
+        expect(await p.getByRole('article').count()).toBe(0);
+        const { rows } = await limited.node.sql.query<{ n: number }>(
+          'select count(*)::int as n from records where patient = $1',
+          [hexToBytes(me.address)],
+        );
+        expect(rows[0]?.n).toBe(0);
+      } finally {
+        await limited.stop();
+      }
     },
   );
 });

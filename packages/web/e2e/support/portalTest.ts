@@ -36,8 +36,11 @@ export type PortalFixtures = {
   portal: { url: string };
   /** One Chromium per test file. */
   browser: Browser;
-  /** Opens the portal for a new user in a fresh context (desktop unless `device` says otherwise). */
-  newUser: (name: string, options?: { device?: Device }) => Promise<PortalUser>;
+  /**
+   * Opens the portal for a new user in a fresh context (desktop unless `device` says otherwise; the run's node
+   * unless `url` names another, e.g. one a test started with its own settings).
+   */
+  newUser: (name: string, options?: { device?: Device; url?: string }) => Promise<PortalUser>;
   /** The patient, at a desktop, on the portal's home page. */
   patient: PortalUser;
   /** The clinician, in a second, separate context, on the portal's home page. */
@@ -75,7 +78,7 @@ export const portalTest = base.extend<PortalFixtures>({
     await use(async (name, options = {}) => {
       const user = await openUser({
         browser,
-        url: portal.url,
+        url: options.url ?? portal.url,
         name,
         device: options.device ?? 'desktop',
         test: task.name,

@@ -1,4 +1,4 @@
-import { createNodeClient } from '@carekey/sdk/client';
+import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
 import { parseFhirJson } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import { checkGuardianSet, combineShares, splitSecret } from '@carekey/sdk/recovery';
@@ -30,6 +30,30 @@ describe('plain-language errors', () => {
     const error = await caught(() => openWallet({ file, passphrase: 'wrong passphrase' }));
     expect(plainError(error)).toBe(
       'That passphrase does not open this wallet. Check it and try again; if it is lost, restore the wallet from its recovery phrase.',
+    );
+  });
+
+  it('T-24: the node’s rate limit in plain words, with when to retry', () => {
+    const limited = (detail: string) =>
+      new NodeProblemError({
+        problem: {
+          type: 'about:blank',
+          title: 'Too Many Requests',
+          status: 429,
+          code: 'rate-limited',
+          detail,
+        },
+        method: 'PUT',
+        path: '/v1/blobs/x',
+      });
+    expect(plainError(limited('too many requests for this identity; retry after 42 s'))).toBe(
+      'Your Carekey node refused this: it had too many requests from you in a short time. Nothing was changed; try again in 42 seconds.',
+    );
+    expect(plainError(limited('too many requests from this address; retry after 1 s'))).toMatch(
+      /requests from this address .*try again in 1 second\.$/u,
+    );
+    expect(plainError(limited('too many requests for this identity; retry after 600 s'))).toMatch(
+      /try again in about 10 minutes\.$/u,
     );
   });
 

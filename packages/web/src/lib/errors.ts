@@ -57,6 +57,7 @@ export function plainError(error: unknown): string {
       const detail = typeof e.detail === 'string' ? e.detail : short;
       const known = NODE_CODES[code];
       if (known !== undefined) return known;
+      if (code === 'rate-limited') return rateLimitedWords(detail);
       if (e.status === 403) return `The node refused: ${detail}.`;
       return `The node could not do this: ${detail}.`;
     }
@@ -72,6 +73,21 @@ export function plainError(error: unknown): string {
     default:
       return `Something went wrong: ${short}`;
   }
+}
+
+/**
+ * The node's 429 `rate-limited` (T-24: too many writes from one address or one identity in its window), with when
+ * to retry from its detail ("too many requests from this address; retry after 42 s").
+ */
+function rateLimitedWords(detail: string): string {
+  const seconds = Number(/retry after (\d+) s/u.exec(detail)?.[1] ?? Number.NaN);
+  const when = Number.isFinite(seconds)
+    ? seconds < 90
+      ? `in ${seconds} second${seconds === 1 ? '' : 's'}`
+      : `in about ${Math.ceil(seconds / 60)} minutes`
+    : 'in a minute';
+  const from = /this address/u.test(detail) ? 'from this address' : 'from you';
+  return `Your Carekey node refused this: it had too many requests ${from} in a short time. Nothing was changed; try again ${when}.`;
 }
 
 /** The SDK's `parseIdentityRef` refusals, in the portal's words (the SDK's are a terminal's). */
