@@ -313,7 +313,7 @@ describe('Bulk Data $export: _since and files', () => {
     Object.assign(process.env, as('patient', nodeA));
   }, 180_000);
 
-  it("R-14, R-17: a grantee's $export holds the file of the ImagingStudy shared with it, not the PDF whose description alone was shared; the export imports elsewhere", async () => {
+  it("R-14, R-17, R-2: a grantee's $export holds the file of the ImagingStudy shared with it (its key released once, one log row), not the PDF whose description alone was shared; the export imports elsewhere", async () => {
     // A third node for the round trip (file records keep their ids, and node B holds the patient's after the move),
     // started while the doctor is set up.
     const third = startTestNode();
@@ -354,7 +354,17 @@ describe('Bulk Data $export: _since and files', () => {
           })
         ).token,
       };
+      const releasesOfCt = async () =>
+        (
+          await nodeA.node.sql.query(
+            "select 1 from access_log where action = 'release' and outcome = 'allowed' and $1 = any(record_ids)",
+            [Buffer.from(ctRecord.slice(2), 'hex')],
+          )
+        ).rows.length;
+      const releasedBefore = await releasesOfCt();
       const { manifest, files } = await exportOf('', at, '/Patient/$export');
+      // The manifest's hash and the download read the file under one release (it was released, and logged, twice).
+      expect((await releasesOfCt()) - releasedBefore).toBe(1);
       expect([...files.keys()]).toEqual(['Binary', 'DocumentReference', 'ImagingStudy']);
       expect(count(files)).toBe(3); // nothing of the patient's 8 IPS records, and not the PDF
       const binary = JSON.parse(files.get('Binary') as string) as {

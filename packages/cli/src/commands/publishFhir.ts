@@ -460,7 +460,8 @@ export async function publishItems(parameters: {
 
 /**
  * Uploads the payloads of encrypted items (many per request), signs one `Publish` per ≤ 1,000 records and
- * `POST /v1/records` each (one chain write per batch), then writes the publisher's own copies and index entries.
+ * `POST /v1/records` each (one chain write per batch); each accepted batch's own copies and index entries are
+ * written while the next batch is published, and all of them before this returns or throws.
  */
 export async function publishEncrypted(parameters: {
   session: Session;
@@ -481,74 +482,97 @@ export async function publishEncrypted(parameters: {
 
   const published: LocalRecord[] = [];
   const batches: { root: Hex; count: number }[] = [];
-  for (let start = 0; start < prepared.length; start += BATCH_SIZE) {
-    const batch = prepared.slice(start, start + BATCH_SIZE);
-    const tree = buildRecordTree(batch.map((p) => p.leaf));
-    const context = await signatureContext({ session, contract: 'RecordRegistry', identity: publisher });
-    const signature = await session.account.signTypedData(
-      toPublishTypedData({
-        chainId: description.chainId,
-        verifyingContract: description.contracts.recordRegistry,
-        message: {
-          publisher,
+  // A batch's local copies and the index are written while the next batch is signed and published (mostly fsync
+  // waits): one write at a time, in batch order; each published batch's copies are written even if a later batch
+  // fails, and the import ends (or throws) only once they are.
+  let localWrites: Promise<void> = Promise.resolve();
+  let localFailure: { error: unknown } | undefined;
+  const writeLocal = async (batch: EncryptedItem[], index: LocalRecord[]) => {
+    try {
+      await store.putFiles(
+        batch.flatMap((p) =>
+          p.payload === undefined
+            ? []
+            : [{ recordId: p.item.recordId, fileKey: p.fileKey, stanza: p.ownStanza, payload: p.payload }],
+        ),
+      );
+      for (const p of batch) {
+        if (p.payload === undefined && 'payloadFile' in p.item) {
+          await putOwnFile(session, p.item.recordId, p.fileKey, p.ownStanza, p.item.payloadFile);
+        }
+      }
+      await store.save(index);
+    } finally {
+      for (const p of batch) p.fileKey.fill(0);
+    }
+  };
+  try {
+    for (let start = 0; start < prepared.length && localFailure === undefined; start += BATCH_SIZE) {
+      const batch = prepared.slice(start, start + BATCH_SIZE);
+      const tree = buildRecordTree(batch.map((p) => p.leaf));
+      const context = await signatureContext({ session, contract: 'RecordRegistry', identity: publisher });
+      const signature = await session.account.signTypedData(
+        toPublishTypedData({
+          chainId: description.chainId,
+          verifyingContract: description.contracts.recordRegistry,
+          message: {
+            publisher,
+            root: tree.root,
+            count: batch.length,
+            nonce: context.nonce,
+            deadline: context.deadline,
+          },
+        }),
+      );
+      progress(`publishing batch of ${batch.length} records`);
+      await node.publishRecords({
+        patient,
+        records: batch.map((p) => ({
+          recordId: p.item.recordId,
+          blobId: p.blobId,
+          categoryTag: p.leaf.categoryTag,
+          salt: p.salt,
+          stanzas: p.stanzas,
+        })),
+        publish: {
           root: tree.root,
           count: batch.length,
-          nonce: context.nonce,
-          deadline: context.deadline,
+          nonce: context.nonce.toString(),
+          deadline: context.deadline.toString(),
+          signature,
         },
-      }),
-    );
-    progress(`publishing batch of ${batch.length} records`);
-    await node.publishRecords({
-      patient,
-      records: batch.map((p) => ({
-        recordId: p.item.recordId,
-        blobId: p.blobId,
-        categoryTag: p.leaf.categoryTag,
-        salt: p.salt,
-        stanzas: p.stanzas,
-      })),
-      publish: {
-        root: tree.root,
-        count: batch.length,
-        nonce: context.nonce.toString(),
-        deadline: context.deadline.toString(),
-        signature,
-      },
-    });
-    await context.commit();
-    batches.push({ root: tree.root, count: batch.length });
-    const addedAt = new Date().toISOString();
-    await store.putFiles(
-      batch.flatMap((p) =>
-        p.payload === undefined
-          ? []
-          : [{ recordId: p.item.recordId, fileKey: p.fileKey, stanza: p.ownStanza, payload: p.payload }],
-      ),
-    );
-    for (const p of batch) {
-      if (p.payload === undefined && 'payloadFile' in p.item) {
-        await putOwnFile(session, p.item.recordId, p.fileKey, p.ownStanza, p.item.payloadFile);
-      }
-      p.fileKey.fill(0);
-      published.push({
-        recordId: p.item.recordId,
-        blobId: p.blobId,
-        patient,
-        publisher,
-        resourceType: p.item.resourceType,
-        fhirId: p.item.fhirId,
-        category: p.item.category,
-        categoryTag: p.leaf.categoryTag,
-        ...(selfIsPatient ? { salt: p.salt } : {}),
-        clinicalDate: p.item.clinicalDate,
-        sha256: p.item.sha256,
-        source,
-        addedAt,
-        state: 'active',
       });
+      await context.commit();
+      batches.push({ root: tree.root, count: batch.length });
+      const addedAt = new Date().toISOString();
+      for (const p of batch) {
+        published.push({
+          recordId: p.item.recordId,
+          blobId: p.blobId,
+          patient,
+          publisher,
+          resourceType: p.item.resourceType,
+          fhirId: p.item.fhirId,
+          category: p.item.category,
+          categoryTag: p.leaf.categoryTag,
+          ...(selfIsPatient ? { salt: p.salt } : {}),
+          clinicalDate: p.item.clinicalDate,
+          sha256: p.item.sha256,
+          source,
+          addedAt,
+          state: 'active',
+        });
+      }
+      const index = [...existing, ...published];
+      localWrites = localWrites
+        .then(() => (localFailure === undefined ? writeLocal(batch, index) : undefined))
+        .catch((error: unknown) => {
+          localFailure ??= { error };
+        });
     }
-    await store.save([...existing, ...published]);
+  } finally {
+    await localWrites;
   }
+  if (localFailure !== undefined) throw localFailure.error;
   return { patient, publisher, records: published, batches };
 }

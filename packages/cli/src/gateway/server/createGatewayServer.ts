@@ -335,10 +335,11 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
 
   /**
    * The files of records shared with me that these describing records point to, for a grantee's `$export`: only the
-   * file records one of my grants covers (the node's `GET /v1/shared`), of the same patient. Each is read under that
-   * grant — its key released by the vault (logged before it is given), the payload streamed from the node (checked
-   * against its CID), decrypted chunk by chunk — once now for its SHA-256 and content type, and again when
-   * `Binary.ndjson` is downloaded: never held whole, never written in clear.
+   * file records one of my grants covers (the node's `GET /v1/shared`), of the same patient. Each file's key is
+   * released once, under that grant (the vault logs the release before it gives it: one release, one log row per
+   * file and export); its payload is streamed from the node (checked against its CID) and decrypted chunk by chunk
+   * with that released stanza once now for its SHA-256 and content type, and again when `Binary.ndjson` is
+   * downloaded: never held whole, never written in clear, the file key unwrapped for each read and wiped after it.
    */
   async function sharedFiles(records: readonly StoredRecord[]): Promise<ExportFile[]> {
     const wanted = new Map<string, Address>();
@@ -353,7 +354,8 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
       const patient = wanted.get(id);
       if (patient === undefined || patient.toLowerCase() !== s.patient.toLowerCase()) continue;
       wanted.delete(id); // one grant is enough
-      const read = () => sharedPieces(s.grantId, s.recordId);
+      const released = await releaseShared(s.grantId, s.recordId);
+      const read = () => sharedPieces(released);
       const hash = createHash('sha256');
       let head: Uint8Array | undefined;
       for await (const piece of read()) {
@@ -371,11 +373,16 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
     return out;
   }
 
-  /** A shared file record's plaintext, read under a grant (key release, streamed payload, chunk by chunk). */
-  async function* sharedPieces(grantId: Hex, recordId: Hex): AsyncGenerator<Uint8Array> {
+  /** A shared file record's key released under a grant (logged by the vault): its stanza and blob id. */
+  async function releaseShared(grantId: Hex, recordId: Hex): Promise<{ stanza: string; blobId: string }> {
     const released = await session.node.releaseKeys({ grantId, recordIds: [recordId] });
     const item = released.records.find((r) => r.recordId.toLowerCase() === recordId.toLowerCase());
     if (item === undefined) throw new Error(`the node released no key for file record ${recordId}`);
+    return { stanza: item.stanza, blobId: item.blobId };
+  }
+
+  /** A shared file record's plaintext, from its released stanza (streamed payload, decrypted chunk by chunk). */
+  async function* sharedPieces(item: { stanza: string; blobId: string }): AsyncGenerator<Uint8Array> {
     const fileKey = await unwrapFileKey({
       stanzas: [decodeStanza(item.stanza)],
       identities: [session.keys.identity],
