@@ -66,16 +66,23 @@ type RecordRow = {
 
 /**
  * The grant's scope as the release statement can check it in SQL: every record (`all`, and the patient's own
- * reads), or a record whose tag is one of the scope's non-zero tags (`Categories`). `undefined` for a `Records`
- * scope (its Merkle proof is checked in JS only; the row is then written by a second statement).
+ * reads); a record whose tag is one of the scope's non-zero tags (`Categories`); a record stored under the scope's
+ * root (`Records`: `scope_records` holds, for a root, only ids that rebuild it — `submitGrant` checks that before
+ * writing them —, so membership there is what the Merkle proof checked in JS decides). `undefined`: none.
  */
 function fastScope(
   ownerMode: boolean,
   grant: ChainGrant | undefined,
-): { all: boolean; tags: readonly Hex[] } | undefined {
-  if (ownerMode || grant?.scopeKind === ScopeKind.All) return { all: true, tags: [] };
+): { all: boolean; tags: readonly Hex[]; root: Hex | undefined } | undefined {
+  if (ownerMode || grant?.scopeKind === ScopeKind.All) return { all: true, tags: [], root: undefined };
   if (grant?.scopeKind === ScopeKind.Categories)
-    return { all: false, tags: grant.scopeData.filter((t) => t.toLowerCase() !== ZERO_BYTES32) };
+    return {
+      all: false,
+      tags: grant.scopeData.filter((t) => t.toLowerCase() !== ZERO_BYTES32),
+      root: undefined,
+    };
+  if (grant?.scopeKind === ScopeKind.Records && grant.scopeData.length === 1)
+    return { all: false, tags: [], root: grant.scopeData[0] };
   return undefined;
 }
 
@@ -170,15 +177,17 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
       if (refused !== undefined) refusal = `credential-${refused}`;
     }
     // One statement (one round trip): the nonce claim (claimNonce's insert, made only when nothing refused the
-    // request yet: a refused request leaves its nonce usable), the records and the grantee's stanzas of them, and
-    // — when the nonce was claimed and every record passes the checks below as SQL can state them (`fastScope`) —
-    // the `release` access-log row. The checks below stay the decision: the row written here must agree with them
-    // (else the transaction fails, nothing released); a release they allow without it gets its row written after.
+    // request yet: a refused request leaves its nonce usable), the records and the grantee's stanzas of them, a
+    // `Records` scope's members, and — when the nonce was claimed and every record passes the checks below as SQL
+    // can state them (`fastScope`) — the `release` access-log row. The checks below stay the decision: the row
+    // written here must agree with them (else the transaction fails, nothing released); a release they allow
+    // without it gets its row written after.
     const fast = fastScope(ownerMode, grant);
     const { rows: found } = await tx.query<
       {
         claimed: number;
         log_id: bigint | null;
+        scope_ids: Uint8Array[] | null;
         asked: Uint8Array;
         stanza: string | null;
       } & Partial<RecordRow>
@@ -199,12 +208,14 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
          where $10::boolean and exists (select 1 from claim)
            and (select coalesce(bool_and(coalesce(
                      f.record_id is not null and f.patient = $6::bytea and f.state = 'active' and f.stanza is not null
-                     and ($11::boolean or (f.category_tag <> $12::bytea and f.category_tag = any($13::bytea[]))),
+                     and ($11::boolean or (f.category_tag <> $12::bytea and f.category_tag = any($13::bytea[]))
+                          or exists (select 1 from scope_records sr where sr.root = $14::bytea and sr.record_id = f.record_id)),
                    false)), false)
                 from found f)
          returning id
        )
-       select (select count(*) from claim)::int as claimed, (select id from log) as log_id, found.*
+       select (select count(*) from claim)::int as claimed, (select id from log) as log_id,
+              (select array_agg(sr.record_id) from scope_records sr where sr.root = $14::bytea) as scope_ids, found.*
        from found order by found.ord`,
       [
         hexToBytes(grantee),
@@ -220,23 +231,15 @@ export async function releaseKeys(parameters: ReleaseKeysParameters): Promise<Re
         fast?.all ?? false,
         hexToBytes(ZERO_BYTES32),
         (fast?.tags ?? []).map((t) => hexToBytes(t)),
+        fast?.root === undefined ? null : hexToBytes(fast.root),
       ],
     );
     if (refusal === undefined && found[0]?.claimed !== 1) refusal = 'replayed';
     const rows = found.filter((r): r is typeof r & RecordRow => r.record_id != null);
     const byId = new Map(rows.map((r) => [bytesToHex(r.record_id), r]));
-    if (
-      refusal === undefined &&
-      grant !== undefined &&
-      grant.scopeKind === 2 &&
-      grant.scopeData[0] !== undefined
-    ) {
-      const { rows: members } = await tx.query<{ record_id: Uint8Array }>(
-        'select record_id from scope_records where root = $1',
-        [hexToBytes(grant.scopeData[0])],
-      );
-      scopeRecordIds = members.map((m) => bytesToHex(m.record_id));
-    }
+    // A `Records` scope's members, read by the statement above (for its root; none for another scope).
+    if (grant !== undefined && grant.scopeKind === ScopeKind.Records)
+      scopeRecordIds = (found[0]?.scope_ids ?? []).map((id) => bytesToHex(id));
     if (refusal === undefined && patient !== undefined) {
       const covers = ownerMode ? () => true : grant ? grantCovers({ grant, scopeRecordIds }) : () => false;
       for (const id of recordIds) {
