@@ -44,6 +44,7 @@ describe('guardians', () => {
     async ({ patient, newUser, portal }) => {
       const p = patient.page;
       p.setDefaultTimeout(60_000);
+      const started = Date.now();
       const ann = await newUser('guardian-ann');
       const bob = await newUser('guardian-bob');
       ann.page.setDefaultTimeout(60_000);
@@ -77,16 +78,17 @@ describe('guardians', () => {
         await p.getByRole('alert').getByText(words).waitFor();
         expect(await p.getByTestId('guardian-set').count()).toBe(0); // nothing made, nothing kept
       };
-      await refused([a.address, ''], /^Name at least two guardians/u);
-      await refused([a.address, me.address], /^You cannot be your own guardian/u);
-      await refused([a.address, a.address.toLowerCase()], /^A guardian is named twice/u);
-      await refused([a.address, keyless], new RegExp(`^${keyless} has no Carekey key yet`, 'u'));
-      await refused([a.address, 'did:ethr:0x7a69:0xnothex'], /is not a Carekey address/u);
-      await refused(
-        [a.address, b.address],
-        /^That passphrase does not open this wallet/u,
-        'not my passphrase',
-      );
+      // The guardians are checked before the recovery phrase is opened: a mistake in them is said at once, whatever
+      // the passphrase (no key derivation, no phrase in memory for a set that cannot be made).
+      const WRONG = 'not my passphrase';
+      const checking = Date.now();
+      await refused([a.address, ''], /^Name at least two guardians/u, WRONG);
+      await refused([a.address, me.address], /^You cannot be your own guardian/u, WRONG);
+      await refused([a.address, a.address.toLowerCase()], /^A guardian is named twice/u, WRONG);
+      await refused([a.address, keyless], new RegExp(`^${keyless} has no Carekey key yet`, 'u'), WRONG);
+      await refused([a.address, 'did:ethr:0x7a69:0xnothex'], /is not a Carekey address/u, WRONG);
+      await refused([a.address, b.address], /^That passphrase does not open this wallet/u, WRONG);
+      const refusals = (Date.now() - checking) / 1000;
       await patient.screenshot('guardian-refused');
 
       // Two guardians, both needed; one piece each, downloaded from the page.
@@ -287,6 +289,9 @@ describe('guardians', () => {
         .getByText(/not the owner/u)
         .waitFor();
       await patient.screenshot('old-device-refused');
+      console.log(
+        `guardians: ${((Date.now() - started) / 1000).toFixed(1)} s, of which the six refusals ${refusals.toFixed(1)} s`,
+      );
     },
   );
 });

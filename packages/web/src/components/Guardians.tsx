@@ -116,10 +116,17 @@ export function Guardians({
         onSubmit={(e) => {
           e.preventDefault();
           setFiles(undefined);
-          void action.run('Opening your recovery phrase…', async (progress) => {
-            const mnemonic = await revealMnemonic(stored, passphrase);
-            progress({ text: 'Checking your guardians and sealing one piece for each…' });
-            const made = await makeGuardianShares(session, { mnemonic, guardians: people, threshold });
+          void action.run('Checking your guardians…', async (progress) => {
+            const made = await makeGuardianShares(session, {
+              guardians: people,
+              threshold,
+              revealMnemonic: async () => {
+                progress({ text: 'Opening your recovery phrase…' });
+                const mnemonic = await revealMnemonic(stored, passphrase);
+                progress({ text: 'Sealing one piece for each guardian…' });
+                return mnemonic;
+              },
+            });
             setPassphrase('');
             setCurrent(made.set);
             setFiles(made.files);

@@ -55,8 +55,12 @@ export function majority(n: number): number {
 }
 
 export type MakeGuardianSharesParameters = {
-  /** The recovery phrase (the wallet opened again with its passphrase for this). */
-  mnemonic: string;
+  /**
+   * Opens the recovery phrase (the wallet opened again with its passphrase): called only once the guardians pass
+   * every check, so a mistyped guardian is said at once, without the passphrase's key derivation (seconds on a
+   * phone) or the phrase in memory.
+   */
+  revealMnemonic: () => Promise<string>;
   /** Addresses or DIDs, one per guardian. */
   guardians: readonly string[];
   threshold: number;
@@ -68,7 +72,7 @@ export type MakeGuardianSharesParameters = {
  * published X25519 key, in the CLI's file format (`<address>.share.age`), so a guardian keeps it with
  * `carekey guardian keep`. Everything is checked before anything is made, by the SDK's checks the CLI uses too
  * (`checkGuardianSet`, `guardianRecipients`): each guardian named once, not me, at least two, a threshold from 2 to
- * n, and every guardian with a published key. With stolen-phone protection on, the new set is anchored in the Recovery
+ * n, and every guardian with a published key — all before the recovery phrase is opened. With stolen-phone protection on, the new set is anchored in the Recovery
  * contract first (signed by the key in control, relayed). Then the set (public facts) is saved.
  *
  * @throws RecoveryError for each of those (the portal's words: `plainError`); `IdentityRefError` for a malformed
@@ -102,7 +106,7 @@ export async function makeGuardianShares(
     );
   const epoch = Math.max(previous?.epoch ?? 0, recovery.enabled ? recovery.shareEpoch : 0) + 1;
   const split = await splitSecret({
-    secret: mnemonicToRecoverySecret(parameters.mnemonic),
+    secret: mnemonicToRecoverySecret(await parameters.revealMnemonic()),
     threshold: k,
     total: refs.length,
     epoch,
