@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
-import { categoryKeyToHex, putCategoryKeyEscrow } from '@carekey/sdk/fhir';
+import { categoryKeyToHex, putCategoryKeyEscrow, sessionCategoryKey } from '@carekey/sdk/fhir';
 import { parseIdentityRef, resolveDid } from '@carekey/sdk/identity';
 import { changeDid } from '@carekey/sdk/recovery';
 import { generateMnemonic, newWalletSecrets, sealWallet, walletKeys } from '@carekey/sdk/wallet';
@@ -18,7 +18,6 @@ import { openCredentialTrust } from './credentialTrust.ts';
 import { nodeUrl, openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
 import { rekeyRecords } from './rekeyRecords.ts';
-import { sessionCategoryKey } from './sessionCategoryKey.ts';
 import { waitFor } from './waitFor.ts';
 
 /** ERC-1056 delegate types Carekey names (`did:ethr`: sigAuth authenticates, veriKey verifies). */

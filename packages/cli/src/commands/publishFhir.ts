@@ -28,6 +28,7 @@ import {
   fhirXmlToJson,
   isFhirXml,
   loadR4Definitions,
+  sessionCategoryKey,
   splitIntoRecords,
 } from '@carekey/sdk/fhir';
 import { nodeR4DefinitionSources, prepareFileImport, sniffFileKind } from '@carekey/sdk/fhir/node';
@@ -38,7 +39,6 @@ import type { LocalRecord } from '../home/recordStore.ts';
 import { CliError } from '../io/CliError.ts';
 import { progress } from '../io/progress.ts';
 import type { Session } from './openSession.ts';
-import { sessionCategoryKey } from './sessionCategoryKey.ts';
 import { signatureContext } from './signatureContext.ts';
 
 /** Most records per published batch (the vault's limit): a larger import is several batches, one chain write each. */

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { createNodeClient } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
 import { CryptoError } from '@carekey/sdk/errors';
-import { categoryKeyToHex, resolveCategoryKey } from '@carekey/sdk/fhir';
+import { categoryKeyToHex, resolveCategoryKey, sessionCategoryKey } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import {
   combineShares,
@@ -28,7 +28,6 @@ import { identityForKey } from './identityForKey.ts';
 import { nodeUrl, openSession } from './openSession.ts';
 import { publishKey } from './publishKey.ts';
 import { rekeyRecords } from './rekeyRecords.ts';
-import { sessionCategoryKey } from './sessionCategoryKey.ts';
 
 /** `recovery/rotation.json`: a stolen-phone recovery this device started (its new key waits for approvals). */
 type Rotation = { identity: Address; key: Address; startedAt: string };

@@ -1,6 +1,6 @@
 import { buildRecordIdTree, purposeOfUse, ScopeKind, signGrantForRelay } from '@carekey/sdk/chain';
 import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag } from '@carekey/sdk/fhir';
+import { categoryTag, sessionCategoryKey } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import type { Command } from 'commander';
 import { type Hex, isAddressEqual } from 'viem';
@@ -12,7 +12,6 @@ import { identityLine } from './credentialTrust.ts';
 import { openSession, type Session } from './openSession.ts';
 import { parseDuration } from './parseDuration.ts';
 import { resolveRecordRef } from './resolveRecordRef.ts';
-import { sessionCategoryKey } from './sessionCategoryKey.ts';
 import { signatureContext } from './signatureContext.ts';
 import { waitFor } from './waitFor.ts';
 

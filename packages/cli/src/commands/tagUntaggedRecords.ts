@@ -1,10 +1,9 @@
 import { ScopeKind, ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { encodeStanza, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag } from '@carekey/sdk/fhir';
+import { categoryTag, sessionCategoryKey } from '@carekey/sdk/fhir';
 import type { Address, Hex } from 'viem';
 import { progress } from '../io/progress.ts';
 import type { Session } from './openSession.ts';
-import { sessionCategoryKey } from './sessionCategoryKey.ts';
 
 /** Most tags sent in one `POST /v1/records/tags` (the node's limit). */
 export const MAX_TAGS_PER_CALL = 1000;

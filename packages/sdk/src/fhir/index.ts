@@ -78,6 +78,7 @@ export {
   parseFhirJson,
 } from './parseFhirJson.ts';
 export { recordCategory } from './recordCategory.ts';
+export { type CategoryKeySession, sessionCategoryKey } from './sessionCategoryKey.ts';
 export {
   type FhirRecord,
   ORIGINAL_SOURCE_EXTENSION,

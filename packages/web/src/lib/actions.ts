@@ -11,10 +11,9 @@ import {
 } from '@carekey/sdk/chain';
 import type { GrantRow } from '@carekey/sdk/client';
 import { decodeStanza, encodeStanza, unwrapFileKey, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag, recordCategory } from '@carekey/sdk/fhir';
+import { categoryTag, recordCategory, sessionCategoryKey } from '@carekey/sdk/fhir';
 import { parseIdentityRef } from '@carekey/sdk/identity';
 import { getAddress, type Hex, hexToString, isAddressEqual, isHex } from 'viem';
-import { sessionCategoryKey } from './categoryKey.ts';
 import { PortalError } from './errors.ts';
 import type { RecoveryEvent } from './notificationWords.ts';
 import { loadCache, type PortalRecord, saveCache } from './records.ts';

@@ -1,9 +1,8 @@
 import { parseBlobId } from '@carekey/sdk/blobs';
 import { buildRecordTree, type RecordLeaf, toPublishTypedData } from '@carekey/sdk/chain';
 import { encodeStanza, encryptPayload, wrapFileKey, X25519Recipient } from '@carekey/sdk/crypto';
-import { categoryTag, type FhirRecord, splitIntoRecords } from '@carekey/sdk/fhir';
+import { categoryTag, type FhirRecord, sessionCategoryKey, splitIntoRecords } from '@carekey/sdk/fhir';
 import { bytesToHex, encodeAbiParameters, type Hex, keccak256 } from 'viem';
-import { sessionCategoryKey } from './categoryKey.ts';
 import { PortalError } from './errors.ts';
 import { browserR4DefinitionSources } from './fhirDefinitions.ts';
 import { inPool, loadCache, type PortalRecord, type Progress, type Resource, saveCache } from './records.ts';

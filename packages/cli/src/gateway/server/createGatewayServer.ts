@@ -19,11 +19,11 @@ import {
   impossibleFhirDate,
   parseFhirJson,
   recordIdOfAttachment,
+  sessionCategoryKey,
 } from '@carekey/sdk/fhir';
 import type { Bundle, Resource } from '@medplum/fhirtypes';
 import type { Address, Hex } from 'viem';
 import type { Session } from '../../commands/openSession.ts';
-import { sessionCategoryKey } from '../../commands/sessionCategoryKey.ts';
 import { type GatewayCaller, gatewayTokenKey, verifyGatewayToken } from '../auth/gatewayToken.ts';
 import { type SmartScope, scopesFor } from '../auth/smartScopes.ts';
 import { BulkExportJobs, type ExportFile } from '../bulk/BulkExportJobs.ts';

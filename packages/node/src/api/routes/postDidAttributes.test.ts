@@ -14,6 +14,7 @@ import {
   putCategoryKeyEscrow,
   resolveCategoryKey,
   sealCategoryKey,
+  sessionCategoryKey,
 } from '@carekey/sdk/fhir';
 import { changeDid } from '@carekey/sdk/recovery';
 import { bytesToHex, type Hex, hexToBytes, type LocalAccount, stringToHex } from 'viem';
@@ -331,4 +332,34 @@ describe('category key escrow (GET/PUT /v1/identity/category-key)', () => {
       /does not match its id/u,
     );
   }, 120_000);
+
+  it('T-11 sessionCategoryKey (the CLI and the portal): resolved once per session, the held key escrowed; a failure is not kept, a bad held key refused', async () => {
+    const privateKey = generatePrivateKey();
+    const client = createNodeClient({ url, account: privateKeyToAccount(privateKey) });
+    const identity = X25519Identity.generate();
+    // The node unreachable: refused, and not kept for the session — the next call asks again.
+    const session = {
+      node: createNodeClient({ url: 'http://127.0.0.1:9', account: privateKeyToAccount(privateKey) }),
+      keys: { identity, privateKey },
+    };
+    await expect(sessionCategoryKey(session)).rejects.toThrow();
+    session.node = client;
+    const first = sessionCategoryKey(session);
+    expect(sessionCategoryKey(session)).toBe(first);
+    expect(await first).toEqual(categoryKey(privateKey));
+    expect((await getCategoryKeyEscrow(client))?.keyId).toBe(categoryKeyId(await first));
+    // A wallet that holds its key (since a rotation): that key, and the escrow is re-sealed to it.
+    const held = new Uint8Array(32).fill(9);
+    const heldClient = createNodeClient({ url, account: privateKeyToAccount(generatePrivateKey()) });
+    const wallet = {
+      node: heldClient,
+      keys: { identity, privateKey: generatePrivateKey() },
+      heldCategoryKey: `0x${'09'.repeat(32)}` as const,
+    };
+    expect(await sessionCategoryKey(wallet)).toEqual(held);
+    expect((await getCategoryKeyEscrow(heldClient))?.keyId).toBe(categoryKeyId(held));
+    await expect(
+      sessionCategoryKey({ ...wallet, heldCategoryKey: '0x1234' as `0x${string}` }),
+    ).rejects.toThrow(/not 32 bytes of 0x-hex/u);
+  }, 60_000);
 });
