@@ -85,6 +85,15 @@ async function exportOf(
   return { manifest, files };
 }
 
+/** A gateway of `session` at `url` and a bearer token of it for `client` with `scope`. */
+async function gatewayOf(session: Session, url: string, client: string, scope = 'user/*.rs'): Promise<At> {
+  const { privateKey, address } = session.keys;
+  return {
+    url,
+    token: (await issueGatewayToken({ privateKey, owner: address, client, scope, expiresIn: 600 })).token,
+  };
+}
+
 const count = (files: Map<string, string>) =>
   [...files.values()].reduce((n, text) => n + text.split('\n').filter((l) => l.length > 0).length, 0);
 
@@ -115,15 +124,7 @@ beforeAll(async () => {
     syncIntervalMs: 0,
     handlers: [cdsHooksHandler],
   });
-  token = (
-    await issueGatewayToken({
-      privateKey: patient.keys.privateKey,
-      owner: patient.keys.address,
-      client: 'bulk-client',
-      scope: 'user/*.rs',
-      expiresIn: 600,
-    })
-  ).token;
+  token = (await gatewayOf(patient, server.url, 'bulk-client')).token;
   await second;
 }, 240_000);
 afterAll(async () => {
@@ -342,18 +343,7 @@ describe('Bulk Data $export: _since and files', () => {
     expect(await doctorStore.sync(session)).toMatchObject({ total: 2, files: 1 }); // the shared CT file is not kept in the store
     const gateway = await createGatewayServer({ session, store: doctorStore, port: 0, syncIntervalMs: 0 });
     try {
-      const at: At = {
-        url: gateway.url,
-        token: (
-          await issueGatewayToken({
-            privateKey: session.keys.privateKey,
-            owner: session.keys.address,
-            client: 'doctor-ehr',
-            scope: 'user/*.rs',
-            expiresIn: 600,
-          })
-        ).token,
-      };
+      const at = await gatewayOf(session, gateway.url, 'doctor-ehr');
       const releasesOfCt = async () =>
         (
           await nodeA.node.sql.query(
@@ -380,18 +370,12 @@ describe('Bulk Data $export: _since and files', () => {
       );
       expect(Object.keys(hashes).some((k) => k.includes(pdfRecord.slice(2)))).toBe(false);
       // A token whose scopes leave out Binary gets the descriptions only.
-      const noFiles: At = {
-        url: gateway.url,
-        token: (
-          await issueGatewayToken({
-            privateKey: session.keys.privateKey,
-            owner: session.keys.address,
-            client: 'doctor-ehr',
-            scope: 'user/ImagingStudy.rs user/DocumentReference.rs',
-            expiresIn: 600,
-          })
-        ).token,
-      };
+      const noFiles = await gatewayOf(
+        session,
+        gateway.url,
+        'doctor-ehr',
+        'user/ImagingStudy.rs user/DocumentReference.rs',
+      );
       expect([...(await exportOf('', noFiles, '/Patient/$export')).files.keys()]).toEqual([
         'DocumentReference',
         'ImagingStudy',

@@ -1,29 +1,15 @@
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Bundle, Observation } from '@medplum/fhirtypes';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { carekey, jsonOf } from './support/carekeyBin.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { useCliTestBed } from './support/cliTestBed.ts';
 
-const PASS = 'a long passphrase';
 const SYNTHEA = join(import.meta.dirname, '..', '..', '..', '..', 'shared', 'data', 'synthea', 'bundles');
 const PATIENT_FILE = join(SYNTHEA, 'Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json');
-const root = mkdtempSync(join(tmpdir(), 'carekey-clinical-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-}, 240_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-const as = (who: string) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-});
-const run = (who: string, ...args: string[]) => carekey(args, as(who));
+const bed = useCliTestBed('clinical');
+const { root, as } = bed;
+const run = bed.spawn;
 
 type LabsJson = {
   tests: {

@@ -7,38 +7,23 @@
  * The race is held open on purpose: the node's outbox is paused while the cancel is queued, the chain clock moves
  * past the window, and a stranger (not the node, not the patient) finalises the shred first.
  */
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordRegistryAbi } from '@carekey/sdk/chain';
 import { createTestClient, createWalletClient, type Hex, hexToBytes, http } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
 import { getContractEvents, waitForTransactionReceipt } from 'viem/actions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { jsonOf } from './support/carekeyBin.ts';
-import { carekeyInProcess } from './support/carekeyInProcess.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { useCliTestBed } from './support/cliTestBed.ts';
 
 // Long enough that the forget and the cancel both fall inside the window on a loaded machine, short enough that
 // the jump past it keeps later signatures (600 s deadlines by this computer's clock) valid at chain time.
 const SHRED_DELAY = 300;
-const PASS = 'a long passphrase';
-const root = mkdtempSync(join(tmpdir(), 'carekey-forget-cancel-late-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode({ shredDelay: SHRED_DELAY, shredInterval: 250 });
-}, 120_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const bed = useCliTestBed('forget-cancel-late', { shredDelay: SHRED_DELAY, shredInterval: 250 });
+const { root } = bed;
 
-const run = (...args: string[]) =>
-  carekeyInProcess(args, {
-    CAREKEY_HOME: join(root, 'patient'),
-    CAREKEY_PASSPHRASE: PASS,
-    CAREKEY_NODE: node.url,
-  });
+const run = (...args: string[]) => bed.run('patient', ...args);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` (every 100 ms, up to 40 s). */
@@ -71,7 +56,7 @@ const bundle = {
 
 describe('carekey forget --cancel at the very end of the window', () => {
   it('R-11 a cancel the node accepted, overtaken on chain by a third party’s finalizeShred: one plain line (too late, finalised), exit 1; the record is shredded on the node and in the wallet folder', async () => {
-    const { chain, sql } = node.node;
+    const { chain, sql } = bed.node.node;
     const registry = chain.deployment.contracts.recordRegistry.address;
     const patient = jsonOf<{ address: Hex }>(await run('init', '--json', '--scrypt-log-n', '15'));
     writeFileSync(join(root, 'bundle.json'), JSON.stringify(bundle));
@@ -97,7 +82,7 @@ describe('carekey forget --cancel at the very end of the window', () => {
 
     // The node accepts the cancel inside its window; its outbox is held so that the cancel is still on its way
     // when the window ends on chain and a stranger finalises the shred first.
-    await node.node.outbox.stop();
+    await bed.node.node.outbox.stop();
     const cancel = run('forget', record.recordId, '--cancel');
     await until('the cancel to be queued', async () =>
       (await writes('RecordRegistry.shredSigned(cancel)')).some((w) => w.status === 'pending'),
@@ -118,7 +103,7 @@ describe('carekey forget --cancel at the very end of the window', () => {
       chain: null,
     });
     expect((await waitForTransactionReceipt(chain.client, { hash })).status).toBe('success');
-    node.node.outbox.start();
+    bed.node.node.outbox.start();
 
     const late = await cancel;
     expect(late.code).toBe(1);

@@ -1,39 +1,22 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { recordRegistryAbi, ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { NodeProblemError } from '@carekey/sdk/client';
 import { createTestClient, type Hex, hexToBytes, http } from 'viem';
 import { getBlock, getContractEvents } from 'viem/actions';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { openSession } from '../src/commands/openSession.ts';
 import { jsonOf } from './support/carekeyBin.ts';
-import { carekeyInProcess } from './support/carekeyInProcess.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { oneLine, useCliTestBed } from './support/cliTestBed.ts';
 
 // The production default delay (a day of chain time). The steps inside the window take what they take (no race with
 // a clock on a loaded machine); then chain time jumps a day ahead and the node, its shred loop, outbox and the chain
 // do the rest for real. A day is also far past the 600 s deadline of every signature made at the request, which is
 // what made a pre-signed finalisation revert.
 const SHRED_DELAY = 86_400;
-const PASS = 'a long passphrase';
-const root = mkdtempSync(join(tmpdir(), 'carekey-forget-delay-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode({ shredDelay: SHRED_DELAY, shredInterval: 250 });
-}, 120_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-
-const as = (who: string) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-});
-const run = (who: string, ...args: string[]) => carekeyInProcess(args, as(who));
-const oneLine = (stderr: string) => expect(stderr).toMatch(/^carekey: [^\n]+\n$/u);
+const bed = useCliTestBed('forget-delay', { shredDelay: SHRED_DELAY, shredInterval: 250 });
+const { root, as } = bed;
+const run = bed.run;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const P = '7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d';
@@ -59,7 +42,7 @@ const bundle = (ids: string[]) => ({
 async function settled(): Promise<void> {
   const until = Date.now() + 40_000;
   for (;;) {
-    const { rows } = await node.node.sql.query<{ n: bigint }>(
+    const { rows } = await bed.node.node.sql.query<{ n: bigint }>(
       `select count(*) as n from outbox where status in ('pending', 'submitted')`,
     );
     if (Number(rows[0]?.n) === 0 || Date.now() > until) return;
@@ -91,7 +74,7 @@ function filesUnder(dir: string): string[] {
 
 describe('carekey forget with the default shred delay', () => {
   it('R-11/R-13 GDPR erasure, delay 1 day: pending denies everything; --cancel restores; a publish and a second forget in the window take no nonce from it; the Shredded tombstone lands on chain once; no stanza in the vault or the wallet folder; the ciphertext stays', async () => {
-    const { chain, sql, blobs } = node.node;
+    const { chain, sql, blobs } = bed.node.node;
     const registry = chain.deployment.contracts.recordRegistry.address;
     const patient = jsonOf<{ address: string }>(
       await run('patient', 'init', '--json', '--scrypt-log-n', '15'),

@@ -1,35 +1,20 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { carekey, jsonOf } from './support/carekeyBin.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { describe, expect, it } from 'vitest';
+import { jsonOf } from './support/carekeyBin.ts';
+import { oneLine, useCliTestBed } from './support/cliTestBed.ts';
 
 // shared/ lies beside the repository (locally and in CI).
 const SYNTHEA = join(
   import.meta.dirname,
   '../../../../shared/data/synthea/bundles/Clemente_Kreiger_1484a42d-0eaf-4654-9cbf-6b050a5cd73b.json',
 );
-const PASS = 'a long passphrase';
-const root = mkdtempSync(join(tmpdir(), 'carekey-lifecycle-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-}, 240_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
+const bed = useCliTestBed('lifecycle');
+const { root } = bed;
+const run = bed.spawn;
 
 type Record_ = { recordId: string; resourceType: string; category: string; fhirId: string };
-const as = (who: string) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-});
-const run = (who: string, ...args: string[]) => carekey(args, as(who));
-const oneLine = (stderr: string) => expect(stderr).toMatch(/^carekey: [^\n]+\n$/u);
 
 describe('carekey record lifecycle against a real node', () => {
   let patient: { address: string; ageRecipient: string };

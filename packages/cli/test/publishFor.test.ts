@@ -1,26 +1,12 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { carekey, jsonOf } from './support/carekeyBin.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { useCliTestBed } from './support/cliTestBed.ts';
 
-const PASS = 'a long passphrase';
-const root = mkdtempSync(join(tmpdir(), 'carekey-publish-for-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-}, 240_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-const as = (who: string) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-});
-const run = (who: string, ...args: string[]) => carekey(args, as(who));
+const bed = useCliTestBed('publish-for');
+const { root, as } = bed;
+const run = bed.spawn;
 
 const bundle = {
   resourceType: 'Bundle',

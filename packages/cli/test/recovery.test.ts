@@ -1,122 +1,43 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { patientObservationBundle } from './support/bundles.ts';
 import { jsonOf } from './support/carekeyBin.ts';
-import { carekeyInProcess } from './support/carekeyInProcess.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { guardianArgs, oneLine, useCliTestBed } from './support/cliTestBed.ts';
 
-const PASS = 'a long passphrase';
-const root = mkdtempSync(join(tmpdir(), 'carekey-recovery-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-}, 240_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-const as = (who: string) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-});
 // In process (the binary's pass is in stolenPhone.test.ts): the same commands, errors and exit codes, far less CPU.
-const run = (who: string, ...args: string[]) => carekeyInProcess(args, as(who));
-const oneLine = (stderr: string) => expect(stderr).toMatch(/^carekey: [^\n]+\n$/u);
-
-const P = '4c1b0a9e-2f3d-4e5a-8b7c-6d5e4f3a2b1c';
-const bundle = {
-  resourceType: 'Bundle',
-  type: 'collection',
-  entry: [
-    { fullUrl: `urn:uuid:${P}`, resource: { resourceType: 'Patient', id: P, gender: 'female' } },
-    {
-      fullUrl: 'urn:uuid:7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
-      resource: {
-        resourceType: 'Observation',
-        id: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
-        status: 'final',
-        code: { text: 'haemoglobin' },
-        subject: { reference: `urn:uuid:${P}` },
-      },
-    },
-  ],
-};
+const { root, run, init } = useCliTestBed('recovery');
+const bundle = patientObservationBundle();
 
 type Ls = { records: { recordId: string; resourceType: string }[] };
 
 describe('social recovery with guardians (T-17, T-18)', () => {
   it('T-17 T-18: a lost phone: two of three guardians help, the patient reads every record on a new device', async () => {
-    const init = (who: string) => run(who, 'init', '--json', '--scrypt-log-n', '15');
-    const patient = jsonOf<{ address: string }>(await init('patient'));
-    type Id = { address: string };
-    const [g1, g2, g3] = (await Promise.all(
-      ['g1', 'g2', 'g3', 'outsider'].map(async (who) => jsonOf<Id>(await init(who))),
-    )) as [Id, Id, Id, Id];
+    const patient = await init('patient');
+    const [g1, g2, g3] = [await init('g1'), await init('g2'), await init('g3')];
+    await init('outsider');
+    const setup = (guardians: string[], threshold: number, ...more: string[]) =>
+      run('patient', 'guardians', 'setup', ...guardianArgs(guardians, threshold), ...more);
     writeFileSync(join(root, 'b.json'), JSON.stringify(bundle));
     jsonOf(await run('patient', 'import', join(root, 'b.json'), '--json'));
     const before = jsonOf<Ls>(await run('patient', 'ls', '--json')).records;
     expect(before.length).toBe(2);
 
     // Bad set-ups change nothing.
-    const alone = await run('patient', 'guardians', 'setup', '--guardian', g1.address, '--threshold', '1');
+    const alone = await setup([g1.address], 1);
     expect(alone.code).toBe(1);
     oneLine(alone.stderr);
-    const self = await run(
-      'patient',
-      'guardians',
-      'setup',
-      '--guardian',
-      g1.address,
-      '--guardian',
-      patient.address,
-      '--threshold',
-      '2',
-    );
+    const self = await setup([g1.address, patient.address], 2);
     expect(self.stderr).toContain('your own guardian');
-    const tooMany = await run(
-      'patient',
-      'guardians',
-      'setup',
-      '--guardian',
-      g1.address,
-      '--guardian',
-      g2.address,
-      '--threshold',
-      '3',
-    );
+    const tooMany = await setup([g1.address, g2.address], 3);
     expect(tooMany.stderr).toContain('threshold must be 2 to 2');
-    const noKey = await run(
-      'patient',
-      'guardians',
-      'setup',
-      '--guardian',
-      g1.address,
-      '--guardian',
-      `0x${'12'.repeat(20)}`,
-      '--threshold',
-      '2',
-    );
+    const noKey = await setup([g1.address, `0x${'12'.repeat(20)}`], 2);
     expect(noKey.code).toBe(1);
     oneLine(noKey.stderr);
     expect(existsSync(join(root, 'patient', 'recovery', 'guardians.json'))).toBe(false);
 
     const set = jsonOf<{ threshold: number; guardians: { address: string; file: string }[] }>(
-      await run(
-        'patient',
-        'guardians',
-        'setup',
-        '--guardian',
-        g1.address,
-        '--guardian',
-        g2.address,
-        '--guardian',
-        g3.address,
-        '--threshold',
-        '2',
-        '--json',
-      ),
+      await setup([g1.address, g2.address, g3.address], 2, '--json'),
     );
     expect(set.threshold).toBe(2);
     const fileOf = (address: string) => set.guardians.find((g) => g.address === address)?.file as string;

@@ -1,35 +1,18 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { purposeOfUse, ScopeKind, toAccessRequestTypedData, toDenyTypedData } from '@carekey/sdk/chain';
 import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
 import { X25519Identity } from '@carekey/sdk/crypto';
 import { type Hex, hexToBytes } from 'viem';
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { carekey, jsonOf } from './support/carekeyBin.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { oneLine, useCliTestBed } from './support/cliTestBed.ts';
 
 // Issue 3: access requests end to end, untagged provider records tagged on sync, nonces from the node (a wallet
 // restored on another device), share waiting for the ledger and revoking a grant still queued. One node.
-const PASS = 'a long passphrase';
-const root = mkdtempSync(join(tmpdir(), 'carekey-requests-tags-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-}, 240_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-const env = (who: string, extra: Record<string, string> = {}) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-  ...extra,
-});
-const run = (who: string, ...args: string[]) => carekey(args, env(who));
-const oneLine = (stderr: string) => expect(stderr).toMatch(/^carekey: [^\n]+\n$/u);
+const bed = useCliTestBed('requests-tags');
+const run = bed.spawn;
 const P = '8b0f4c2e-1d5a-4a8e-9c1e-0f6f3e6b2a11';
 const bundle = (value: number) => ({
   resourceType: 'Bundle',
@@ -59,8 +42,8 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
     patient = await jsonOf(await run('patient', 'init', '--json', '--scrypt-log-n', '15'));
     doctor = jsonOf(await run('doctor', 'init', '--json', '--scrypt-log-n', '15'));
     hospital = jsonOf(await run('hospital', 'init', '--json', '--scrypt-log-n', '15'));
-    writeFileSync(join(root, 'mine.json'), JSON.stringify(bundle(91)));
-    jsonOf(await run('patient', 'import', join(root, 'mine.json'), '--json'));
+    writeFileSync(join(bed.root, 'mine.json'), JSON.stringify(bundle(91)));
+    jsonOf(await run('patient', 'import', join(bed.root, 'mine.json'), '--json'));
 
     // share waits until the grant is active on the ledger: no retry loop needed afterwards
     const shared = jsonOf<{ grantId?: string; scope: string }>(
@@ -69,9 +52,9 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
     expect(shared.scope).toBe('categories');
     expect(shared.grantId).toMatch(/^0x[0-9a-f]{64}$/u);
 
-    writeFileSync(join(root, 'labs.json'), JSON.stringify(bundle(95)));
+    writeFileSync(join(bed.root, 'labs.json'), JSON.stringify(bundle(95)));
     const published = jsonOf<{ recordIds: Hex[] }>(
-      await run('hospital', 'publish', '--for', patient.address, join(root, 'labs.json'), '--json'),
+      await run('hospital', 'publish', '--for', patient.address, join(bed.root, 'labs.json'), '--json'),
     );
     const [hospitalPatient, hospitalLab] = published.recordIds as [Hex, Hex];
 
@@ -103,7 +86,7 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
 
   it('POST /v1/records/tags: only the record’s patient, only untagged records, nothing changed on refusal', async () => {
     const stranger = privateKeyToAccount(generatePrivateKey());
-    const client = createNodeClient({ url: node.url, account: stranger });
+    const client = createNodeClient({ url: bed.node.url, account: stranger });
     const hospitalRecord = jsonOf<{ records: { recordId: Hex; publisher: string }[] }>(
       await run('patient', 'ls', '--json', '--offline'),
     ).records.find((r) => r.publisher.toLowerCase() === hospital.address.toLowerCase())?.recordId as Hex;
@@ -117,10 +100,10 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
   it('a wallet restored on another device signs with the node’s nonce (no local counter)', async () => {
     const restored = await carekey(
       ['init', '--restore', '--json', '--scrypt-log-n', '15'],
-      env('patient-laptop', { CAREKEY_MNEMONIC: patient.mnemonic }),
+      bed.as('patient-laptop', { CAREKEY_MNEMONIC: patient.mnemonic }),
     );
     expect(jsonOf<{ address: string }>(restored).address).toBe(patient.address);
-    const nonce = await createNodeClient({ url: node.url }).call<{ nonce: string; chainNonce: string }>({
+    const nonce = await createNodeClient({ url: bed.node.url }).call<{ nonce: string; chainNonce: string }>({
       method: 'GET',
       path: `/v1/nonces/${patient.address}?contract=ConsentRegistry`,
     });
@@ -131,7 +114,7 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
       await run('patient-laptop', 'share', '--all', '--with', nurse.address, '--json'),
     );
     expect(shared.grantId).toMatch(/^0x[0-9a-f]{64}$/u);
-    const bad = await createNodeClient({ url: node.url })
+    const bad = await createNodeClient({ url: bed.node.url })
       .call({ method: 'GET', path: `/v1/nonces/${patient.address}?contract=Nope` })
       .catch((e: unknown) => e);
     expect(bad).toMatchObject({ status: 400 });
@@ -163,12 +146,12 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
 
   it('R-16 the patient’s sync tags a provider record for a category grant still queued in the outbox (share --no-wait): its grantee reads it once the grant lands', async () => {
     const nurse3 = jsonOf<{ address: Hex }>(await run('nurse3', 'init', '--json', '--scrypt-log-n', '15'));
-    writeFileSync(join(root, 'labs3.json'), JSON.stringify(bundle(93)));
+    writeFileSync(join(bed.root, 'labs3.json'), JSON.stringify(bundle(93)));
     const published = jsonOf<{ recordIds: Hex[] }>(
-      await run('hospital', 'publish', '--for', patient.address, join(root, 'labs3.json'), '--json'),
+      await run('hospital', 'publish', '--for', patient.address, join(bed.root, 'labs3.json'), '--json'),
     );
     const lab = published.recordIds[1] as Hex;
-    await node.node.outbox.stop(); // the grant stays queued while the patient's sync tags the record
+    await bed.node.node.outbox.stop(); // the grant stays queued while the patient's sync tags the record
     let shared: { grantDigest: Hex; grantId?: string };
     try {
       shared = jsonOf(
@@ -187,12 +170,12 @@ describe('issue 3: untagged provider records, share --wait, nonces after a resto
       const listed = jsonOf<{ synced: { tagged: number } }>(await run('patient', 'ls', '--json'));
       expect(listed.synced.tagged).toBe(2);
     } finally {
-      node.node.outbox.start();
+      bed.node.node.outbox.start();
     }
-    const { rows } = await node.node.sql.query('select 1 from stanzas where record_id = $1 and reader = $2', [
-      hexToBytes(lab),
-      hexToBytes(nurse3.address),
-    ]);
+    const { rows } = await bed.node.node.sql.query(
+      'select 1 from stanzas where record_id = $1 and reader = $2',
+      [hexToBytes(lab), hexToBytes(nurse3.address)],
+    );
     expect(rows).toHaveLength(1);
     let read = await run('nurse3', 'get', lab);
     for (let i = 0; i < 40 && read.code !== 0; i++) {
@@ -223,8 +206,8 @@ describe('issue 3: access requests (docs/protocol.md flow 7)', () => {
     // its own patient and provider, so this test also runs alone (-t)
     const patient = jsonOf<{ address: Hex }>(await run('patient7', 'init', '--json', '--scrypt-log-n', '15'));
     jsonOf(await run('doctor7', 'init', '--json', '--scrypt-log-n', '15'));
-    writeFileSync(join(root, 'mine7.json'), JSON.stringify(bundle(97)));
-    jsonOf(await run('patient7', 'import', join(root, 'mine7.json'), '--json'));
+    writeFileSync(join(bed.root, 'mine7.json'), JSON.stringify(bundle(97)));
+    jsonOf(await run('patient7', 'import', join(bed.root, 'mine7.json'), '--json'));
     const asked = jsonOf<{ requestId: Hex }>(
       await run(
         'doctor7',
@@ -321,10 +304,10 @@ describe('issue 3: access requests (docs/protocol.md flow 7)', () => {
   }, 300_000);
 
   it('the node refuses a replayed, expired, forged or mis-sent request, someone else’s denial, a key-less requester; nothing changed', async () => {
-    const d = await createNodeClient({ url: node.url }).describe();
+    const d = await createNodeClient({ url: bed.node.url }).describe();
     const domain = { chainId: d.chainId, verifyingContract: d.contracts.consentRegistry };
     const provider = privateKeyToAccount(generatePrivateKey());
-    const client = createNodeClient({ url: node.url, account: provider });
+    const client = createNodeClient({ url: bed.node.url, account: provider });
     const nonceOf = async (who: Hex) =>
       BigInt(
         (
@@ -388,7 +371,7 @@ describe('issue 3: access requests (docs/protocol.md flow 7)', () => {
       code: 'not-owner',
     });
     // sent by someone who is not the requester
-    const other = createNodeClient({ url: node.url, account: privateKeyToAccount(generatePrivateKey()) });
+    const other = createNodeClient({ url: bed.node.url, account: privateKeyToAccount(generatePrivateKey()) });
     expect(await refusal(other.createAccessRequest(await sign()))).toMatchObject({
       status: 403,
       code: 'not-requester',

@@ -1,27 +1,14 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { carekey, jsonOf } from './support/carekeyBin.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { describe, expect, it } from 'vitest';
+import { jsonOf } from './support/carekeyBin.ts';
+import { oneLine, useCliTestBed } from './support/cliTestBed.ts';
 
-const PASS = 'a long passphrase';
-const root = mkdtempSync(join(tmpdir(), 'carekey-sharing-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-}, 240_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-const as = (who: string) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-});
-const run = (who: string, ...args: string[]) => carekey(args, as(who));
-const oneLine = (stderr: string) => expect(stderr).toMatch(/^carekey: [^\n]+\n$/u);
+const bed = useCliTestBed('sharing');
+const { root } = bed;
+const run = bed.spawn;
+const init = async (who: string) =>
+  jsonOf<{ address: string }>(await run(who, 'init', '--json', '--scrypt-log-n', '15'));
 
 const P = '0d1e2f30-4152-4637-8899-aabbccddeeff';
 const bundle = {
@@ -53,9 +40,9 @@ async function retry(who: string, args: string[]) {
 
 describe('carekey share by category and for all, expiry by chain time', () => {
   it('a category grant opens that category only (R-16); an expired grant is refused in plain words (T-3)', async () => {
-    jsonOf(await run('patient', 'init', '--json', '--scrypt-log-n', '15'));
-    const doctor = jsonOf<{ address: string }>(await run('doctor', 'init', '--json', '--scrypt-log-n', '15'));
-    const nurse = jsonOf<{ address: string }>(await run('nurse', 'init', '--json', '--scrypt-log-n', '15'));
+    await init('patient');
+    const doctor = await init('doctor');
+    const nurse = await init('nurse');
     writeFileSync(join(root, 'b.json'), JSON.stringify(bundle));
     jsonOf(await run('patient', 'import', join(root, 'b.json'), '--json'));
     const { records } = jsonOf<{ records: { recordId: string; resourceType: string }[] }>(
@@ -89,8 +76,7 @@ describe('carekey share by category and for all, expiry by chain time', () => {
     const before = await retry('nurse', ['get', patientRecord]);
     expect(JSON.parse(before.stdout)).toMatchObject({ resourceType: 'Patient', id: P });
     // two hours of chain time later
-    await node.node.chain.client.request({ method: 'evm_increaseTime', params: [7200] } as never);
-    await node.node.chain.client.request({ method: 'evm_mine', params: [] } as never);
+    await bed.advanceChainTime(7200);
     const expired = await run('nurse', 'get', patientRecord);
     expect(expired.code).toBe(1);
     expect(expired.stderr).toMatch(/^carekey: grant 0x[0-9a-f]{64} expired at .*no longer gives access\n$/u);

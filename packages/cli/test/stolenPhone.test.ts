@@ -6,8 +6,7 @@
  * requests, grants, revocations and publishes refused. Commands run in process; `recover finish` runs through the
  * binary once.
  */
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import { createNodeClient, NodeProblemError } from '@carekey/sdk/client';
@@ -16,29 +15,16 @@ import { type RecoveryApproval, sendRecoveryApproval } from '@carekey/sdk/recove
 import { walletKeys } from '@carekey/sdk/wallet';
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
 import { privateKeyToAccount } from 'viem/accounts';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { unlockWalletSecrets } from '../src/home/walletStore.ts';
-import { carekey, jsonOf } from './support/carekeyBin.ts';
+import { patientObservationBundle } from './support/bundles.ts';
+import { jsonOf } from './support/carekeyBin.ts';
 import { carekeyInProcess } from './support/carekeyInProcess.ts';
-import { startTestNode, type TestNode } from './support/startTestNode.ts';
+import { guardianArgs, PASS, useCliTestBed } from './support/cliTestBed.ts';
 
-const PASS = 'a long passphrase';
 const DELAY = 3;
-const root = mkdtempSync(join(tmpdir(), 'carekey-stolen-'));
-let node: TestNode;
-beforeAll(async () => {
-  node = await startTestNode();
-}, 240_000);
-afterAll(async () => {
-  await node?.stop();
-  rmSync(root, { recursive: true, force: true });
-});
-const as = (who: string) => ({
-  CAREKEY_HOME: join(root, who),
-  CAREKEY_PASSPHRASE: PASS,
-  CAREKEY_NODE: node.url,
-});
-const run = (who: string, ...args: string[]) => carekeyInProcess(args, as(who));
+const bed = useCliTestBed('stolen');
+const { root, as, run } = bed;
 /** A refusal: exit 1, the last stderr line is one plain `carekey:` line. */
 const refused = async (who: string, ...args: string[]) => {
   const r = await run(who, ...args);
@@ -48,37 +34,20 @@ const refused = async (who: string, ...args: string[]) => {
   return last;
 };
 const sleep = (s: number) => new Promise((resolve) => setTimeout(resolve, s * 1000));
-const init = async (who: string) =>
-  jsonOf<{ address: `0x${string}` }>(await run(who, 'init', '--json', '--scrypt-log-n', '15')).address;
-
-const P = '4c1b0a9e-2f3d-4e5a-8b7c-6d5e4f3a2b1c';
-const bundle = {
-  resourceType: 'Bundle',
-  type: 'collection',
-  entry: [
-    { fullUrl: `urn:uuid:${P}`, resource: { resourceType: 'Patient', id: P, gender: 'female' } },
-    {
-      fullUrl: 'urn:uuid:7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
-      resource: {
-        resourceType: 'Observation',
-        id: '7a8b9c0d-1e2f-4a3b-8c4d-5e6f7a8b9c0d',
-        status: 'final',
-        code: { text: 'haemoglobin' },
-        subject: { reference: `urn:uuid:${P}` },
-      },
-    },
-  ],
-};
+const init = async (who: string) => (await bed.init(who)).address;
+const bundle = patientObservationBundle();
 type Ls = { records: { recordId: Hex; resourceType: string }[] };
 /** The bundle with other ids and another Observation (a record imported later, of the same category). */
 const another = (patientPrefix: string, observationPrefix: string, text: string) =>
-  JSON.stringify(bundle)
-    .replaceAll('4c1b0a9e', patientPrefix)
-    .replaceAll('7a8b9c0d', observationPrefix)
-    .replace('haemoglobin', text);
+  JSON.stringify(
+    patientObservationBundle(text, {
+      patient: `${patientPrefix}-2f3d-4e5a-8b7c-6d5e4f3a2b1c`,
+      observation: `${observationPrefix}-1e2f-4a3b-8c4d-5e6f7a8b9c0d`,
+    }),
+  );
 /** The tag a record carries in the vault (its committed tag, or the one its patient assigned). */
 async function tagOf(recordId: Hex): Promise<Hex> {
-  const { rows } = await node.node.sql.query<{ tag: Uint8Array }>(
+  const { rows } = await bed.node.node.sql.query<{ tag: Uint8Array }>(
     'select coalesce(assigned_tag, category_tag) as tag from records where record_id = $1',
     [hexToBytes(recordId)],
   );
@@ -88,7 +57,7 @@ const observationOf = (records: Ls['records']) =>
   records.find((r) => r.resourceType === 'Observation')?.recordId as Hex;
 
 async function ownStanzas(patient: `0x${string}`): Promise<Map<string, string>> {
-  const { rows } = await node.node.sql.query<{ record_id: Uint8Array; stanza: string }>(
+  const { rows } = await bed.node.node.sql.query<{ record_id: Uint8Array; stanza: string }>(
     'select record_id, stanza from stanzas where reader = $1',
     [hexToBytes(patient)],
   );
@@ -96,7 +65,7 @@ async function ownStanzas(patient: `0x${string}`): Promise<Map<string, string>> 
 }
 
 async function refusedAttempts(): Promise<string[]> {
-  const { rows } = await node.node.sql.query<{ operation: string; reason: string }>(
+  const { rows } = await bed.node.node.sql.query<{ operation: string; reason: string }>(
     "select operation, reason from identity_attempts where outcome = 'refused' order by id",
   );
   return rows.map((r) => `${r.operation}:${r.reason}`);
@@ -138,20 +107,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
 
     // Shares for the lost-phone path, then stolen-phone recovery on chain with the same guardians.
     const set = jsonOf<{ guardians: { address: string; file: string }[] }>(
-      await run(
-        'patient',
-        'guardians',
-        'setup',
-        '--guardian',
-        g1,
-        '--guardian',
-        g2,
-        '--guardian',
-        g3,
-        '--threshold',
-        '2',
-        '--json',
-      ),
+      await run('patient', 'guardians', 'setup', ...guardianArgs([g1, g2, g3], 2), '--json'),
     );
     for (const [who, g] of [
       ['g1', g1],
@@ -188,13 +144,13 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     expect(status.stdout).toContain('guardians cancel');
     jsonOf(await run('patient', 'guardians', 'cancel', '--json'));
     // The cancelled round's approval, replayed, counts for nothing; after the delay nothing executes.
-    const replay = await sendRecoveryApproval(createNodeClient({ url: node.url }), colluding).catch(
+    const replay = await sendRecoveryApproval(createNodeClient({ url: bed.node.url }), colluding).catch(
       (e: unknown) => e,
     );
     expect(replay).toBeInstanceOf(NodeProblemError);
     expect((replay as NodeProblemError).code).toBe('stale-round');
     await sleep(DELAY + 1);
-    const execute = await fetch(`${node.url}/v1/recovery/execute`, {
+    const execute = await fetch(`${bed.node.url}/v1/recovery/execute`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ identity: patient }),
@@ -257,7 +213,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
 
     // Through the real binary once: the recovery executes, the new key is published, the stanzas re-wrapped.
     const finished = jsonOf<{ identity: string; key: string; rewrapped: number }>(
-      await carekey(['recover', 'finish', ...shares, '--json'], as('patient')),
+      await bed.spawn('patient', 'recover', 'finish', ...shares, '--json'),
     );
     expect(finished).toMatchObject({ identity: patient, key: started.newKey, rewrapped: 2 });
     const stanzasAfter = await ownStanzas(patient);
@@ -266,7 +222,9 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
       await run('patient', 'whoami', '--json'),
     );
     expect(whoami).toMatchObject({ address: patient, key: started.newKey });
-    expect((await createNodeClient({ url: node.url }).getDid(patient)).recipient).toBe(whoami.ageRecipient);
+    expect((await createNodeClient({ url: bed.node.url }).getDid(patient)).recipient).toBe(
+      whoami.ageRecipient,
+    );
 
     // The patient on the new device reads every record.
     const after = jsonOf<Ls>(await run('patient', 'ls', '--json')).records;
@@ -302,7 +260,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     expect(await refused('thief', 'import', join(root, 'b.json'))).toMatch(/carekey: /u);
     const thiefKey = walletKeys(await unlockWalletSecrets({ ...homeOf('thief') }, PASS)).privateKey;
     const thief = createNodeClient({
-      url: node.url,
+      url: bed.node.url,
       account: privateKeyToAccount(thiefKey),
       identity: patient,
     });
@@ -310,7 +268,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
       .releaseKeys({ grantId: ZERO_BYTES32, recordIds: [observation] })
       .catch((e: unknown) => e);
     expect((release as NodeProblemError).status).toBe(403);
-    const { rows } = await node.node.sql.query<{ reason: string }>(
+    const { rows } = await bed.node.node.sql.query<{ reason: string }>(
       "select reason from access_log where action = 'refusal' order by id desc limit 1",
     );
     expect(rows[0]?.reason).toBe('not-owner');
@@ -342,22 +300,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
       epoch: number;
       anchored: boolean;
       guardians: { address: string; file: string }[];
-    }>(
-      await run(
-        'patient',
-        'guardians',
-        'setup',
-        '--guardian',
-        g1,
-        '--guardian',
-        g2,
-        '--guardian',
-        g3,
-        '--threshold',
-        '2',
-        '--json',
-      ),
-    );
+    }>(await run('patient', 'guardians', 'setup', ...guardianArgs([g1, g2, g3], 2), '--json'));
     expect(reshared).toMatchObject({ epoch: 2, anchored: true });
     // The old files went with the stolen phone (the thief's copy of the folder).
     const oldFile = (set.guardians.find((x) => x.address === g1)?.file ?? '').replace(
@@ -404,7 +347,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     );
     // A wallet of before the escrow (migration): no category key kept on the node, none in the wallet file. It tags
     // with the key derived from its own phrase, as it always did, and the rotation carries that one.
-    await node.node.sql.query('delete from category_keys where identity = $1', [hexToBytes(alice)]);
+    await bed.node.node.sql.query('delete from category_keys where identity = $1', [hexToBytes(alice)]);
     const aliceKey = walletKeys(await unlockWalletSecrets(homeOf('alice'), PASS)).privateKey;
     expect((await unlockWalletSecrets(homeOf('alice'), PASS)).categoryKey).toBeUndefined();
 
@@ -412,7 +355,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
       'unknown delegate type',
     );
     jsonOf(await run('alice', 'did', 'delegate', 'add', bob, '--validity', '1h', '--json'));
-    const did = `did:ethr:0x${node.node.chain.chainId.toString(16)}:${alice}`;
+    const did = `did:ethr:0x${bed.node.node.chain.chainId.toString(16)}:${alice}`;
     const resolved = await run('alice', 'did', 'resolve', did);
     expect(resolved.stdout.toLowerCase()).toContain(bob.toLowerCase());
 
@@ -440,11 +383,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     // The new key does all of it.
     for (const r of records) expect((await run('alice', 'get', r.recordId)).code).toBe(0);
     jsonOf(await run('alice', 'share', '--all', '--with', bob, '--expires', '1h', '--json'));
-    const second = JSON.stringify(bundle)
-      .replaceAll('4c1b0a9e', '5d2c1b0f')
-      .replaceAll('7a8b9c0d', '8b9c0d1e')
-      .replace('haemoglobin', 'ferritin');
-    writeFileSync(join(root, 'a2.json'), second);
+    writeFileSync(join(root, 'a2.json'), another('5d2c1b0f', '8b9c0d1e', 'ferritin'));
     jsonOf(await run('alice', 'import', join(root, 'a2.json'), '--json'));
     // R-16 across the rotation: the new record has the old tag, the category share made before covers it, and a
     // category share made after covers the record imported before.
@@ -461,7 +400,7 @@ describe('a stolen phone and DID key rotation (T-17, T-6)', () => {
     );
     expect((await run('dave', 'get', haemoglobin)).stdout).toContain('haemoglobin');
     expect((await run('dave', 'get', ferritin)).stdout).toContain('ferritin');
-    const { rows: kept } = await node.node.sql.query<{ key_id: Uint8Array }>(
+    const { rows: kept } = await bed.node.node.sql.query<{ key_id: Uint8Array }>(
       'select key_id from category_keys where identity = $1',
       [hexToBytes(alice)],
     );
