@@ -12,7 +12,8 @@ import { oneLine, useCliTestBed } from './support/cliTestBed.ts';
 // Issue 3: access requests end to end, untagged provider records tagged on sync, nonces from the node (a wallet
 // restored on another device), share waiting for the ledger and revoking a grant still queued. One node.
 const bed = useCliTestBed('requests-tags');
-const run = bed.spawn;
+// In process (the binary's pass here is the restore on another device): the same commands, errors and exit codes.
+const { run } = bed;
 const P = '8b0f4c2e-1d5a-4a8e-9c1e-0f6f3e6b2a11';
 const bundle = (value: number) => ({
   resourceType: 'Bundle',

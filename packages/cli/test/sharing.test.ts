@@ -4,11 +4,9 @@ import { describe, expect, it } from 'vitest';
 import { jsonOf } from './support/carekeyBin.ts';
 import { oneLine, useCliTestBed } from './support/cliTestBed.ts';
 
+// In process: the same commands, errors and exit codes as the binary (its pass is in readmeWalkthrough.test.ts).
 const bed = useCliTestBed('sharing');
-const { root } = bed;
-const run = bed.spawn;
-const init = async (who: string) =>
-  jsonOf<{ address: string }>(await run(who, 'init', '--json', '--scrypt-log-n', '15'));
+const { root, run, init } = bed;
 
 const P = '0d1e2f30-4152-4637-8899-aabbccddeeff';
 const bundle = {
