@@ -28,6 +28,7 @@ const IPS = join(import.meta.dirname, '../../../../shared/data/ips/bundle-minima
 const root = mkdtempSync(join(tmpdir(), 'carekey-bulk-'));
 let nodeA: TestNode;
 let nodeB: TestNode;
+let nodeC: TestNode;
 let mnemonic: string;
 let patient: Session;
 let store: GatewayStore;
@@ -98,9 +99,13 @@ const count = (files: Map<string, string>) =>
   [...files.values()].reduce((n, text) => n + text.split('\n').filter((l) => l.length > 0).length, 0);
 
 beforeAll(async () => {
-  // The second node (the patient moves) starts while the first one is used.
+  // The second node (the patient moves) and the third (the round trip of a grantee's export: file records keep
+  // their ids, and node B holds the patient's after the move) start while the first one is used.
   const second = startTestNode().then((node) => {
     nodeB = node;
+  });
+  const third = startTestNode().then((node) => {
+    nodeC = node;
   });
   nodeA = await startTestNode();
   mnemonic = jsonOf<{ mnemonic: string }>(
@@ -126,11 +131,13 @@ beforeAll(async () => {
   });
   token = (await gatewayOf(patient, server.url, 'bulk-client')).token;
   await second;
+  await third;
 }, 240_000);
 afterAll(async () => {
   await server?.close();
   await nodeA?.stop();
   await nodeB?.stop();
+  await nodeC?.stop();
   rmSync(root, { recursive: true, force: true });
 });
 
@@ -315,9 +322,6 @@ describe('Bulk Data $export: _since and files', () => {
   }, 180_000);
 
   it("R-14, R-17, R-2: a grantee's $export holds the file of the ImagingStudy shared with it (its key released once, one log row), not the PDF whose description alone was shared; the export imports elsewhere", async () => {
-    // A third node for the round trip (file records keep their ids, and node B holds the patient's after the move),
-    // started while the doctor is set up.
-    const third = startTestNode();
     // The doctor is shared the CT study and its file, and the letter's DocumentReference without its file.
     const doctorEnv = as('doctor', nodeA);
     const doctor = jsonOf<{ address: string }>(
@@ -387,7 +391,7 @@ describe('Bulk Data $export: _since and files', () => {
       mkdirSync(dir);
       writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));
       for (const [type, text] of files) writeFileSync(join(dir, `${type}.ndjson`), text);
-      const abroad = as('abroad', await third);
+      const abroad = as('abroad', nodeC);
       jsonOf(await carekeyInProcess(['init', '--json', '--scrypt-log-n', '15'], abroad));
       const imported = jsonOf<{
         imported: number;
@@ -406,7 +410,6 @@ describe('Bulk Data $export: _since and files', () => {
       expect(readFileSync(out).equals(readFileSync(CT))).toBe(true);
     } finally {
       await gateway.close();
-      await (await third).stop();
     }
   }, 180_000);
 });
