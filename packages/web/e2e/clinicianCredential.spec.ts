@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { describe, expect, inject } from 'vitest';
+import { keptInBrowser } from './support/keptInBrowser.ts';
 import { portalTest } from './support/portalTest.ts';
 import { restoreWallet, TEST_PASSPHRASE } from './support/restoreWallet.ts';
 
@@ -22,23 +23,6 @@ async function loadCredential(page: Page, credential: string): Promise<void> {
   await page.getByLabel('Or paste the credential').fill(credential);
   await page.getByRole('button', { name: 'Load this credential' }).click();
   await page.getByTestId('held-credential').getByText('Medical Board Y').waitFor();
-}
-
-/** Everything the portal keeps in this browser's IndexedDB, as text (sealed bytes shown as `<bytes>`). */
-function keptInBrowser(page: Page): Promise<string> {
-  return page.evaluate(
-    () =>
-      new Promise<string>((resolve, reject) => {
-        const open = indexedDB.open('carekey-portal', 1);
-        open.onsuccess = () => {
-          const all = open.result.transaction('kv').objectStore('kv').getAll();
-          all.onsuccess = () =>
-            resolve(JSON.stringify(all.result, (_k, v) => (v instanceof Uint8Array ? '<bytes>' : v)));
-          all.onerror = () => reject(all.error);
-        };
-        open.onerror = () => reject(open.error);
-      }),
-  );
 }
 
 describe('clinician credential and break-glass', () => {

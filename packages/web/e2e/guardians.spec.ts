@@ -4,6 +4,7 @@ import type { Page } from 'playwright-core';
 import { describe, expect } from 'vitest';
 import { combineShares, openShare, recoverySecretToMnemonic } from '../../sdk/src/recovery/index.ts';
 import { generateMnemonic, newWalletSecrets, walletKeys } from '../../sdk/src/wallet/index.ts';
+import { keptInBrowser } from './support/keptInBrowser.ts';
 import { portalTest } from './support/portalTest.ts';
 import { restoreWallet, TEST_PASSPHRASE } from './support/restoreWallet.ts';
 
@@ -120,19 +121,7 @@ describe('guardians', () => {
       const { secret } = await combineShares({ shares: [shareA, shareB] });
       expect(recoverySecretToMnemonic(secret)).toBe(me.mnemonic);
       // No piece or phrase was kept in this browser: only the set's public facts.
-      const stored = await p.evaluate(
-        () =>
-          new Promise<string>((resolve, reject) => {
-            const open = indexedDB.open('carekey-portal', 1);
-            open.onsuccess = () => {
-              const all = open.result.transaction('kv').objectStore('kv').getAll();
-              all.onsuccess = () =>
-                resolve(JSON.stringify(all.result, (_k, v) => (v instanceof Uint8Array ? '<bytes>' : v)));
-              all.onerror = () => reject(all.error);
-            };
-            open.onerror = () => reject(open.error);
-          }),
-      );
+      const stored = await keptInBrowser(p);
       expect(stored).toContain(a.address);
       expect(stored).not.toContain('BEGIN AGE');
       for (const word of me.mnemonic.split(' ').slice(0, 3)) expect(stored).not.toContain(` ${word} `);
