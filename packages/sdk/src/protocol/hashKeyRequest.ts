@@ -1,5 +1,7 @@
 import { keccak_256 } from '@noble/hashes/sha3.js';
+import { concatBytes } from '@noble/hashes/utils.js';
 import { type Address, bytesToHex, type Hex, hexToBytes, isAddress } from 'viem';
+import type { KeyRequest } from './signedRequest.ts';
 
 const encoder = new TextEncoder();
 const UINT64_MAX = 2n ** 64n - 1n;
@@ -32,16 +34,6 @@ function addressWord(address: Address): Uint8Array {
   return out;
 }
 
-function concat(parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /** Domain separators by name, version, chain id and contract (a node has one; a client a few). */
 const separators = new Map<string, Uint8Array>();
 const SEPARATORS_KEPT = 16;
@@ -52,13 +44,13 @@ function domainSeparator(domain: KeyRequestDomain): Uint8Array {
   let separator = separators.get(key);
   if (separator === undefined) {
     separator = keccak_256(
-      concat([
+      concatBytes(
         DOMAIN_TYPE_HASH,
         keccakText(name),
         keccakText(version),
         word(chainId),
         addressWord(verifyingContract),
-      ]),
+      ),
     );
     if (separators.size >= SEPARATORS_KEPT) separators.delete(separators.keys().next().value as string);
     separators.set(key, separator);
@@ -83,18 +75,7 @@ export type KeyRequestDomain = {
  *
  * @throws {Error} a field `hashTypedData` would refuse.
  */
-export function hashKeyRequest(
-  domain: KeyRequestDomain,
-  request: {
-    grantee: Address;
-    grantId: Hex;
-    recordIds: readonly Hex[];
-    audience: string;
-    nonce: Hex;
-    issuedAt: bigint;
-    expiresAt: bigint;
-  },
-): Hex {
+export function hashKeyRequest(domain: KeyRequestDomain, request: KeyRequest): Hex {
   if (domain.chainId < 0n || domain.chainId >= 2n ** 256n) throw new Error('chainId out of range');
   for (const address of [domain.verifyingContract, request.grantee])
     if (!isAddress(address)) throw new Error(`not an address: ${address}`);
@@ -105,17 +86,19 @@ export function hashKeyRequest(
   };
   for (const n of [request.issuedAt, request.expiresAt])
     if (n < 0n || n > UINT64_MAX) throw new Error('uint64 out of range');
+  const ids = keccak_256.create();
+  for (const id of request.recordIds) ids.update(b32(id));
   const struct = keccak_256(
-    concat([
+    concatBytes(
       KEY_REQUEST_TYPE_HASH,
       addressWord(request.grantee),
       b32(request.grantId),
-      keccak_256(concat(request.recordIds.map(b32))),
+      ids.digest(),
       keccakText(request.audience),
       b32(request.nonce),
       word(request.issuedAt),
       word(request.expiresAt),
-    ]),
+    ),
   );
-  return bytesToHex(keccak_256(concat([new Uint8Array([0x19, 0x01]), domainSeparator(domain), struct])));
+  return bytesToHex(keccak_256(concatBytes(new Uint8Array([0x19, 0x01]), domainSeparator(domain), struct)));
 }
