@@ -85,12 +85,20 @@ export async function openCategoryKeyEscrow(parameters: {
   escrow: CategoryKeyEscrow;
   identities: readonly X25519Identity[];
 }): Promise<Uint8Array> {
+  return (await openEscrowSeals(parameters)).key;
+}
+
+/** {@link openCategoryKeyEscrow}, and whether the seal that opened is the latest (else it wants a re-seal). */
+async function openEscrowSeals(parameters: {
+  escrow: CategoryKeyEscrow;
+  identities: readonly X25519Identity[];
+}): Promise<{ key: Uint8Array; latest: boolean }> {
   const { escrow, identities } = parameters;
   let failure: unknown;
-  for (const sealed of [escrow.sealed, ...(escrow.earlier ?? [])]) {
+  for (const [at, sealed] of [escrow.sealed, ...(escrow.earlier ?? [])].entries()) {
     try {
       const key = await openCategoryKey({ sealed, identities });
-      if (categoryKeyId(key) === escrow.keyId.toLowerCase()) return key;
+      if (categoryKeyId(key) === escrow.keyId.toLowerCase()) return { key, latest: at === 0 };
       key.fill(0);
       failure = new CategoryKeyError('the category key kept on the node does not match its id');
     } catch (error) {
@@ -192,10 +200,9 @@ async function findCategoryKey(
   const derived = categoryKey(privateKey);
   if (escrow === undefined) return { key: derived, source: 'derived', reseal: true };
   try {
-    const key = await openCategoryKeyEscrow({ escrow, identities: [identity] });
+    const { key, latest } = await openEscrowSeals({ escrow, identities: [identity] });
     derived.fill(0);
     // Opened from an earlier seal (the latest was re-sealed to another key): sealed to this key again.
-    const latest = await opensTo({ ...escrow, earlier: [] }, identity, key);
     return { key, source: 'escrow', reseal: !latest };
   } catch (error) {
     // Kept for the key this phrase derives, but sealed to another: re-sealed to this one.
