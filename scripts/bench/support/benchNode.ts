@@ -5,9 +5,11 @@
  * `.ts` files directly in scripts/bench/).
  */
 import '@carekey/sdk/crypto/node';
-import { readdirSync, statSync } from 'node:fs';
-import { availableParallelism, loadavg } from 'node:os';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { createNodeClient } from '@carekey/sdk/client';
 import { generateMnemonic, newWalletSecrets, walletKeys } from '@carekey/sdk/wallet';
 import { privateKeyToAccount } from 'viem/accounts';
@@ -122,6 +124,169 @@ export async function startBenchNode(
     };
   } catch (error) {
     await server?.stop();
+    throw error;
+  }
+}
+
+/** A node running in its own process (`npm start`'s `packages/node/src/main.ts`), as a user runs it. */
+export type BenchNodeProcess = {
+  /** The API base URL. */
+  url: string;
+  /** The bench's temp folder (the node's data folder is `<dir>/node`); removed by `remove`. */
+  dir: string;
+  /** The node's data folder (`CAREKEY_DATA`). */
+  dataDir: string;
+  /** The PostgreSQL database of `--pg` (`CAREKEY_DATABASE_URL`), or undefined for the embedded PGlite. */
+  databaseUrl: string | undefined;
+  database: 'postgres' | 'pglite';
+  pid: number;
+  /** CPU seconds the node process has used so far, all its threads (Linux `/proc/<pid>/stat`; NaN elsewhere). */
+  cpuSeconds(): number;
+  /** The node's request log (one stderr line per request: method, route, status, ms), with when each arrived. */
+  requests: { method: string; route: string; status: number; ms: number; at: number }[];
+  /**
+   * Stops the node as Ctrl-C does (SIGTERM: API, database and chain closed, chain state saved) and waits for its
+   * exit; returns its stage log (`CAREKEY_STAGE_LOG`, packages/node/src/stageLog.ts) when `stages` was asked for.
+   * The data folder stays (`remove`).
+   */
+  stop(): Promise<Record<string, number[]> | undefined>;
+  /** Stops the node if it still runs, the `--pg` server, and removes the temp folder. */
+  remove(): Promise<void>;
+};
+
+const repoRoot = join(import.meta.dirname, '../../..');
+let clockTicks: number | undefined;
+
+/** CPU seconds (user + system, all threads) of a Linux process so far; NaN where /proc is missing. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    // Fields 14 and 15 of proc(5) (utime, stime), counted from field 3 (state) here.
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/**
+ * Starts a real node **in its own process**, the way `npm start` runs it (`node --import tsx
+ * packages/node/src/main.ts --json`: embedded anvil, on-disk PGlite in `<data>/pg`, blob store, HTTP API, the
+ * request log on stderr), in a fresh temp folder on free ports, and resolves once it printed where it listens.
+ * `--pg` on the command line gives it a throwaway PostgreSQL 15 server instead (`CAREKEY_DATABASE_URL`);
+ * `--node-env NAME=VALUE` is passed to its environment. `prepare` runs on the data folder (and database) before the
+ * node starts (e.g. a baseline into the fresh store). `stages` sets `CAREKEY_STAGE_LOG` (read back by `stop`);
+ * `cpuProfileDir` runs it under `--cpu-prof`.
+ */
+export async function spawnBenchNode(
+  parameters: {
+    stages?: boolean;
+    cpuProfileDir?: string | undefined;
+    prepare?: (store: { dataDir: string; databaseUrl: string | undefined }) => Promise<void>;
+  } = {},
+): Promise<BenchNodeProcess> {
+  const dir = mkdtempSync(join(tmpdir(), 'carekey-bench-'));
+  const dataDir = join(dir, 'node');
+  const stageFile = join(dir, 'stages.json');
+  let server: PostgresServer | undefined;
+  let child: ChildProcess | undefined;
+  let exited: Promise<void> | undefined;
+  const stop = async () => {
+    if (child === undefined || exited === undefined) return;
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    child = undefined;
+  };
+  const remove = async () => {
+    try {
+      await stop();
+    } finally {
+      try {
+        await server?.stop();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+  };
+  try {
+    server = args.includes('--pg') ? await startPostgresServer() : undefined;
+    const databaseUrl = server === undefined ? undefined : await server.createDatabase();
+    await parameters.prepare?.({ dataDir, databaseUrl });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      CAREKEY_DATA: dataDir,
+      CAREKEY_PORT: '0',
+      CAREKEY_CHAIN_PORT: '0',
+      ...(databaseUrl === undefined ? {} : { CAREKEY_DATABASE_URL: databaseUrl }),
+      ...(parameters.stages ? { CAREKEY_STAGE_LOG: stageFile } : {}),
+    };
+    for (const pair of options('node-env')) {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`--node-env: expected NAME=VALUE, got "${pair}"`);
+      env[pair.slice(0, at)] = pair.slice(at + 1);
+    }
+    const started = spawn(
+      process.execPath,
+      [
+        ...(parameters.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${parameters.cpuProfileDir}`] : []),
+        '--import',
+        'tsx',
+        join(repoRoot, 'packages/node/src/main.ts'),
+        '--json',
+      ],
+      { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    child = started;
+    exited = new Promise((resolve) => started.once('exit', () => resolve()));
+    const requests: BenchNodeProcess['requests'] = [];
+    const tail: string[] = [];
+    createInterface({ input: started.stderr as NodeJS.ReadableStream }).on('line', (line) => {
+      try {
+        const entry = JSON.parse(line) as { event?: string } & BenchNodeProcess['requests'][number];
+        if (entry.event === 'request') {
+          requests.push({ ...entry, at: Date.now() });
+          return;
+        }
+      } catch {}
+      tail.push(line);
+      if (tail.length > 40) tail.shift();
+    });
+    const summary = await new Promise<{ api: { url: string } }>((resolve, reject) => {
+      createInterface({ input: started.stdout as NodeJS.ReadableStream }).once('line', (line) => {
+        try {
+          resolve(JSON.parse(line) as { api: { url: string } });
+        } catch (error) {
+          reject(error);
+        }
+      });
+      started.once('exit', (code, signal) =>
+        reject(
+          new Error(
+            `the node exited (code ${code}, signal ${signal}) before it was ready:\n${tail.join('\n')}`,
+          ),
+        ),
+      );
+    });
+    const pid = started.pid as number;
+    return {
+      url: summary.api.url,
+      dir,
+      dataDir,
+      databaseUrl,
+      database: server === undefined ? 'pglite' : 'postgres',
+      pid,
+      cpuSeconds: () => processCpuSeconds(pid),
+      requests,
+      async stop() {
+        await stop();
+        if (!parameters.stages) return undefined;
+        return JSON.parse(readFileSync(stageFile, 'utf8')) as Record<string, number[]>;
+      },
+      remove,
+    };
+  } catch (error) {
+    await remove();
     throw error;
   }
 }

@@ -18,6 +18,7 @@ import {
   recoverTypedDataAddress,
 } from 'viem';
 import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
+import { timedExecutor, timeStage, timeStageSync } from '../stageLog.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
 import type { Vault } from './Vault.ts';
 import { checkStanza, toAddress, toBytes32 } from './vaultInput.ts';
@@ -157,7 +158,9 @@ export async function publishRecords(
   }
 
   // Every payload must be stored already (looked up together: one stat each, all in flight at once).
-  const present = await Promise.all(checked.map((c) => vault.blobs.has(c.blobId)));
+  const present = await timeStage('blob look-ups (has)', () =>
+    Promise.all(checked.map((c) => vault.blobs.has(c.blobId))),
+  );
   const missing = present.indexOf(false);
   if (missing >= 0) {
     throw new VaultInputError(
@@ -166,7 +169,9 @@ export async function publishRecords(
       { hint: 'upload the payload first with POST /v1/blobs/batch or PUT /v1/blobs/{cid}' },
     );
   }
-  const tree = buildRecordTree(checked.map((c) => c.leaf));
+  const tree = timeStageSync('Merkle tree (buildRecordTree)', () =>
+    buildRecordTree(checked.map((c) => c.leaf)),
+  );
   const signedRoot = toBytes32(parameters.publish.root, 'publish.root');
   if (tree.root !== signedRoot) {
     throw new VaultInputError(
@@ -240,68 +245,71 @@ export async function publishRecords(
   });
   const ids = checked.map((c) => hexToBytes(c.recordId));
   try {
-    await vault.sql.transaction(async (tx) => {
-      const { rows: clash } = await tx.query<{ record_id: Uint8Array }>(
-        `select record_id from records where record_id = any($1)
+    await timeStage('SQL transaction (whole)', () =>
+      vault.sql.transaction(async (raw) => {
+        const tx = timedExecutor(raw);
+        const { rows: clash } = await tx.query<{ record_id: Uint8Array }>(
+          `select record_id from records where record_id = any($1)
          union all select record_id from shred_tombstones where record_id = any($1) limit 1`,
-        [ids],
-      );
-      if (clash.length > 0) {
-        throw new VaultInputError(
-          'record-exists',
-          `record ${bytesToHex(clash[0]?.record_id ?? new Uint8Array())} already exists`,
-          {
-            status: 409,
-            hint: 'record ids are fresh random 32 bytes; an update is a new record',
-          },
+          [ids],
         );
-      }
-      await tx.query(
-        'insert into record_batches (root, publisher, count, publish_digest) values ($1, $2, $3, $4)',
-        [hexToBytes(tree.root), hexToBytes(publisher), checked.length, hexToBytes(publishDigest)],
-      );
-      // Multi-row inserts (a few statements per batch rather than two per record).
-      const recordRows = checked.map((c, i) => [
-        hexToBytes(c.recordId),
-        hexToBytes(patient),
-        hexToBytes(publisher),
-        c.blobId,
-        hexToBytes(c.categoryTag),
-        hexToBytes(tree.leafHashes[i] as Hex),
-        i,
-        (tree.proofs[i] ?? []).map((p) => hexToBytes(p)),
-        hexToBytes(tree.root),
-        hexToBytes(c.salt),
-      ]);
-      await insertRows(
-        tx,
-        'records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof, batch_root, salt)',
-        recordRows,
-      );
-      const stanzaRows = checked.flatMap((c) =>
-        c.stanzas.map((s) => [hexToBytes(c.recordId), hexToBytes(s.reader), s.stanza]),
-      );
-      await insertRows(tx, 'stanzas (record_id, reader, stanza)', stanzaRows);
-      await enqueueOutbox({
-        sql: tx,
-        kind: 'RecordRegistry.publishBatchSigned',
-        idempotencyKey: publishDigest,
-        payload: {
-          to: recordRegistry,
-          data,
-        },
-      });
-      await appendAccessLog({
-        tx,
-        patient,
-        actor: publisher,
-        action: 'publish',
-        recordIds: checked.map((c) => c.recordId),
-        outcome: 'allowed',
-        requestDigest: publishDigest,
-        signature: parameters.publish.signature,
-      });
-    });
+        if (clash.length > 0) {
+          throw new VaultInputError(
+            'record-exists',
+            `record ${bytesToHex(clash[0]?.record_id ?? new Uint8Array())} already exists`,
+            {
+              status: 409,
+              hint: 'record ids are fresh random 32 bytes; an update is a new record',
+            },
+          );
+        }
+        await tx.query(
+          'insert into record_batches (root, publisher, count, publish_digest) values ($1, $2, $3, $4)',
+          [hexToBytes(tree.root), hexToBytes(publisher), checked.length, hexToBytes(publishDigest)],
+        );
+        // Multi-row inserts (a few statements per batch rather than two per record).
+        const recordRows = checked.map((c, i) => [
+          hexToBytes(c.recordId),
+          hexToBytes(patient),
+          hexToBytes(publisher),
+          c.blobId,
+          hexToBytes(c.categoryTag),
+          hexToBytes(tree.leafHashes[i] as Hex),
+          i,
+          (tree.proofs[i] ?? []).map((p) => hexToBytes(p)),
+          hexToBytes(tree.root),
+          hexToBytes(c.salt),
+        ]);
+        await insertRows(
+          tx,
+          'records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof, batch_root, salt)',
+          recordRows,
+        );
+        const stanzaRows = checked.flatMap((c) =>
+          c.stanzas.map((s) => [hexToBytes(c.recordId), hexToBytes(s.reader), s.stanza]),
+        );
+        await insertRows(tx, 'stanzas (record_id, reader, stanza)', stanzaRows);
+        await enqueueOutbox({
+          sql: tx,
+          kind: 'RecordRegistry.publishBatchSigned',
+          idempotencyKey: publishDigest,
+          payload: {
+            to: recordRegistry,
+            data,
+          },
+        });
+        await appendAccessLog({
+          tx,
+          patient,
+          actor: publisher,
+          action: 'publish',
+          recordIds: checked.map((c) => c.recordId),
+          outcome: 'allowed',
+          requestDigest: publishDigest,
+          signature: parameters.publish.signature,
+        });
+      }),
+    );
   } catch (error) {
     if ((error as QueryError).code === '23505') {
       throw new VaultInputError('batch-exists', 'this batch was already published', {

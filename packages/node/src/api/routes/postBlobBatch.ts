@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { MAX_BLOB_BATCH_COUNT, MAX_BLOB_BATCH_MANIFEST_BYTES } from '@carekey/sdk/blobs';
 import { BlobBatchError, InvalidBlobIdError } from '@carekey/sdk/errors';
 import { Type } from '@sinclair/typebox';
+import { timeStage } from '../../stageLog.ts';
 import { ApiError } from '../ApiError.ts';
 import { defineRoute } from '../defineRoute.ts';
 import { parseStrictJson } from '../parseStrictJson.ts';
@@ -155,7 +156,9 @@ export const postBlobBatch = defineRoute({
           `Content-Length ${declared}, the manifest adds up to ${expected}`,
         );
       }
-      const stored = await store.putBatch({ entries, source: rest });
+      const stored = await timeStage('blob batch (putBatch)', () =>
+        store.putBatch({ entries, source: rest }),
+      );
       return {
         status: 201,
         body: { blobs: stored.map((b) => ({ cid: b.id, size: b.size, created: b.created })) },

@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import type { Address, Hex } from 'viem';
+import { timeStage } from '../../stageLog.ts';
 import { publishRecords } from '../../vault/publishRecords.ts';
 import { defineRoute } from '../defineRoute.ts';
 import { AddressSchema } from './schemas.ts';
@@ -71,26 +72,28 @@ export const postRecords = defineRoute({
     201: { description: 'stored; the batch root is queued for the chain', schema: PublishReceipt },
   },
   handler: async ({ body, identity, services }) => {
-    const result = await vaultCall(() =>
-      publishRecords({
-        vault: services.vault,
-        publisher: identity,
-        patient: body.patient as Address,
-        records: body.records.map((r) => ({
-          recordId: r.recordId as Hex,
-          blobId: r.blobId,
-          categoryTag: r.categoryTag as Hex,
-          salt: r.salt as Hex,
-          stanzas: r.stanzas.map((s) => ({ reader: s.reader as Address, stanza: s.stanza })),
-        })),
-        publish: {
-          root: body.publish.root as Hex,
-          count: body.publish.count,
-          nonce: BigInt(body.publish.nonce),
-          deadline: BigInt(body.publish.deadline),
-          signature: body.publish.signature as Hex,
-        },
-      }),
+    const result = await timeStage('publishRecords (handler)', () =>
+      vaultCall(() =>
+        publishRecords({
+          vault: services.vault,
+          publisher: identity,
+          patient: body.patient as Address,
+          records: body.records.map((r) => ({
+            recordId: r.recordId as Hex,
+            blobId: r.blobId,
+            categoryTag: r.categoryTag as Hex,
+            salt: r.salt as Hex,
+            stanzas: r.stanzas.map((s) => ({ reader: s.reader as Address, stanza: s.stanza })),
+          })),
+          publish: {
+            root: body.publish.root as Hex,
+            count: body.publish.count,
+            nonce: BigInt(body.publish.nonce),
+            deadline: BigInt(body.publish.deadline),
+            signature: body.publish.signature as Hex,
+          },
+        }),
+      ),
     );
     services.outbox.wake();
     return { status: 201, body: result };
