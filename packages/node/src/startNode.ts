@@ -219,19 +219,21 @@ export async function startNode(parameters: StartNodeParameters): Promise<StartN
     });
     const audience = loadAudience({ dataDir });
     const { contracts, deployBlock } = chain.deployment;
-    // Chain reads at the head once per block (T-4, T-24); the head itself is read for every decision.
-    const vaultChain = cacheVaultChain(
-      createVaultChain({
-        client: chain.client,
-        chainId: chain.chainId,
-        contracts: {
-          didRegistry: contracts.didRegistry.address,
-          recordRegistry: contracts.recordRegistry.address,
-          consentRegistry: contracts.consentRegistry.address,
-        },
-        fromBlock: BigInt(deployBlock),
-      }),
-    );
+    // Chain reads at the head once per block (T-4, T-24); the head itself is read for every decision, over the
+    // embedded anvil's WebSocket (createVaultChain's `headSocketUrl`).
+    const chainReader = createVaultChain({
+      client: chain.client,
+      chainId: chain.chainId,
+      contracts: {
+        didRegistry: contracts.didRegistry.address,
+        recordRegistry: contracts.recordRegistry.address,
+        consentRegistry: contracts.consentRegistry.address,
+      },
+      fromBlock: BigInt(deployBlock),
+      headSocketUrl: chain.anvil === undefined ? undefined : chain.rpcUrl.replace(/^http/u, 'ws'),
+    });
+    cleanups.push(() => chainReader.close());
+    const vaultChain = cacheVaultChain(chainReader);
     const vault: Vault = {
       sql,
       chain: vaultChain,

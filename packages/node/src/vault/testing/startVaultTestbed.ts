@@ -130,21 +130,21 @@ export async function startVaultTestbed(
   }
   const blobs = await FileBlobStore.open({ dir: join(dataDir, 'blobs') });
   const { contracts } = chain.deployment;
+  const chainReader = createVaultChain({
+    client: chain.client,
+    chainId: chain.chainId,
+    contracts: {
+      didRegistry: contracts.didRegistry.address,
+      recordRegistry: contracts.recordRegistry.address,
+      consentRegistry: contracts.consentRegistry.address,
+    },
+    fromBlock: BigInt(chain.deployment.deployBlock),
+    headSocketUrl: chain.rpcUrl.replace(/^http/u, 'ws'),
+  });
   const vault: Vault = {
     sql,
-    // Cached per block, as startNode does: every vault test runs through the cache.
-    chain: cacheVaultChain(
-      createVaultChain({
-        client: chain.client,
-        chainId: chain.chainId,
-        contracts: {
-          didRegistry: contracts.didRegistry.address,
-          recordRegistry: contracts.recordRegistry.address,
-          consentRegistry: contracts.consentRegistry.address,
-        },
-        fromBlock: BigInt(chain.deployment.deployBlock),
-      }),
-    ),
+    // Cached per block, the head read over anvil's WebSocket, as startNode does: every vault test runs through both.
+    chain: cacheVaultChain(chainReader),
     blobs,
     audience: TEST_AUDIENCE,
     confirmations: options.confirmations ?? 1,
@@ -295,6 +295,7 @@ export async function startVaultTestbed(
       await testClient.mine({ blocks });
     },
     stop: async () => {
+      await chainReader.close();
       await sql.close();
       await chain.stop();
     },
