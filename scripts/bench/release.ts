@@ -147,9 +147,21 @@ try {
     l.p99.toFixed(1),
     l.meanBytes.toFixed(0),
     (read.perSecond / l.perSecond).toFixed(2),
+    l.nodeCpuMsPerRequest?.toFixed(2) ?? '?',
+    l.loadgenCpuMsPerRequest?.toFixed(2) ?? '?',
   ];
   printTable(
-    ['request', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'bytes', 'cost × read'],
+    [
+      'request',
+      'req/s',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'bytes',
+      'cost × read',
+      'node CPU ms/req',
+      'loadgen CPU ms/req',
+    ],
     [row('authenticated blob read (baseline)', read), row('key release', release)],
   );
   console.log(`access-log rows for releases: ${rows[0]?.n} (one per release, written before the answer)`);

@@ -205,6 +205,21 @@ try {
   console.log(
     `${requestsPerRound} pre-signed releases per round, ${concurrency} concurrent, from a second process; best of ${rounds}; store ${bench.database}; signatures ${getRecoverPublicKey().name}; ${machineLine()}`,
   );
+  // CPU per request of each process on the machine's cores: the node, anvil, the PostgreSQL server (`--pg`), the
+  // load generator.
+  const pg = bench.database === 'postgres';
+  const cpuHeaders = [
+    'node CPU ms/req',
+    'anvil CPU ms/req',
+    ...(pg ? ['postgres CPU ms/req'] : []),
+    'loadgen CPU ms/req',
+  ];
+  const cpuColumns = (l: Load): string[] => [
+    cpuText(l.nodeCpuMsPerRequest),
+    cpuText(l.anvilCpuMsPerRequest),
+    ...(pg ? [cpuText(l.postgresCpuMsPerRequest)] : []),
+    cpuText(l.loadgenCpuMsPerRequest),
+  ];
   const row = (name: string, l: Load): string[] => [
     name,
     l.perSecond.toFixed(0),
@@ -212,11 +227,10 @@ try {
     l.p90.toFixed(1),
     l.p99.toFixed(1),
     (p.perSecond / l.perSecond).toFixed(2),
-    cpuText(l.nodeCpuMsPerRequest),
-    cpuText(l.anvilCpuMsPerRequest),
+    ...cpuColumns(l),
   ];
   printTable(
-    ['request', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'cost × plain', 'node CPU ms/req', 'anvil CPU ms/req'],
+    ['request', 'req/s', 'p50 ms', 'p90 ms', 'p99 ms', 'cost × plain', ...cpuHeaders],
     [row('key release (baseline)', p), row('key release + credential check', c)],
   );
   const po = plainOpen.length > 0 ? bestOpen(plainOpen) : undefined;
@@ -232,10 +246,10 @@ try {
       l.p50.toFixed(1),
       l.p90.toFixed(1),
       l.p99.toFixed(1),
-      cpuText(l.nodeCpuMsPerRequest),
+      ...cpuColumns(l),
     ];
     printTable(
-      ['request', 'sent/s', 'answered/s', 'p50 ms', 'p90 ms', 'p99 ms', 'node CPU ms/req'],
+      ['request', 'sent/s', 'answered/s', 'p50 ms', 'p90 ms', 'p99 ms', ...cpuHeaders],
       [openRow('key release (baseline)', po), openRow('key release + credential check', co)],
     );
   }
@@ -261,6 +275,10 @@ try {
       checkedNodeCpuMs: cpuNumber(c.nodeCpuMsPerRequest),
       plainAnvilCpuMs: cpuNumber(p.anvilCpuMsPerRequest),
       checkedAnvilCpuMs: cpuNumber(c.anvilCpuMsPerRequest),
+      plainPostgresCpuMs: cpuNumber(p.postgresCpuMsPerRequest),
+      checkedPostgresCpuMs: cpuNumber(c.postgresCpuMsPerRequest),
+      plainLoadgenCpuMs: cpuNumber(p.loadgenCpuMsPerRequest),
+      checkedLoadgenCpuMs: cpuNumber(c.loadgenCpuMsPerRequest),
       store: bench.database,
       signatures: getRecoverPublicKey().name,
       ...(po !== undefined && co !== undefined
@@ -275,6 +293,8 @@ try {
             openCheckedP99: +co.p99.toFixed(2),
             openPlainNodeCpuMs: cpuNumber(po.nodeCpuMsPerRequest),
             openCheckedNodeCpuMs: cpuNumber(co.nodeCpuMsPerRequest),
+            openPlainLoadgenCpuMs: cpuNumber(po.loadgenCpuMsPerRequest),
+            openCheckedLoadgenCpuMs: cpuNumber(co.loadgenCpuMsPerRequest),
           }
         : {}),
       gateP50: +q(0.5).toFixed(2),

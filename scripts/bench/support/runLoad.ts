@@ -20,11 +20,15 @@ export type Load = {
   max: number;
   meanBytes: number;
   /**
-   * CPU milliseconds per request while the round was sent: this process (the node under test, PGlite included) and
-   * its anvil child (the chain reads), user + system. CPU counts hold up better than rates on a shared machine.
+   * CPU milliseconds per request while the round was sent: this process (the node under test, PGlite included), its
+   * anvil child (the chain reads), a PostgreSQL server's processes under it (`--pg`), and the load generator itself
+   * (measured by the generator, from its first request to its last answer), user + system. The four share the
+   * machine's cores; CPU counts hold up better than rates on a shared machine.
    */
   nodeCpuMsPerRequest?: number;
   anvilCpuMsPerRequest?: number;
+  postgresCpuMsPerRequest?: number;
+  loadgenCpuMsPerRequest?: number;
   /** Open loop only: the rate asked for, and the rate the generator kept sending at. */
   rate?: number;
   sendPerSecond?: number;
@@ -59,7 +63,8 @@ export async function runLoad(parameters: {
   step(`${name}: sending them from a second process`);
   const profile = await startProfile();
   const cpuBefore = process.cpuUsage();
-  const anvilBefore = anvilCpuMs();
+  const anvilBefore = descendantCpuMs('anvil');
+  const postgresBefore = descendantCpuMs('postgres');
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
     (resolve, reject) => {
       const p = spawn(process.execPath, [
@@ -84,13 +89,16 @@ export async function runLoad(parameters: {
     },
   );
   const cpu = process.cpuUsage(cpuBefore);
-  const anvilAfter = anvilCpuMs();
+  const anvilAfter = descendantCpuMs('anvil');
+  const postgresAfter = descendantCpuMs('postgres');
   await profile?.stop(path.join(process.env.CAREKEY_BENCH_CPU_PROFILE ?? '', `${name}.cpuprofile`));
   if (child.status !== 0) throw new Error(`load generator failed: ${child.stderr}`);
   const load = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Load;
   load.nodeCpuMsPerRequest = (cpu.user + cpu.system) / 1000 / count;
   if (anvilBefore !== undefined && anvilAfter !== undefined)
     load.anvilCpuMsPerRequest = (anvilAfter - anvilBefore) / count;
+  if (postgresBefore !== undefined && postgresAfter !== undefined)
+    load.postgresCpuMsPerRequest = (postgresAfter - postgresBefore) / count;
   if (load.statuses['429'])
     throw new Error(
       `${name}: ${load.statuses['429']} requests were rate limited (T-24); start the node with the limit off or high: --node-env <its variable>=<value>`,
@@ -101,25 +109,44 @@ export async function runLoad(parameters: {
   return load;
 }
 
-/** User + system CPU ms of this process's `anvil` children (Linux `/proc`), or `undefined` where unreadable. */
-function anvilCpuMs(): number | undefined {
-  try {
-    const tick = 1000 / 100; // USER_HZ
-    let total: number | undefined;
-    for (const task of readdirSync(`/proc/${process.pid}/task`)) {
-      const children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').trim();
-      for (const pid of children === '' ? [] : children.split(' ')) {
-        if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'anvil') continue;
-        // Fields after the parenthesised command: utime and stime are the 12th and 13th.
-        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        total = (total ?? 0) + (Number(fields[11]) + Number(fields[12])) * tick;
+/**
+ * User + system CPU ms of this process's descendants named `comm` (Linux `/proc`: `anvil`, or a PostgreSQL server's
+ * `postgres` processes, started through `runuser` when root), or `undefined` where none is found or `/proc` is
+ * unreadable. Processes that exited in between are not counted (the server's backends live for the whole run).
+ */
+function descendantCpuMs(comm: string): number | undefined {
+  const tick = 1000 / 100; // USER_HZ
+  let total: number | undefined;
+  const visit = (pid: string, depth: number) => {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return;
+    }
+    for (const task of tasks) {
+      let children: string[];
+      try {
+        const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+        children = text === '' ? [] : text.split(' ');
+      } catch {
+        continue;
+      }
+      for (const child of children) {
+        try {
+          if (readFileSync(`/proc/${child}/comm`, 'utf8').trim() === comm) {
+            // Fields after the parenthesised command: utime and stime are the 12th and 13th.
+            const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+            const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            total = (total ?? 0) + (Number(fields[11]) + Number(fields[12])) * tick;
+          }
+        } catch {}
+        if (depth < 4) visit(child, depth + 1);
       }
     }
-    return total;
-  } catch {
-    return undefined;
-  }
+  };
+  visit(String(process.pid), 0);
+  return total;
 }
 
 /**
