@@ -210,12 +210,14 @@ try {
   const pg = bench.database === 'postgres';
   const cpuHeaders = [
     'node CPU ms/req',
+    'of it main thread',
     'anvil CPU ms/req',
     ...(pg ? ['postgres CPU ms/req'] : []),
     'loadgen CPU ms/req',
   ];
   const cpuColumns = (l: Load): string[] => [
     cpuText(l.nodeCpuMsPerRequest),
+    cpuText(l.mainThreadCpuMsPerRequest),
     cpuText(l.anvilCpuMsPerRequest),
     ...(pg ? [cpuText(l.postgresCpuMsPerRequest)] : []),
     cpuText(l.loadgenCpuMsPerRequest),
@@ -273,6 +275,8 @@ try {
       checkCostVsPlain: +(p.perSecond / c.perSecond).toFixed(2),
       plainNodeCpuMs: cpuNumber(p.nodeCpuMsPerRequest),
       checkedNodeCpuMs: cpuNumber(c.nodeCpuMsPerRequest),
+      plainMainThreadCpuMs: cpuNumber(p.mainThreadCpuMsPerRequest),
+      checkedMainThreadCpuMs: cpuNumber(c.mainThreadCpuMsPerRequest),
       plainAnvilCpuMs: cpuNumber(p.anvilCpuMsPerRequest),
       checkedAnvilCpuMs: cpuNumber(c.anvilCpuMsPerRequest),
       plainPostgresCpuMs: cpuNumber(p.postgresCpuMsPerRequest),

@@ -18,6 +18,7 @@ import { publishKey } from '../../../packages/cli/src/commands/publishKey.ts';
 import { carekeyHome } from '../../../packages/cli/src/home/carekeyHome.ts';
 import { RecordStore } from '../../../packages/cli/src/home/recordStore.ts';
 import { readWalletPublic, saveNewWallet, unlockWallet } from '../../../packages/cli/src/home/walletStore.ts';
+import { pgliteWorkerOf } from '../../../packages/node/src/db/createPgliteWorkerSql.ts';
 import {
   type PostgresServer,
   startPostgresServer,
@@ -87,8 +88,11 @@ export function applyNodeEnv(): Record<string, string> {
 }
 
 export type BenchNode = TempNode & {
-  /** `postgres` (a PostgreSQL server, `--pg`) or `pglite` (embedded, the default). */
-  database: 'postgres' | 'pglite';
+  /**
+   * `postgres` (a PostgreSQL server, `--pg`), `pglite-worker` (embedded, in a worker thread: the node's default) or
+   * `pglite` (embedded, on the node's thread: `--node-env CAREKEY_PGLITE_WORKER=0`).
+   */
+  database: 'postgres' | 'pglite' | 'pglite-worker';
 };
 
 /**
@@ -113,7 +117,8 @@ export async function startBenchNode(
     });
     return {
       ...temp,
-      database: server === undefined ? 'pglite' : 'postgres',
+      database:
+        server !== undefined ? 'postgres' : pgliteWorkerOf(temp.node.sql) ? 'pglite-worker' : 'pglite',
       async stop() {
         try {
           await temp.stop();

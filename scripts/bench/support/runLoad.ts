@@ -26,6 +26,12 @@ export type Load = {
    * machine's cores; CPU counts hold up better than rates on a shared machine.
    */
   nodeCpuMsPerRequest?: number;
+  /**
+   * The part of `nodeCpuMsPerRequest` spent on this process's main thread (the node's event loop), from Linux
+   * `/proc` (`undefined` elsewhere): the rest is worker threads (PGlite's, with CAREKEY_PGLITE_WORKER), GC and libuv
+   * threads.
+   */
+  mainThreadCpuMsPerRequest?: number;
   anvilCpuMsPerRequest?: number;
   postgresCpuMsPerRequest?: number;
   loadgenCpuMsPerRequest?: number;
@@ -63,6 +69,7 @@ export async function runLoad(parameters: {
   step(`${name}: sending them from a second process`);
   const profile = await startProfile();
   const cpuBefore = process.cpuUsage();
+  const mainBefore = mainThreadCpuMs();
   const anvilBefore = descendantCpuMs('anvil');
   const postgresBefore = descendantCpuMs('postgres');
   const child = await new Promise<{ status: number | null; stdout: string; stderr: string }>(
@@ -89,12 +96,15 @@ export async function runLoad(parameters: {
     },
   );
   const cpu = process.cpuUsage(cpuBefore);
+  const mainAfter = mainThreadCpuMs();
   const anvilAfter = descendantCpuMs('anvil');
   const postgresAfter = descendantCpuMs('postgres');
   await profile?.stop(path.join(process.env.CAREKEY_BENCH_CPU_PROFILE ?? '', `${name}.cpuprofile`));
   if (child.status !== 0) throw new Error(`load generator failed: ${child.stderr}`);
   const load = JSON.parse(child.stdout.trim().split('\n').pop() ?? '{}') as Load;
   load.nodeCpuMsPerRequest = (cpu.user + cpu.system) / 1000 / count;
+  if (mainBefore !== undefined && mainAfter !== undefined)
+    load.mainThreadCpuMsPerRequest = (mainAfter - mainBefore) / count;
   if (anvilBefore !== undefined && anvilAfter !== undefined)
     load.anvilCpuMsPerRequest = (anvilAfter - anvilBefore) / count;
   if (postgresBefore !== undefined && postgresAfter !== undefined)
@@ -107,6 +117,16 @@ export async function runLoad(parameters: {
   if (ok !== count)
     throw new Error(`${name}: only ${ok}/${count} succeeded: ${JSON.stringify(load.statuses)}`);
   return load;
+}
+
+/** CPU ms this process's main thread has run (Linux `/proc/<pid>/task/<pid>/schedstat`, in ns), or `undefined`. */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const ns = Number(readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+    return Number.isFinite(ns) ? ns / 1e6 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

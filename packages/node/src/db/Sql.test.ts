@@ -1,13 +1,13 @@
 import { QueryError, StorageError, StoreClosedError } from '@carekey/sdk/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openTestSql, pgliteTemplate, SQL_ENGINES, stopTestPostgresServer } from './testing/sqlEngines.ts';
+import { openTestSql, pgliteTemplate, SQL_STORES, stopTestPostgresServer } from './testing/sqlEngines.ts';
 
 // Compiling PGlite and running initdb takes seconds: do it once, in a hook, not in the first test.
 beforeAll(() => pgliteTemplate(false), 180_000);
 afterAll(stopTestPostgresServer);
 
-describe.each(SQL_ENGINES)('Sql on %s', (engine) => {
-  it('returns the same JavaScript values on both engines', async () => {
+describe.each(SQL_STORES)('Sql on %s', (engine) => {
+  it('returns the same JavaScript values on every engine', async () => {
     const sql = await openTestSql(engine);
     try {
       const { rows } = await sql.query(

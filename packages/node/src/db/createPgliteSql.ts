@@ -1,7 +1,8 @@
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { StorageError, StoreClosedError } from '@carekey/sdk/errors';
 import { PGlite, types } from '@electric-sql/pglite';
+import { forgetPgliteDump, registerPgliteDump } from './dumpPgliteSql.ts';
+import { lockDataDir } from './lockDataDir.ts';
 import type { QueryReturnType, Sql, SqlExecutor, SqlRow, TransactionOptions } from './Sql.ts';
 import { toQueryError } from './toQueryError.ts';
 import { assertOutsideTransaction, inTransactionOf } from './transactionScope.ts';
@@ -18,6 +19,8 @@ export type CreatePgliteSqlParameters = {
    */
   from?: Blob | undefined;
 };
+
+export { dumpPgliteSql } from './dumpPgliteSql.ts';
 
 export type CreatePgliteSqlReturnType = Sql;
 
@@ -51,14 +54,7 @@ export async function createPgliteSql(
     });
   } catch (cause) {
     unlock();
-    throw new StorageError(
-      `cannot open the embedded database${dataDir !== undefined ? ` in '${dataDir}'` : ''}: ${(cause as Error).message ?? String(cause)}`,
-      {
-        hint: 'check that the folder is writable and not used by another Carekey node; set CAREKEY_DATA or --data to another folder',
-        cause,
-        details: { dataDir },
-      },
-    );
+    throw cannotOpenError(dataDir, cause);
   }
 
   let closed = false;
@@ -117,7 +113,7 @@ export async function createPgliteSql(
     async close() {
       if (closed) return;
       closed = true;
-      dumps.delete(sql);
+      forgetPgliteDump(sql);
       try {
         await db.close();
       } finally {
@@ -125,68 +121,18 @@ export async function createPgliteSql(
       }
     },
   };
-  dumps.set(sql, () => db.dumpDataDir('none'));
+  registerPgliteDump(sql, () => db.dumpDataDir('none'));
   return sql;
 }
 
-const dumps = new WeakMap<Sql, () => Promise<Blob>>();
-
-/**
- * A tarball of an embedded store's whole database (PGlite `dumpDataDir`), for
- * `createPgliteSql({ from })`: backups, or a migrated template cloned by tests.
- *
- * @throws {StorageError} `sql` is not an open PGlite store.
- */
-export async function dumpPgliteSql(sql: Sql): Promise<Blob> {
-  const dump = dumps.get(sql);
-  if (!dump)
-    throw new StorageError('only an open embedded (PGlite) store can be dumped', {
-      hint: 'back up a PostgreSQL server with pg_dump',
-    });
-  return dump();
-}
-
-/**
- * Two PGlite instances on one folder (two nodes, or one node opening it twice)
- * would corrupt it: `<dataDir>.lock` holds the owner's pid. A lock whose process
- * is gone (a killed node) is taken over.
- */
-function lockDataDir(dataDir: string): () => void {
-  const path = `${dataDir.replace(/[\\/]+$/, '')}.lock`;
-  for (let attempt = 0; ; attempt++) {
-    try {
-      mkdirSync(dirname(path), { recursive: true });
-      const fd = openSync(path, 'wx');
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        rmSync(path, { force: true });
-      };
-    } catch (cause) {
-      if ((cause as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0)
-        throw new StorageError(`cannot lock the embedded database folder '${dataDir}'`, {
-          cause,
-          hint: 'check that the data folder is writable (CAREKEY_DATA / --data)',
-        });
-      const owner = Number.parseInt(readFileSync(path, 'utf8'), 10);
-      if (Number.isSafeInteger(owner) && owner > 0 && isAlive(owner))
-        throw new StorageError(`the embedded database in '${dataDir}' is already open (process ${owner})`, {
-          hint: 'stop the other Carekey node using this data folder, or give this one another CAREKEY_DATA / --data',
-          details: { dataDir, pid: owner },
-        });
-      rmSync(path, { force: true }); // its owner is gone
-    }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** Why an embedded store did not open (in process or in a worker thread: the same words). */
+export function cannotOpenError(dataDir: string | undefined, cause: unknown): StorageError {
+  return new StorageError(
+    `cannot open the embedded database${dataDir !== undefined ? ` in '${dataDir}'` : ''}: ${(cause as Error).message ?? String(cause)}`,
+    {
+      hint: 'check that the folder is writable and not used by another Carekey node; set CAREKEY_DATA or --data to another folder',
+      cause,
+      details: { dataDir },
+    },
+  );
 }

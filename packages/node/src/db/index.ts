@@ -7,6 +7,12 @@ export {
   dumpPgliteSql,
 } from './createPgliteSql.ts';
 export {
+  type CreatePgliteWorkerSqlParameters,
+  type CreatePgliteWorkerSqlReturnType,
+  createPgliteWorkerSql,
+  pgliteWorkerOf,
+} from './createPgliteWorkerSql.ts';
+export {
   type CreatePostgresSqlParameters,
   type CreatePostgresSqlReturnType,
   createPostgresSql,

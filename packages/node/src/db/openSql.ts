@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { createPgliteSql } from './createPgliteSql.ts';
+import { createPgliteWorkerSql } from './createPgliteWorkerSql.ts';
 import { createPostgresSql } from './createPostgresSql.ts';
 import type { Sql } from './Sql.ts';
 
@@ -8,6 +9,12 @@ export type OpenSqlParameters = {
   dataDir: string;
   /** `--database-url` / `CAREKEY_DATABASE_URL`: a PostgreSQL server instead of the embedded store. */
   databaseUrl?: string | undefined;
+  /**
+   * Run the embedded PGlite in a worker thread (`createPgliteWorkerSql`: its WebAssembly off the node's event loop)
+   * rather than on the calling thread (`createPgliteSql`). Default: only with `CAREKEY_PGLITE_WORKER=1`. The same
+   * data folder either way.
+   */
+  pgliteWorker?: boolean | undefined;
 };
 
 export type OpenSqlReturnType = Sql;
@@ -15,7 +22,8 @@ export type OpenSqlReturnType = Sql;
 /**
  * Opens the node's SQL store: the PostgreSQL server at `databaseUrl` when one
  * is given (an empty string counts as none), otherwise the embedded PGlite
- * database in `<dataDir>/pg`. Run {@link migrate} next.
+ * database in `<dataDir>/pg`, run in a worker thread when `pgliteWorker` is
+ * true or `CAREKEY_PGLITE_WORKER=1`. Run {@link migrate} next.
  *
  * @throws {InvalidDatabaseUrlError} `databaseUrl` is malformed.
  * @throws {DatabaseConnectionError} the server cannot be reached or refuses the login.
@@ -26,5 +34,6 @@ export type OpenSqlReturnType = Sql;
 export async function openSql(parameters: OpenSqlParameters): Promise<OpenSqlReturnType> {
   const { databaseUrl, dataDir } = parameters;
   if (databaseUrl !== undefined && databaseUrl !== '') return createPostgresSql({ url: databaseUrl });
-  return createPgliteSql({ dataDir: join(dataDir, 'pg') });
+  const inWorker = parameters.pgliteWorker ?? process.env.CAREKEY_PGLITE_WORKER === '1';
+  return (inWorker ? createPgliteWorkerSql : createPgliteSql)({ dataDir: join(dataDir, 'pg') });
 }

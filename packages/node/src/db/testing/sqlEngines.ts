@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createPgliteSql, dumpPgliteSql } from '../createPgliteSql.ts';
+import { createPgliteWorkerSql } from '../createPgliteWorkerSql.ts';
 import { createPostgresSql } from '../createPostgresSql.ts';
 import { migrate } from '../migrate.ts';
 import type { Sql, SqlEngine } from '../Sql.ts';
@@ -9,6 +10,15 @@ import { type PostgresServer, startPostgresServer } from './startPostgresServer.
 
 /** Both engines: every SQL test runs once on each (`describe.each(SQL_ENGINES)`). */
 export const SQL_ENGINES: readonly SqlEngine[] = ['pglite', 'postgres'];
+
+/**
+ * A store the tests can open: an engine, or `pglite-worker` — PGlite in a worker thread (`createPgliteWorkerSql`,
+ * the node's default; engine `pglite`, the same behaviour by contract: Sql.test runs on all three).
+ */
+export type TestSqlStore = SqlEngine | 'pglite-worker';
+
+/** Every store: the `Sql` contract tests run on each (`describe.each(SQL_STORES)`). */
+export const SQL_STORES: readonly TestSqlStore[] = ['pglite', 'pglite-worker', 'postgres'];
 
 let server: Promise<PostgresServer> | undefined;
 
@@ -53,12 +63,13 @@ export type OpenTestSqlOptions = {
 };
 
 /**
- * A fresh store on `engine`: an in-memory PGlite, or a new database on the test
+ * A fresh store on `engine`: an in-memory PGlite (in process, or in a worker thread), or a new database on the test
  * file's PostgreSQL server. Call {@link stopTestPostgresServer} in `afterAll`.
  */
-export async function openTestSql(engine: SqlEngine, options: OpenTestSqlOptions = {}): Promise<Sql> {
+export async function openTestSql(engine: TestSqlStore, options: OpenTestSqlOptions = {}): Promise<Sql> {
   const migrated = options.migrated ?? false;
   if (engine === 'pglite') return createPgliteSql({ from: await pgliteTemplate(migrated) });
+  if (engine === 'pglite-worker') return createPgliteWorkerSql({ from: await pgliteTemplate(migrated) });
   const url = await (await testPostgresServer()).createDatabase();
   const sql = await createPostgresSql({ url });
   if (migrated) await migrate({ sql });
