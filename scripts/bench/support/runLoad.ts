@@ -122,7 +122,9 @@ export async function runLoad(parameters: {
 /** CPU ms this process's main thread has run (Linux `/proc/<pid>/task/<pid>/schedstat`, in ns), or `undefined`. */
 function mainThreadCpuMs(): number | undefined {
   try {
-    const ns = Number(readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ')[0]);
+    const ns = Number(
+      readFileSync(`/proc/${process.pid}/task/${process.pid}/schedstat`, 'utf8').split(' ')[0],
+    );
     return Number.isFinite(ns) ? ns / 1e6 : undefined;
   } catch {
     return undefined;
