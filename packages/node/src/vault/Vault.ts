@@ -7,13 +7,24 @@ import type { ChainHead, VaultChain } from './VaultChain.ts';
  * A check of a grantee before a key release: the refusal reason, or `undefined` to release. `head` is the block
  * the release decides at (chain reads are made there); `sql` the release's transaction, which SQL reads go
  * through (the store's own connection otherwise). `warm(head)`, optional, starts the chain reads a check at that
- * head will need (never decides anything: the check itself still reads at its head).
+ * head will need (never decides anything: the check itself still reads at its head). `many`, optional, is the same
+ * check for several grantees at once (a batch of releases sharing a transaction), its SQL reads in one statement:
+ * one settled answer per entry, in order (a rejected entry fails only its release); without it a batch calls the
+ * check once per release.
  */
 export type GranteeCheck = ((
   grantee: Address,
   head?: ChainHead,
   sql?: SqlExecutor,
-) => Promise<string | undefined>) & { warm?: ((head: ChainHead) => void) | undefined };
+) => Promise<string | undefined>) & {
+  warm?: ((head: ChainHead) => void) | undefined;
+  many?:
+    | ((
+        checks: readonly { grantee: Address; head?: ChainHead | undefined }[],
+        sql?: SqlExecutor,
+      ) => Promise<PromiseSettledResult<string | undefined>[]>)
+    | undefined;
+};
 
 /**
  * Everything the key vault works with: its SQL store, the chain reader, the blob store and its settings. Every

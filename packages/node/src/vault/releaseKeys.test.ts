@@ -1,9 +1,10 @@
 import { getSignatureContext, ScopeKind, toRevokeTypedData } from '@carekey/sdk/chain';
 import { decodeStanza, decryptPayload, unwrapFileKey } from '@carekey/sdk/crypto';
-import { KeyReleaseRefusedError, SignedRequestError } from '@carekey/sdk/errors';
+import { KeyReleaseRefusedError, QueryError, SignedRequestError } from '@carekey/sdk/errors';
+import { keyRequestEnvelope, toKeyRequestTypedData } from '@carekey/sdk/protocol';
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SqlExecutor } from '../db/Sql.ts';
+import type { Sql, SqlExecutor } from '../db/Sql.ts';
 import { releaseKeys } from './releaseKeys.ts';
 import { submitRevocation } from './submitRevocation.ts';
 import {
@@ -524,5 +525,307 @@ describe('releaseKeys: the grantee check (T-7)', () => {
     } finally {
       t.vault.checkGrantee = undefined;
     }
+  });
+});
+
+describe('releaseKeys: one batch of concurrent releases (R-6, T-1, F-2)', () => {
+  /**
+   * The vault over a store whose transactions record their statements, and whose next transaction can be held
+   * open: releases arriving meanwhile queue, and go together into the transaction after it (one batch).
+   */
+  function recordingVault(fails?: (params: readonly unknown[]) => boolean) {
+    const base = t.vault.sql;
+    const transactions: string[][] = [];
+    let hold: Promise<void> | undefined;
+    let entered: () => void = () => {};
+    const sql: Sql = {
+      engine: base.engine,
+      query: ((text, params) => base.query(text, params)) as Sql['query'],
+      exec: (script) => base.exec(script),
+      close: async () => {},
+      transaction: (async (fn, options) => {
+        const waitFor = hold;
+        hold = undefined;
+        entered();
+        await waitFor;
+        return base.transaction((tx) => {
+          const statements: string[] = [];
+          transactions.push(statements);
+          return fn({
+            query: ((text, params) => {
+              statements.push(text);
+              if (fails?.(params ?? [])) return tx.query('select 1 / 0');
+              return tx.query(text, params);
+            }) as SqlExecutor['query'],
+            exec: (script) => tx.exec(script),
+          });
+        }, options);
+      }) as Sql['transaction'],
+    };
+    return {
+      vault: { ...t.vault, sql },
+      transactions,
+      /** Holds the next transaction until `release` is called; resolves once it is waiting. */
+      holdNext: () => {
+        let release: () => void = () => {};
+        hold = new Promise<void>((resolve) => {
+          release = resolve;
+        });
+        const waiting = new Promise<void>((resolve) => {
+          entered = resolve;
+        });
+        return { waiting, release };
+      },
+    };
+  }
+
+  /** The audit rows of one signed request (by its signature), oldest first. */
+  async function rowsSigned(signature: Hex) {
+    const { rows } = await t.sql.query<{
+      id: bigint;
+      patient: Uint8Array;
+      actor: Uint8Array;
+      action: string;
+      reason: string | null;
+      record_ids: Uint8Array[];
+    }>(
+      `select id, patient, actor, action, reason, record_ids from access_log where signature = $1 order by id`,
+      [hexToBytes(signature)],
+    );
+    return rows.map((r) => ({
+      id: r.id,
+      patient: bytesToHex(r.patient),
+      actor: bytesToHex(r.actor),
+      action: r.action,
+      reason: r.reason,
+      recordIds: r.record_ids.map((id) => bytesToHex(id)),
+    }));
+  }
+
+  const claimedNonce = async (grantee: Hex, nonce: Hex) =>
+    (
+      await t.sql.query('select 1 from used_nonces where signer = $1 and nonce = $2', [
+        hexToBytes(grantee),
+        hexToBytes(nonce),
+      ])
+    ).rows.length === 1;
+
+  it('R-6/T-1 a batch of allowed and refused requests for two patients shares two statements; each request gets exactly its own rows (one per patient concerned), the same nonce twice releases once, a refused request leaves its nonce usable', async () => {
+    const [r0, r1] = [nth(records, 0), nth(records, 1)];
+    const o0 = nth(otherRecords, 0);
+    const g1 = t.newIdentity();
+    const g2 = t.newIdentity();
+    const g3 = t.newIdentity();
+    const g4 = t.newIdentity();
+    const grant1 = await t.grant({ patient, grantee: g1, scopeKind: ScopeKind.All, records: [r0] });
+    const grant2 = await t.grant({ patient: other, grantee: g2, scopeKind: ScopeKind.All, records: [o0] });
+    const grant3 = await t.grant({ patient, grantee: g3, scopeKind: ScopeKind.All, records: [r0] });
+    const grant4 = await t.grant({
+      patient,
+      grantee: g4,
+      scopeKind: ScopeKind.Records,
+      scopeRecordIds: [r0.recordId],
+      records: [r0],
+    });
+    const domain = {
+      chainId: t.vault.chain.chainId,
+      verifyingContract: t.vault.chain.contracts.consentRegistry,
+    };
+    const ask = (who: TestIdentity, grantId: Hex, recordIds: Hex[]) =>
+      t.keyRequest({ account: who.account, grantId, recordIds });
+    const leader = await ask(g1, grant1, [r0.recordId]);
+    const allowedA = await ask(g1, grant1, [r0.recordId]);
+    // Another request with allowedA's nonce (signed anew, another lifetime): of the two, exactly one releases.
+    const again = {
+      ...allowedA.message,
+      issuedAt: BigInt(allowedA.message.issuedAt),
+      expiresAt: BigInt(allowedA.message.expiresAt) + 1n,
+    };
+    const sameNonce = keyRequestEnvelope(
+      again,
+      await g1.account.signTypedData(toKeyRequestTypedData(domain, again)),
+    );
+    const allowedB = await ask(g2, grant2, [o0.recordId]);
+    const otherPatient = await ask(g1, grant1, [r0.recordId, o0.recordId]);
+    const noStanza = await ask(g1, grant1, [r0.recordId, r1.recordId]);
+    const uncredentialed = await ask(g3, grant3, [r0.recordId]);
+    const scoped = await ask(g4, grant4, [r0.recordId]);
+    const batch = {
+      allowedA,
+      sameNonce,
+      allowedB,
+      replayOfB: allowedB, // the same envelope twice in one batch
+      otherPatient,
+      noStanza,
+      uncredentialed,
+      scoped,
+    };
+
+    const { vault, transactions, holdNext } = recordingVault();
+    let queued = 0;
+    const check: GranteeCheck = async (who) => (who === g3.address ? 'no-credential' : undefined);
+    check.warm = () => {
+      queued += 1; // called just before the request joins the batch queue
+    };
+    vault.checkGrantee = check;
+    const held = holdNext();
+    const first = releaseKeys({ vault, envelope: leader });
+    await held.waiting;
+    const outcomes = Object.values(batch).map((envelope) =>
+      releaseKeys({ vault, envelope }).then(
+        (released) => released,
+        (error: unknown) => error,
+      ),
+    );
+    const deadline = Date.now() + 20_000;
+    while (queued < 1 + outcomes.length && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    held.release();
+    await first;
+    const results = Object.fromEntries(Object.keys(batch).map((k, i) => [k, outcomes[i]]));
+    await Promise.all(outcomes);
+    const settled = Object.fromEntries(
+      await Promise.all(Object.entries(results).map(async ([k, p]) => [k, await p] as const)),
+    );
+
+    // The leader alone, then the eight in one transaction, of two statements (one read, one write).
+    expect(transactions).toHaveLength(2);
+    expect(transactions[1]).toHaveLength(2);
+
+    const released = (k: string) => settled[k] as Awaited<ReturnType<typeof releaseKeys>>;
+    const isRefused = (k: string) => settled[k] instanceof KeyReleaseRefusedError;
+    // Same nonce: exactly one of the two, whichever arrived first.
+    expect([isRefused('allowedA'), isRefused('sameNonce')].sort()).toEqual([false, true]);
+    const winner = isRefused('allowedA') ? 'sameNonce' : 'allowedA';
+    const loser = winner === 'allowedA' ? 'sameNonce' : 'allowedA';
+    expect((settled[loser] as KeyReleaseRefusedError).reason).toBe('replayed');
+    expect((settled[loser] as Error).message).toBe('key release refused'); // T-15: uniform
+    expect(released(winner).records.map((r) => r.recordId)).toEqual([r0.recordId]);
+    // The same envelope twice: one released, one replayed.
+    const twice = [settled.allowedB, settled.replayOfB];
+    expect(twice.filter((o) => o instanceof KeyReleaseRefusedError)).toHaveLength(1);
+    const releasedB = twice.find((o) => !(o instanceof Error)) as Awaited<ReturnType<typeof releaseKeys>>;
+    expect(releasedB.records.map((r) => r.recordId)).toEqual([o0.recordId]);
+    expect(released('scoped').records.map((r) => r.recordId)).toEqual([r0.recordId]);
+    for (const [k, reason] of [
+      ['otherPatient', 'other-patient'],
+      ['noStanza', 'no-stanza'],
+      ['uncredentialed', 'credential-no-credential'],
+    ] as const)
+      expect((settled[k] as KeyReleaseRefusedError).reason).toBe(reason);
+
+    // Each request's rows: the release row it was given, naming its own patient, actor and records only.
+    const a = patient.address.toLowerCase();
+    const b = other.address.toLowerCase();
+    const releaseRow = (who: TestIdentity, p: string, ids: Hex[]) => ({
+      patient: p,
+      actor: who.address.toLowerCase(),
+      action: 'release',
+      reason: null,
+      recordIds: ids,
+    });
+    const refusalRow = (who: TestIdentity, p: string, reason: string, ids: Hex[]) => ({
+      patient: p,
+      actor: who.address.toLowerCase(),
+      action: 'refusal',
+      reason,
+      recordIds: ids,
+    });
+    const winnerRows = await rowsSigned(batch[winner].signature);
+    expect(winnerRows).toEqual([{ id: released(winner).accessLogId, ...releaseRow(g1, a, [r0.recordId]) }]);
+    expect((await rowsSigned(batch[loser].signature)).map(({ id: _, ...r }) => r)).toEqual([
+      refusalRow(g1, a, 'replayed', [r0.recordId]),
+    ]);
+    const rowsB = await rowsSigned(allowedB.signature);
+    expect(rowsB.map(({ id: _, ...r }) => r).sort((x, y) => x.action.localeCompare(y.action))).toEqual([
+      refusalRow(g2, b, 'replayed', [o0.recordId]),
+      releaseRow(g2, b, [o0.recordId]),
+    ]);
+    expect(rowsB.find((r) => r.action === 'release')?.id).toBe(releasedB.accessLogId);
+    expect(await rowsSigned(scoped.signature)).toEqual([
+      { id: released('scoped').accessLogId, ...releaseRow(g4, a, [r0.recordId]) },
+    ]);
+    // One refusal row per patient concerned, each with only that patient's record (no cross-patient leak).
+    expect(
+      (await rowsSigned(otherPatient.signature))
+        .map(({ id: _, ...r }) => r)
+        .sort((x, y) => x.patient.localeCompare(y.patient)),
+    ).toEqual(
+      [
+        refusalRow(g1, a, 'other-patient', [r0.recordId]),
+        refusalRow(g1, b, 'other-patient', [o0.recordId]),
+      ].sort((x, y) => x.patient.localeCompare(y.patient)),
+    );
+    expect((await rowsSigned(noStanza.signature)).map(({ id: _, ...r }) => r)).toEqual([
+      refusalRow(g1, a, 'no-stanza', [r0.recordId, r1.recordId]),
+    ]);
+    expect((await rowsSigned(uncredentialed.signature)).map(({ id: _, ...r }) => r)).toEqual([
+      refusalRow(g3, a, 'credential-no-credential', [r0.recordId]),
+    ]);
+
+    // Refused requests claimed nothing: once the check passes, the credential-refused request is released.
+    expect(await claimedNonce(g1.address, noStanza.message.nonce)).toBe(false);
+    expect(await claimedNonce(g3.address, uncredentialed.message.nonce)).toBe(false);
+    expect(await claimedNonce(g1.address, allowedA.message.nonce)).toBe(true);
+    vault.checkGrantee = undefined;
+    expect((await releaseKeys({ vault, envelope: uncredentialed })).records).toHaveLength(1);
+  });
+
+  it('F-2 a batch whose write fails is run again request by request: only the failing request fails (as does one whose check throws), the others are logged and released', async () => {
+    const r0 = nth(records, 0);
+    const g = t.newIdentity();
+    const gx = t.newIdentity();
+    const grantId = await t.grant({ patient, grantee: g, scopeKind: ScopeKind.All, records: [r0] });
+    const grantX = await t.grant({ patient, grantee: gx, scopeKind: ScopeKind.All, records: [r0] });
+    const ask = () => t.keyRequest({ account: g.account, grantId, recordIds: [r0.recordId] });
+    const [leader, ...rest] = await Promise.all(Array.from({ length: 5 }, ask));
+    const broken = await t.keyRequest({ account: gx.account, grantId: grantX, recordIds: [r0.recordId] });
+    const poisoned = nth(rest, 1);
+    const requests = [...rest, broken];
+    // The store refuses the write of any statement carrying the poisoned request's nonce (a real failed
+    // statement: the transaction is aborted), and the check throws for gx.
+    const poison = poisoned.message.nonce.toLowerCase();
+    const { vault, transactions, holdNext } = recordingVault((params) =>
+      params.some(
+        (p) => Array.isArray(p) && p.some((x) => x instanceof Uint8Array && bytesToHex(x) === poison),
+      ),
+    );
+    let queued = 0;
+    const check: GranteeCheck = async (who) => {
+      if (who === gx.address) throw new Error('credential check unavailable');
+      return undefined;
+    };
+    check.warm = () => {
+      queued += 1;
+    };
+    vault.checkGrantee = check;
+    const held = holdNext();
+    const first = releaseKeys({ vault, envelope: nth([leader], 0) });
+    await held.waiting;
+    const outcomes = requests.map((envelope) =>
+      releaseKeys({ vault, envelope }).then(
+        (r) => r,
+        (e: unknown) => e as Error,
+      ),
+    );
+    const deadline = Date.now() + 20_000;
+    while (queued < 1 + requests.length && Date.now() < deadline)
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    held.release();
+    await first;
+    const settled = await Promise.all(outcomes);
+    expect(settled[1]).toBeInstanceOf(QueryError);
+    expect((settled[4] as Error).message).toBe('credential check unavailable');
+    for (const i of [0, 2, 3]) {
+      const released = settled[i] as Awaited<ReturnType<typeof releaseKeys>>;
+      expect(released.records).toHaveLength(1);
+      const rows = await rowsSigned(nth(requests, i).signature);
+      expect(rows.map((r) => [r.id, r.action])).toEqual([[released.accessLogId, 'release']]);
+    }
+    expect(await rowsSigned(poisoned.signature)).toEqual([]);
+    expect(await rowsSigned(broken.signature)).toEqual([]);
+    expect(await claimedNonce(g.address, poisoned.message.nonce)).toBe(false);
+    // The leader alone, the batch of five (rolled back), then each of the five alone.
+    expect(transactions).toHaveLength(7);
   });
 });
