@@ -1,8 +1,10 @@
 import { type CheckedStatusList, checkStatusList, toDid, verifyStatusList } from '@carekey/sdk/identity';
 import { type Address, bytesToHex, getAddress, hexToBytes } from 'viem';
 import type { ApiServices } from '../api/ApiServices.ts';
+import type { SqlExecutor } from '../db/Sql.ts';
 import type { CachedVaultChain } from '../vault/cacheVaultChain.ts';
 import type { GranteeCheck } from '../vault/Vault.ts';
+import type { ChainHead } from '../vault/VaultChain.ts';
 import { createNodeVerifier, type NodeVerifier } from './nodeVerifier.ts';
 import { recheckCredential } from './recheckCredential.ts';
 import { parseStatusListUri } from './statusListStore.ts';
@@ -20,8 +22,9 @@ const ISSUERS_WARMED = 16;
  * unexpired, status entry 0 in the issuer's latest list (`recheckCredential`, the check `GET /v1/credentials/{a}`
  * makes). Refusals: `no-credential`, `expired`, `untrusted-issuer`, `revoked`, `status-unavailable`…
  *
- * Every release reads the grantee's stored presentation and the issuer's stored list from SQL (one statement),
- * so a new presentation or a republished list counts from the next release; with `sql` (the release's transaction, as
+ * Every release reads the grantee's stored presentation and the issuer's stored list from SQL (one statement; `many`,
+ * for a batch of releases sharing a transaction, one statement for all their grantees), so a new presentation or a
+ * republished list counts from the next release; with `sql` (the release's transaction, as
  * `releaseKeys` passes it) through that transaction. With `chain` (the vault's cached chain) and
  * the release's head, the issuer's trust and DID owner are read at that head, once per block for all releases
  * (`cacheVaultChain`); without, at the latest block. A list signed by the issuer DID's owner key itself (no `kid`,
@@ -51,29 +54,37 @@ export function createCredentialGate(
   // Issuers of the last credentials checked: `warm` starts their trust and owner reads at a new head before the
   // release's transaction, so the check inside it finds them read (or in flight) instead of holding it open.
   const recentIssuers = new Set<Address>();
-  const gate: GranteeCheck = async (grantee, head, sql) => {
-    // One statement: the presentation and, joined on the list its status URI names (parsed here by a pattern),
-    // the stored list. The join is only a prefetch: `fetchStatusList` uses it when `parseStatusListUri` names the
-    // same issuer and list id, and reads the list itself otherwise.
-    const { rows } = await (sql ?? services.sql).query<{
-      issuer: Uint8Array;
-      status_uri: string;
-      status_idx: number;
-      expires_at: number | bigint | string;
-      list_issuer: Uint8Array | null;
-      list_id: string | null;
-      list_jwt: string | null;
-    }>(
-      `select p.issuer, p.status_uri, p.status_idx, p.expires_at,
+  type Presented = {
+    identity: Uint8Array;
+    issuer: Uint8Array;
+    status_uri: string;
+    status_idx: number;
+    expires_at: number | bigint | string;
+    list_issuer: Uint8Array | null;
+    list_id: string | null;
+    list_jwt: string | null;
+  };
+  // One statement for any number of grantees: each one's presentation and, joined on the list its status URI names
+  // (parsed here by a pattern), the stored list. The join is only a prefetch: `fetchStatusList` uses it when
+  // `parseStatusListUri` names the same issuer and list id, and reads the list itself otherwise.
+  const readPresented = async (grantees: readonly Address[], sql: SqlExecutor) => {
+    const { rows } = await sql.query<Presented>(
+      `select p.identity, p.issuer, p.status_uri, p.status_idx, p.expires_at,
               l.issuer as list_issuer, l.list_id, l.jwt as list_jwt
        from identity_presentations p
        left join identity_status_lists l
          on l.issuer = decode(substring(p.status_uri from '/v1/status-lists/0x([0-9a-fA-F]{40})/[A-Za-z0-9_-]{1,64}$'), 'hex')
         and l.list_id = substring(p.status_uri from '/v1/status-lists/0x[0-9a-fA-F]{40}/([A-Za-z0-9_-]{1,64})$')
-       where p.identity = $1`,
-      [hexToBytes(grantee)],
+       where p.identity = any($1::bytea[])`,
+      [[...new Set(grantees.map((g) => g.toLowerCase() as Address))].map((g) => hexToBytes(g))],
     );
-    const row = rows[0];
+    return new Map(rows.map((row) => [bytesToHex(row.identity), row]));
+  };
+  const decide = async (
+    row: Presented | undefined,
+    head: ChainHead | undefined,
+    sql: SqlExecutor | undefined,
+  ): Promise<string | undefined> => {
     if (row === undefined) return 'no-credential';
     const issuer = getAddress(bytesToHex(row.issuer));
     recentIssuers.delete(issuer);
@@ -107,6 +118,31 @@ export function createCredentialGate(
       undefined,
       verifyList,
     );
+  };
+  const gate: GranteeCheck = async (grantee, head, sql) =>
+    decide(
+      (await readPresented([grantee], sql ?? services.sql)).get(grantee.toLowerCase() as Address),
+      head,
+      sql,
+    );
+  // A batch of releases: one statement reads every grantee's presentation, then each is decided as alone.
+  gate.many = async (checks, sql) => {
+    const presented = await readPresented(
+      checks.map((c) => c.grantee),
+      sql ?? services.sql,
+    );
+    const answers: PromiseSettledResult<string | undefined>[] = [];
+    for (const { grantee, head } of checks) {
+      try {
+        answers.push({
+          status: 'fulfilled',
+          value: await decide(presented.get(grantee.toLowerCase() as Address), head, sql),
+        });
+      } catch (reason) {
+        answers.push({ status: 'rejected', reason });
+      }
+    }
+    return answers;
   };
   if (chain !== undefined)
     gate.warm = (head) => {

@@ -113,6 +113,35 @@ async function releaseGate(): Promise<(grantee: `0x${string}`) => ReturnType<Gra
   };
 }
 
+/** The gate as a batch of releases calls it: `many`, one statement for every grantee, in one transaction. */
+async function releaseGateMany(): Promise<(grantees: `0x${string}`[]) => Promise<(string | undefined)[]>> {
+  const chain = node.vault.chain as CachedVaultChain;
+  const gate = createCredentialGate({ sql: node.sql, chain: node.chain }, chain);
+  return async (grantees) => {
+    const head = await chain.head();
+    gate.warm?.(head);
+    const settled = await node.sql.transaction(async (tx) => {
+      const statements: string[] = [];
+      const answers = await gate.many?.(
+        grantees.map((grantee) => ({ grantee, head })),
+        {
+          query: ((text, params) => {
+            statements.push(text);
+            return tx.query(text, params);
+          }) as typeof tx.query,
+          exec: (script) => tx.exec(script),
+        },
+      );
+      expect(statements).toHaveLength(1); // the presentations (and prefetched lists) of all grantees at once
+      return answers ?? [];
+    });
+    return settled.map((answer) => {
+      if (answer.status === 'rejected') throw answer.reason;
+      return answer.value;
+    });
+  };
+}
+
 async function attempts(): Promise<{ operation: string; outcome: string; reason: string | null }[]> {
   const { rows } = await node.sql.query<{ operation: string; outcome: string; reason: string | null }>(
     'select operation, outcome, reason from identity_attempts order by id',
@@ -309,7 +338,7 @@ describe('credentials presented to the node', () => {
     expect(logged.map((a) => a.reason)).toEqual([...cases.map(([reason]) => reason), 'tampered-disclosure']);
   });
 
-  it('T-7: once the board revokes it, the stored credential shows unverified (revoked), the key-release gate refuses it; a new presentation is refused', async () => {
+  it('T-7: once the board revokes it, the stored credential shows unverified (revoked), the key-release gate refuses it (alone and in a batch of releases); a new presentation is refused', async () => {
     const issued = await credential({ status: { uri: listUri, idx: 1 } });
     await api.present(await presentToNode(issued));
     // The key-release credential gate (vault.checkGrantee) lets a credentialed grantee through, nobody else —
@@ -322,6 +351,9 @@ describe('credentials presented to the node', () => {
     expect(await gate(doctor)).toBeUndefined();
     expect(await gate(doctor)).toBeUndefined(); // the list's check now kept
     expect(await gate(board)).toBe('no-credential');
+    // A batch of releases asks the gate once for all its grantees: the same answer for each as alone.
+    const many = await releaseGateMany();
+    expect(await many([doctor, board, doctor])).toEqual([undefined, 'no-credential', undefined]);
     // A newer list must carry a later `iat` (whole seconds) than the one published before: on a fast machine both
     // would fall in the same second.
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -336,6 +368,7 @@ describe('credentials presented to the node', () => {
     expect(await api.getCredential(doctor)).toMatchObject({ verified: false, reason: 'revoked' });
     // The republished list counts from the next release, the one kept before notwithstanding.
     expect(await gate(doctor)).toBe('revoked');
+    expect(await many([board, doctor])).toEqual(['no-credential', 'revoked']);
     expect(await latest(doctor)).toBe('revoked');
     expect((await problem(api.present(await presentToNode(issued)))).code).toBe('revoked');
   });

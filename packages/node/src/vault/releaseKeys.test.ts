@@ -1,7 +1,7 @@
 import { getSignatureContext, ScopeKind, toRevokeTypedData } from '@carekey/sdk/chain';
 import { decodeStanza, decryptPayload, unwrapFileKey } from '@carekey/sdk/crypto';
 import { KeyReleaseRefusedError, QueryError, SignedRequestError } from '@carekey/sdk/errors';
-import { keyRequestEnvelope, toKeyRequestTypedData } from '@carekey/sdk/protocol';
+import { type KeyRequest, keyRequestEnvelope, toKeyRequestTypedData } from '@carekey/sdk/protocol';
 import { bytesToHex, type Hex, hexToBytes } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql, SqlExecutor } from '../db/Sql.ts';
@@ -637,9 +637,9 @@ describe('releaseKeys: one batch of concurrent releases (R-6, T-1, F-2)', () => 
     const allowedA = await ask(g1, grant1, [r0.recordId]);
     // Another request with allowedA's nonce (signed anew, another lifetime): of the two, exactly one releases.
     const again = {
-      ...allowedA.message,
-      issuedAt: BigInt(allowedA.message.issuedAt),
-      expiresAt: BigInt(allowedA.message.expiresAt) + 1n,
+      ...(allowedA.message as Omit<KeyRequest, 'issuedAt' | 'expiresAt'>),
+      issuedAt: BigInt(allowedA.message.issuedAt as string),
+      expiresAt: BigInt(allowedA.message.expiresAt as string) + 1n,
     };
     const sameNonce = keyRequestEnvelope(
       again,
@@ -764,9 +764,9 @@ describe('releaseKeys: one batch of concurrent releases (R-6, T-1, F-2)', () => 
     ]);
 
     // Refused requests claimed nothing: once the check passes, the credential-refused request is released.
-    expect(await claimedNonce(g1.address, noStanza.message.nonce)).toBe(false);
-    expect(await claimedNonce(g3.address, uncredentialed.message.nonce)).toBe(false);
-    expect(await claimedNonce(g1.address, allowedA.message.nonce)).toBe(true);
+    expect(await claimedNonce(g1.address, noStanza.message.nonce as Hex)).toBe(false);
+    expect(await claimedNonce(g3.address, uncredentialed.message.nonce as Hex)).toBe(false);
+    expect(await claimedNonce(g1.address, allowedA.message.nonce as Hex)).toBe(true);
     vault.checkGrantee = undefined;
     expect((await releaseKeys({ vault, envelope: uncredentialed })).records).toHaveLength(1);
   });
@@ -784,7 +784,7 @@ describe('releaseKeys: one batch of concurrent releases (R-6, T-1, F-2)', () => 
     const requests = [...rest, broken];
     // The store refuses the write of any statement carrying the poisoned request's nonce (a real failed
     // statement: the transaction is aborted), and the check throws for gx.
-    const poison = poisoned.message.nonce.toLowerCase();
+    const poison = (poisoned.message.nonce as Hex).toLowerCase();
     const { vault, transactions, holdNext } = recordingVault((params) =>
       params.some(
         (p) => Array.isArray(p) && p.some((x) => x instanceof Uint8Array && bytesToHex(x) === poison),
@@ -824,7 +824,7 @@ describe('releaseKeys: one batch of concurrent releases (R-6, T-1, F-2)', () => 
     }
     expect(await rowsSigned(poisoned.signature)).toEqual([]);
     expect(await rowsSigned(broken.signature)).toEqual([]);
-    expect(await claimedNonce(g.address, poisoned.message.nonce)).toBe(false);
+    expect(await claimedNonce(g.address, poisoned.message.nonce as Hex)).toBe(false);
     // The leader alone, the batch of five (rolled back), then each of the five alone.
     expect(transactions).toHaveLength(7);
   });
