@@ -11,7 +11,7 @@ export type OpenSqlParameters = {
   databaseUrl?: string | undefined;
   /**
    * Run the embedded PGlite in a worker thread (`createPgliteWorkerSql`: its WebAssembly off the node's event loop)
-   * rather than on the calling thread (`createPgliteSql`). Default: only with `CAREKEY_PGLITE_WORKER=1`. The same
+   * rather than on the calling thread (`createPgliteSql`). Default: yes, unless `CAREKEY_PGLITE_WORKER=0`. The same
    * data folder either way.
    */
   pgliteWorker?: boolean | undefined;
@@ -22,8 +22,8 @@ export type OpenSqlReturnType = Sql;
 /**
  * Opens the node's SQL store: the PostgreSQL server at `databaseUrl` when one
  * is given (an empty string counts as none), otherwise the embedded PGlite
- * database in `<dataDir>/pg`, run in a worker thread when `pgliteWorker` is
- * true or `CAREKEY_PGLITE_WORKER=1`. Run {@link migrate} next.
+ * database in `<dataDir>/pg`, run in a worker thread unless `pgliteWorker` is
+ * false or `CAREKEY_PGLITE_WORKER=0`. Run {@link migrate} next.
  *
  * @throws {InvalidDatabaseUrlError} `databaseUrl` is malformed.
  * @throws {DatabaseConnectionError} the server cannot be reached or refuses the login.
@@ -34,6 +34,6 @@ export type OpenSqlReturnType = Sql;
 export async function openSql(parameters: OpenSqlParameters): Promise<OpenSqlReturnType> {
   const { databaseUrl, dataDir } = parameters;
   if (databaseUrl !== undefined && databaseUrl !== '') return createPostgresSql({ url: databaseUrl });
-  const inWorker = parameters.pgliteWorker ?? process.env.CAREKEY_PGLITE_WORKER === '1';
+  const inWorker = parameters.pgliteWorker ?? process.env.CAREKEY_PGLITE_WORKER !== '0';
   return (inWorker ? createPgliteWorkerSql : createPgliteSql)({ dataDir: join(dataDir, 'pg') });
 }
