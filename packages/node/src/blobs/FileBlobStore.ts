@@ -275,6 +275,20 @@ export class FileBlobStore {
     }
   }
 
+  /**
+   * The index of the first of `ids` that is not stored, or -1 when every one is: a batch's look-ups in one call.
+   * An id held in a pack is found in the store's index; only the others are parsed and looked up on disk (all at
+   * once), as `has` does. @throws InvalidBlobIdError for a malformed id that no pack holds.
+   */
+  async firstMissing(ids: readonly string[]): Promise<number> {
+    const elsewhere: number[] = [];
+    for (const [index, id] of ids.entries()) if (!this.#packed.has(id)) elsewhere.push(index);
+    if (elsewhere.length === 0) return -1;
+    const found = await Promise.all(elsewhere.map((index) => exists(this.#path(parseBlobId(ids[index])))));
+    const at = found.indexOf(false);
+    return at < 0 ? -1 : (elsewhere[at] as number);
+  }
+
   /** Whether a blob is stored. @throws InvalidBlobIdError for a malformed id. */
   async has(id: string): Promise<boolean> {
     const blob = parseBlobId(id);

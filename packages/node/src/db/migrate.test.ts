@@ -2,8 +2,10 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MigrationError, type QueryError } from '@carekey/sdk/errors';
+import { bytesToHex } from 'viem';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordBatchIdSql } from '../vault/recordBatchId.ts';
+import { proofNodes } from '../vault/recordProof.ts';
 import { createPostgresSql } from './createPostgresSql.ts';
 import { loadMigrations } from './loadMigrations.ts';
 import { migrate } from './migrate.ts';
@@ -262,6 +264,56 @@ describe.each(SQL_ENGINES)('migration 014 (earlier category key seals) on %s', (
         ])
         .catch((e: unknown) => e);
       expect((orphan as QueryError).code).toBe('23503');
+    } finally {
+      await sql.close();
+    }
+  });
+});
+
+describe.each(SQL_ENGINES)('migration 015 (records proof as one bytea) on %s', (engine) => {
+  it('upgrades a v14 store: the same proofs as 32-byte nodes back to back, r.proof still a bytea[], checks kept', async () => {
+    const sql = await openTestSql(engine);
+    const b = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+    try {
+      const all = loadMigrations();
+      await migrate({ sql, migrations: all.slice(0, 14) });
+      const proofs = [[b(32, 9), b(32, 8)], [], null] as const;
+      for (const [i, proof] of proofs.entries()) {
+        await sql.query(
+          `insert into records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof,
+             batch_root, salt) values ($1, $2, $2, $3, $4, $4, $5, $6, $4, $4)`,
+          [b(32, i + 1), b(20, 1), `b${'a'.repeat(58)}`, b(32, 5), proof === null ? null : 0, proof],
+        );
+      }
+      expect((await migrate({ sql })).applied.map((m) => m.version)).toEqual([15]);
+      const { rows } = await sql.query<{ proof_nodes: Uint8Array | null; proof: Uint8Array[] | null }>(
+        'select r.proof_nodes, r.proof from records r order by r.record_id',
+      );
+      expect(rows.map((r) => (r.proof_nodes === null ? null : bytesToHex(r.proof_nodes)))).toEqual([
+        `0x${'09'.repeat(32)}${'08'.repeat(32)}`,
+        '0x',
+        null,
+      ]);
+      expect(rows.map((r) => r.proof?.map((p) => bytesToHex(p)) ?? null)).toEqual([
+        [`0x${'09'.repeat(32)}`, `0x${'08'.repeat(32)}`],
+        [],
+        null,
+      ]);
+      expect(rows.map((r) => proofNodes(r.proof_nodes))).toEqual(
+        rows.map((r) => r.proof?.map((p) => bytesToHex(p)) ?? []),
+      );
+      const columns = await sql.query(
+        `select 1 from information_schema.columns where table_name = 'records' and column_name = 'proof'`,
+      );
+      expect(columns.rowCount).toBe(0);
+      // A proof that is not whole 32-byte nodes, or a leaf index without a proof, is refused.
+      for (const change of [
+        { text: 'update records set proof_nodes = $2 where record_id = $1', params: [b(32, 1), b(33, 1)] },
+        { text: 'update records set proof_nodes = null where record_id = $1', params: [b(32, 1)] },
+      ]) {
+        const refused = await sql.query(change.text, change.params).catch((e: unknown) => e);
+        expect((refused as QueryError).code).toBe('23514');
+      }
     } finally {
       await sql.close();
     }

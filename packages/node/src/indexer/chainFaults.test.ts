@@ -11,6 +11,7 @@ import { type Address, bytesToHex, type Hex, hexToBytes, hexToNumber } from 'vie
 import { getLogs } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { recordBatchIdSql } from '../vault/recordBatchId.ts';
+import { packProof } from '../vault/recordProof.ts';
 import type { IndexerChange } from './createIndexer.ts';
 import { readIndexedGrant } from './readIndexedGrant.ts';
 import { type IndexerTestbed, startIndexerTestbed } from './testing/startIndexerTestbed.ts';
@@ -53,7 +54,7 @@ async function storeRecords(
 ): Promise<void> {
   for (const [i, recordId] of batch.recordIds.entries())
     await bed.sql.query(
-      `insert into records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof, batch_root, salt)
+      `insert into records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof_nodes, batch_root, salt)
        values ($1, $2, $2, $3, $4, $5, $6, $7, $8, $9)`,
       [
         hexToBytes(recordId),
@@ -62,7 +63,7 @@ async function storeRecords(
         randomBytes(32),
         hexToBytes(batch.leafHashes[i] as Hex),
         i,
-        (batch.proofs[i] ?? []).map((p) => hexToBytes(p)),
+        packProof(batch.proofs[i] ?? []),
         hexToBytes(batch.root),
         randomBytes(32),
       ],

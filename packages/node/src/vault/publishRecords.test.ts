@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { blobIdFromDigest, parseBlobId } from '@carekey/sdk/blobs';
-import { recordRegistryAbi } from '@carekey/sdk/chain';
+import { recordRegistryAbi, verifyMerkleProof } from '@carekey/sdk/chain';
 import { VaultInputError } from '@carekey/sdk/errors';
 import { bytesToHex, encodeAbiParameters, type Hex, hexToBytes, keccak256 } from 'viem';
 import { readContract } from 'viem/actions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PublishRecordsParameters, publishRecords } from './publishRecords.ts';
+import { proofNodes } from './recordProof.ts';
 import { nth, randomTag, startVaultTestbed, type VaultTestbed } from './testing/startVaultTestbed.ts';
 
 let t: VaultTestbed;
@@ -71,12 +72,17 @@ describe('publishRecords', () => {
       functionName: 'batchCount',
     });
     for (const [i, record] of records.entries()) {
-      const { rows } = await t.sql.query<{ proof: Uint8Array[]; salt: Uint8Array }>(
-        'select proof, salt from records where record_id = $1',
-        [hexToBytes(record.recordId)],
-      );
-      const proof = nth(rows, 0).proof.map((p) => bytesToHex(p));
+      const { rows } = await t.sql.query<{
+        proof_nodes: Uint8Array;
+        proof: Uint8Array[];
+        salt: Uint8Array;
+      }>('select r.proof_nodes, r.proof, r.salt from records r where r.record_id = $1', [
+        hexToBytes(record.recordId),
+      ]);
+      const proof = proofNodes(nth(rows, 0).proof_nodes);
       expect(proof).toEqual(nth(result.records, i).proof);
+      // `r.proof` (migration 015's function of the row) reads the same nodes as a bytea[].
+      expect(nth(rows, 0).proof.map((p) => bytesToHex(p))).toEqual(proof);
       const verified = await readContract(t.relayer, {
         abi: recordRegistryAbi,
         address: recordRegistry,
@@ -97,6 +103,50 @@ describe('publishRecords', () => {
       });
       expect(verified).toBe(true);
     }
+    // R-7: one bit of a stored proof flipped, the proof read back no longer proves the record under its batch root
+    // (on chain nor in JS), and a proof that is not whole 32-byte nodes cannot be stored.
+    const first = nth(records, 0);
+    await t.sql.query(
+      'update records set proof_nodes = set_byte(proof_nodes, 31, get_byte(proof_nodes, 31) # 1) where record_id = $1',
+      [hexToBytes(first.recordId)],
+    );
+    const { rows: tampered } = await t.sql.query<{
+      proof_nodes: Uint8Array;
+      leaf: Uint8Array;
+      salt: Uint8Array;
+    }>('select proof_nodes, leaf, salt from records where record_id = $1', [hexToBytes(first.recordId)]);
+    const tamperedProof = proofNodes(nth(tampered, 0).proof_nodes);
+    expect(tamperedProof).not.toEqual(nth(result.records, 0).proof);
+    expect(
+      verifyMerkleProof({ root: result.root, leaf: bytesToHex(nth(tampered, 0).leaf), proof: tamperedProof }),
+    ).toBe(false);
+    expect(
+      await readContract(t.relayer, {
+        abi: recordRegistryAbi,
+        address: recordRegistry,
+        functionName: 'verifyRecord',
+        args: [
+          batchId,
+          first.recordId,
+          bytesToHex(parseBlobId(first.blobId).digest),
+          first.categoryTag,
+          keccak256(
+            encodeAbiParameters(
+              [{ type: 'address' }, { type: 'bytes32' }],
+              [patient.address, bytesToHex(nth(tampered, 0).salt)],
+            ),
+          ),
+          tamperedProof,
+        ],
+      }),
+    ).toBe(false);
+    const cut = await t.sql
+      .query('update records set proof_nodes = substring(proof_nodes from 2) where record_id = $1', [
+        hexToBytes(first.recordId),
+      ])
+      .catch((e: unknown) => e);
+    expect((cut as { code?: string }).code).toBe('23514');
+    expect(() => proofNodes(new Uint8Array(33))).toThrow();
     // The same batch again: refused, nothing doubled.
     await refusedWith(parameters, 'record-exists');
   });

@@ -1,4 +1,4 @@
-import { blobIdFromDigest, parseBlobId } from '@carekey/sdk/blobs';
+import { parseBlobId } from '@carekey/sdk/blobs';
 import {
   buildRecordTree,
   hashPatientCommitment,
@@ -14,35 +14,17 @@ import {
   encodeFunctionData,
   type Hex,
   hashTypedData,
-  hexToBytes,
   recoverTypedDataAddress,
 } from 'viem';
 import { enqueueOutbox } from '../outbox/enqueueOutbox.ts';
 import { timedExecutor, timeStage, timeStageSync } from '../stageLog.ts';
 import { appendAccessLog } from './appendAccessLog.ts';
+import { packProof } from './recordProof.ts';
 import type { Vault } from './Vault.ts';
 import { checkStanza, toAddress, toBytes32 } from './vaultInput.ts';
 
-/** Most parameters of one multi-row insert (PostgreSQL allows 65,535). */
-const MAX_INSERT_PARAMETERS = 10_000;
-
-/** Inserts rows into `target` (`table (columns)`) with as few multi-row `insert … values` as the limit allows. */
-async function insertRows(
-  tx: { query: (text: string, params?: readonly unknown[]) => Promise<unknown> },
-  target: string,
-  rows: readonly (readonly unknown[])[],
-): Promise<void> {
-  const width = rows[0]?.length ?? 0;
-  if (width === 0) return;
-  const perStatement = Math.max(1, Math.floor(MAX_INSERT_PARAMETERS / width));
-  for (let start = 0; start < rows.length; start += perStatement) {
-    const chunk = rows.slice(start, start + perStatement);
-    const values = chunk.map(
-      (_, r) => `(${Array.from({ length: width }, (_, c) => `$${r * width + c + 1}`).join(', ')})`,
-    );
-    await tx.query(`insert into ${target} values ${values.join(', ')}`, chunk.flat());
-  }
-}
+/** The bytes of 0x-hex already checked (`toBytes32`, `toAddress`, tree hashes): no second validation. */
+const bytes = (hex: Hex): Buffer => Buffer.from(hex.slice(2), 'hex');
 
 /** Most records in one published batch. */
 export const MAX_BATCH_RECORDS = 1000;
@@ -106,6 +88,7 @@ export async function publishRecords(
     throw new VaultInputError('invalid-batch', `a batch has 1 to ${MAX_BATCH_RECORDS} records`);
   }
   const seen = new Set<string>();
+  const addresses = new Map<string, Address>();
   const checked: {
     recordId: Hex;
     blobId: string;
@@ -137,7 +120,12 @@ export async function publishRecords(
     }
     const readers = new Set<string>();
     const stanzas = record.stanzas.map((s: { reader: Address; stanza: string }, j: number) => {
-      const reader = toAddress(s.reader, `records[${i}].stanzas[${j}].reader`);
+      // A batch names few readers (the patient, the publisher): each distinct spelling checksummed once.
+      let reader = addresses.get(s.reader);
+      if (reader === undefined) {
+        reader = toAddress(s.reader, `records[${i}].stanzas[${j}].reader`);
+        addresses.set(s.reader, reader);
+      }
       if (readers.has(reader))
         throw new VaultInputError('invalid-stanza', `records[${i}] has two stanzas for ${reader}`);
       readers.add(reader);
@@ -154,14 +142,14 @@ export async function publishRecords(
     }
     const patientCommitment = hashPatientCommitment(patient, salt);
     const leaf: RecordLeaf = { recordId, blobId: bytesToHex(blob.digest), categoryTag, patientCommitment };
-    checked.push({ recordId, blobId: blobIdFromDigest(blob.digest).id, categoryTag, salt, stanzas, leaf });
+    // parseBlobId accepts only the canonical spelling: the id as sent is the id as stored.
+    checked.push({ recordId, blobId: blob.id, categoryTag, salt, stanzas, leaf });
   }
 
-  // Every payload must be stored already (looked up together: one stat each, all in flight at once).
-  const present = await timeStage('blob look-ups (has)', () =>
-    Promise.all(checked.map((c) => vault.blobs.has(c.blobId))),
+  // Every payload must be stored already (one look-up for the batch: the store's pack index, a stat for the others).
+  const missing = await timeStage('blob look-ups (firstMissing)', () =>
+    vault.blobs.firstMissing(checked.map((c) => c.blobId)),
   );
-  const missing = present.indexOf(false);
   if (missing >= 0) {
     throw new VaultInputError(
       'blob-missing',
@@ -243,7 +231,7 @@ export async function publishRecords(
       parameters.publish.signature,
     ],
   });
-  const ids = checked.map((c) => hexToBytes(c.recordId));
+  const ids = checked.map((c) => bytes(c.recordId));
   try {
     await timeStage('SQL transaction (whole)', () =>
       vault.sql.transaction(async (raw) => {
@@ -265,30 +253,36 @@ export async function publishRecords(
         }
         await tx.query(
           'insert into record_batches (root, publisher, count, publish_digest) values ($1, $2, $3, $4)',
-          [hexToBytes(tree.root), hexToBytes(publisher), checked.length, hexToBytes(publishDigest)],
+          [bytes(tree.root), bytes(publisher), checked.length, bytes(publishDigest)],
         );
-        // Multi-row inserts (a few statements per batch rather than two per record).
-        const recordRows = checked.map((c, i) => [
-          hexToBytes(c.recordId),
-          hexToBytes(patient),
-          hexToBytes(publisher),
-          c.blobId,
-          hexToBytes(c.categoryTag),
-          hexToBytes(tree.leafHashes[i] as Hex),
-          i,
-          (tree.proofs[i] ?? []).map((p) => hexToBytes(p)),
-          hexToBytes(tree.root),
-          hexToBytes(c.salt),
-        ]);
-        await insertRows(
-          tx,
-          'records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof, batch_root, salt)',
-          recordRows,
+        // One statement per table for the whole batch: every column an array parameter (a few values to
+        // serialise instead of ten per row), unnested in order; the proof one bytea of its sibling hashes.
+        await tx.query(
+          `insert into records (record_id, patient, publisher, blob_id, category_tag, leaf, leaf_index, proof_nodes,
+             batch_root, salt)
+           select u.record_id, $1::bytea, $2::bytea, u.blob_id, u.category_tag, u.leaf, u.leaf_index, u.proof_nodes,
+             $3::bytea, u.salt
+           from unnest($4::bytea[], $5::text[], $6::bytea[], $7::bytea[], $8::int8[], $9::bytea[], $10::bytea[])
+             as u(record_id, blob_id, category_tag, leaf, leaf_index, proof_nodes, salt)`,
+          [
+            bytes(patient),
+            bytes(publisher),
+            bytes(tree.root),
+            ids,
+            checked.map((c) => c.blobId),
+            checked.map((c) => bytes(c.categoryTag)),
+            tree.leafHashes.map((leaf) => bytes(leaf)),
+            checked.map((_, i) => i),
+            tree.proofs.map((proof) => packProof(proof)),
+            checked.map((c) => bytes(c.salt)),
+          ],
         );
-        const stanzaRows = checked.flatMap((c) =>
-          c.stanzas.map((s) => [hexToBytes(c.recordId), hexToBytes(s.reader), s.stanza]),
+        const stanzas = checked.flatMap((c, i) => c.stanzas.map((s) => ({ id: ids[i], ...s })));
+        await tx.query(
+          `insert into stanzas (record_id, reader, stanza)
+           select * from unnest($1::bytea[], $2::bytea[], $3::text[])`,
+          [stanzas.map((s) => s.id), stanzas.map((s) => bytes(s.reader)), stanzas.map((s) => s.stanza)],
         );
-        await insertRows(tx, 'stanzas (record_id, reader, stanza)', stanzaRows);
         await enqueueOutbox({
           sql: tx,
           kind: 'RecordRegistry.publishBatchSigned',
