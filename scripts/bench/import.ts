@@ -33,6 +33,7 @@ import {
   type EncryptedItem,
   encryptItems,
   itemsOfRecords,
+  PayloadUploads,
   publishContext,
   publishEncrypted,
 } from '../../packages/cli/src/commands/publishFhir.ts';
@@ -212,8 +213,10 @@ try {
     return { client, node, total: client + node };
   };
   // Each bundle's records are encrypted on this thread as soon as the pool has validated them, while the pool
-  // validates the rest; nothing is sent before every bundle is valid (an invalid one stops the import).
+  // validates the rest, and their payloads uploaded (no record visible: PayloadUploads); nothing is published
+  // before every bundle is valid (an invalid one stops the import).
   const context = await publishContext(session, session.keys.address);
+  const uploads = new PayloadUploads(session);
   const encrypted: EncryptedItem[][] = new Array(inputs.length);
   let validated = 0;
   await validateMany({
@@ -223,7 +226,9 @@ try {
     onResult: async (index, result) => {
       validated = since(start);
       if (!result.ok) throw new Error(`${files[index]} was refused: ${String(result.error)}`);
-      encrypted[index] = await encryptItems(session, context, itemsOfRecords(result.records));
+      const items = await encryptItems(session, context, itemsOfRecords(result.records));
+      encrypted[index] = items;
+      uploads.add(items);
     },
   });
   const encryptedAt = since(start);
@@ -242,6 +247,7 @@ try {
     context,
     prepared: encrypted.flat(),
     source: `${files.length} Synthea bundles`,
+    uploads,
   });
   const accepted = since(start);
   const acceptedCpu = cpuNow();

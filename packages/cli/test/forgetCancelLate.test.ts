@@ -14,6 +14,8 @@ import { createTestClient, createWalletClient, type Hex, hexToBytes, http } from
 import { privateKeyToAccount } from 'viem/accounts';
 import { getContractEvents, waitForTransactionReceipt } from 'viem/actions';
 import { describe, expect, it } from 'vitest';
+import { carekeyHome } from '../src/home/carekeyHome.ts';
+import { RecordStore } from '../src/home/recordStore.ts';
 import { jsonOf } from './support/carekeyBin.ts';
 import { useCliTestBed } from './support/cliTestBed.ts';
 
@@ -143,5 +145,8 @@ describe('carekey forget --cancel at the very end of the window', () => {
     const local = jsonOf<Listed>(await run('ls', '--json', '--offline')).records;
     expect(local.find((r) => r.recordId === record.recordId)?.state).toBe('shredded');
     expect(existsSync(join(root, 'patient', 'records', `${record.recordId.toLowerCase()}.age`))).toBe(false);
+    // R-11: nor in a pack of the wallet folder (the import's batch was one pack, rewritten without it).
+    const store = new RecordStore(carekeyHome({ CAREKEY_HOME: join(root, 'patient') }), '');
+    expect(await store.hasFile(record.recordId)).toBe(false);
   }, 90_000);
 });

@@ -1,4 +1,4 @@
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { carekeyHome } from '../home/carekeyHome.ts';
@@ -41,7 +41,7 @@ export function registerExport(program: Command): void {
         if (!(await store.hasFile(record.recordId))) continue;
         n++;
         const file = `records/${String(n).padStart(5, '0')}-${record.resourceType}-${record.recordId.slice(2, 10)}.json.age`;
-        await copyFile(store.fileOf(record.recordId), join(target, file));
+        await store.copyTo(record.recordId, join(target, file));
         index.push({
           file,
           recordId: record.recordId,

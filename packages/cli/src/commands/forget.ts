@@ -142,25 +142,40 @@ export function registerForget(program: Command): void {
         }
         const results: { recordId: Hex; state: string }[] = [];
         const cancels: { record: LocalRecord; nonce: bigint }[] = [];
-        const shredLocally = async (record: LocalRecord) => {
-          // Shredded: the own stanza and the salt go from the wallet folder too; the ciphertext stays, undecryptable.
+        // Shredded: the own stanza and the salt go from the wallet folder too; the ciphertext stays, undecryptable.
+        // The local copies are forgotten some at a time (a pack holding many of them is rewritten once per group),
+        // each group before the index that says so is saved: a crash in between leaves the index behind the node,
+        // and the next sync forgets them (syncRecords).
+        let unsaved: LocalRecord[] = [];
+        const shredLocally = (record: LocalRecord) => {
           record.state = 'shredded';
-          await store.forgetFile(record.recordId);
-          record.salt = undefined;
+          unsaved.push(record);
         };
-        for (const record of targets) {
-          const { state, nonce } = await forgetOne(session, record, options.cancel === true);
-          record.state = state as LocalRecord['state'];
-          if (state === 'shredded') await shredLocally(record);
-          if (options.cancel) cancels.push({ record, nonce });
-          results.push({ recordId: record.recordId, state });
+        const saveIndex = async () => {
+          await store.forgetFiles(unsaved.map((r) => r.recordId));
+          for (const record of unsaved) record.salt = undefined;
+          unsaved = [];
           await store.save(index);
-          if (results.length % 50 === 0) progress(`  ${results.length}/${targets.length}`);
+        };
+        try {
+          for (const record of targets) {
+            const { state, nonce } = await forgetOne(session, record, options.cancel === true);
+            record.state = state as LocalRecord['state'];
+            if (state === 'shredded') shredLocally(record);
+            if (options.cancel) cancels.push({ record, nonce });
+            results.push({ recordId: record.recordId, state });
+            if (results.length % 50 === 0 || results.length === targets.length) {
+              await saveIndex();
+              progress(`  ${results.length}/${targets.length}`);
+            }
+          }
+        } finally {
+          if (unsaved.length > 0 || results.length % 50 !== 0) await saveIndex();
         }
         if (options.cancel && options.wait !== false) {
           const lost = await settleCancels(session, cancels);
-          for (const record of lost) await shredLocally(record);
-          await store.save(index);
+          for (const record of lost) shredLocally(record);
+          await saveIndex();
           const [first] = lost;
           if (first !== undefined) {
             throw new CliError(

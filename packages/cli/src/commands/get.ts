@@ -105,12 +105,14 @@ export function registerGet(program: Command): void {
           );
         recordId = record.recordId;
         if (options.output !== undefined && options.output !== '-') {
-          // A file record (a DICOM study, a PDF) can be large: decrypt the local age file to the output streamed.
-          await decryptFile({
-            input: session.store.fileOf(recordId),
-            output: options.output,
-            identities: [session.keys.identity],
-          });
+          // A file record (a DICOM study, a PDF) can be large: decrypt its loose age file to the output streamed; a
+          // packed copy (a FHIR record) is small.
+          const loose = await session.store.looseFile(recordId);
+          if (loose === undefined) {
+            await writeFile(options.output, await readOwn(session, recordId), { mode: 0o600 });
+          } else {
+            await decryptFile({ input: loose, output: options.output, identities: [session.keys.identity] });
+          }
           const { size } = await stat(options.output);
           output(options, { recordId, output: options.output, bytes: size }, () => `wrote ${options.output}`);
           return;

@@ -248,43 +248,69 @@ const UPLOAD_BATCH_BYTES = 16 * 2 ** 20;
 const UPLOAD_BATCHES_IN_FLIGHT = 2;
 
 /**
- * Uploads every in-memory payload, many per request (`POST /v1/blobs/batch`: one signature and one grouped fsync
- * per request, at most 1,000 payloads or 16 MiB each), and sets each one's CID. A payload larger than a request
- * goes alone. The node refuses a request whole, so a failure leaves no half-uploaded request behind.
+ * Uploads the in-memory payloads of encrypted items as they are added, many per request (`POST /v1/blobs/batch`: one
+ * signature and one grouped fsync per request, at most 1,000 payloads or 16 MiB each; at most two requests in
+ * flight), and sets each one's CID. An upload alone makes no record visible (a payload nobody publishes is an
+ * unreferenced ciphertext), so an import starts uploading a batch's payloads as soon as it is encrypted, while
+ * later inputs are still validated and earlier batches published (docs/fhir.md §12, "Pipeline"). The node refuses
+ * a request whole, so a failure leaves no half-uploaded request behind.
  */
-async function uploadPayloads(
-  session: Session,
-  prepared: { payload?: Uint8Array; blobId: string }[],
-): Promise<void> {
-  const groups: { payload: Uint8Array; blobId: string }[][] = [];
-  let group: { payload: Uint8Array; blobId: string }[] = [];
-  let bytes = 0;
-  for (const p of prepared) {
-    if (p.payload === undefined) continue;
-    if (
-      group.length > 0 &&
-      (group.length >= MAX_BLOB_BATCH_COUNT || bytes + p.payload.length > UPLOAD_BATCH_BYTES)
-    ) {
-      groups.push(group);
-      group = [];
-      bytes = 0;
-    }
-    group.push(p as { payload: Uint8Array; blobId: string });
-    bytes += p.payload.length;
+export class PayloadUploads {
+  readonly #session: Session;
+  readonly #done = new WeakMap<EncryptedItem, Promise<void>>();
+  #slots: Promise<void>[] = [];
+  #uploaded = 0;
+
+  constructor(session: Session) {
+    this.#session = session;
   }
-  if (group.length > 0) groups.push(group);
-  let uploaded = 0;
-  let next = 0;
-  const worker = async () => {
-    while (next < groups.length) {
-      const members = groups[next++] as { payload: Uint8Array; blobId: string }[];
-      const receipt = await session.node.putBlobs(members.map((m) => m.payload));
-      for (const [i, m] of members.entries()) m.blobId = receipt.blobs[i]?.cid ?? '';
-      uploaded += members.length;
-      progress(`  uploaded ${uploaded} payloads`);
+
+  /** Queues the uploads of these items' payloads (an item without one, a file uploaded already, is skipped). */
+  add(items: readonly EncryptedItem[]): void {
+    let group: EncryptedItem[] = [];
+    let bytes = 0;
+    for (const item of items) {
+      if (item.payload === undefined || this.#done.has(item)) continue;
+      if (
+        group.length >= MAX_BLOB_BATCH_COUNT ||
+        (group.length > 0 && bytes + item.payload.length > UPLOAD_BATCH_BYTES)
+      ) {
+        this.#send(group);
+        group = [];
+        bytes = 0;
+      }
+      group.push(item);
+      bytes += item.payload.length;
     }
-  };
-  await Promise.all(Array.from({ length: Math.min(UPLOAD_BATCHES_IN_FLIGHT, groups.length) }, worker));
+    if (group.length > 0) this.#send(group);
+  }
+
+  /** Resolves once these items' payloads are uploaded (queued now if they were not). @throws the upload's error. */
+  async uploaded(items: readonly EncryptedItem[]): Promise<void> {
+    this.add(items);
+    await Promise.all(items.map((item) => this.#done.get(item)));
+  }
+
+  /** Waits for every upload in flight, whatever their outcome (before giving up on an import). */
+  async settled(): Promise<void> {
+    await Promise.allSettled(this.#slots);
+  }
+
+  #send(group: EncryptedItem[]): void {
+    // Request i goes after request i - 2 (two in flight, in the order they were queued).
+    const before = this.#slots[this.#slots.length - UPLOAD_BATCHES_IN_FLIGHT] ?? Promise.resolve();
+    const sent = before
+      .catch(() => undefined)
+      .then(async () => {
+        const receipt = await this.#session.node.putBlobs(group.map((m) => m.payload as Uint8Array));
+        for (const [i, m] of group.entries()) m.blobId = receipt.blobs[i]?.cid ?? '';
+        this.#uploaded += group.length;
+        progress(`  uploaded ${this.#uploaded} payloads`);
+      });
+    this.#slots.push(sent);
+    sent.catch(() => undefined); // awaited through `uploaded`; not an unhandled rejection meanwhile
+    for (const item of group) this.#done.set(item, sent);
+  }
 }
 
 /** Writes the own age file of a file record: header, then the payload file copied in pieces, atomically. */
@@ -440,7 +466,9 @@ export async function encryptItems(
  * Encrypts each item with a fresh file key (or takes the key of a file encrypted already), uploads each payload,
  * wraps the file key to the patient (and to the publisher when it is not the patient, so it keeps access), signs
  * one `Publish` per batch and `POST /v1/records`. The publisher's own copy (own stanza + payload) and index entry
- * are written locally only after the node accepted the batch.
+ * are written locally only after the node accepted the batch. The items are valid already (the whole input was
+ * validated), so the work is pipelined by batch of ≤ 1,000: batch k + 1 is encrypted (and its payloads uploaded)
+ * while batch k is published.
  *
  * Records the patient publishes are tagged with its category key; a provider cannot compute the tag, so its
  * records go untagged (zero) and the patient's gateway tags them on its next sync.
@@ -454,31 +482,63 @@ export async function publishItems(parameters: {
   const { session, patient, items, source } = parameters;
   const context = await publishContext(session, patient);
   progress(`validated ${items.length} records from ${source}; encrypting and uploading`);
-  const prepared = await encryptItems(session, context, items);
-  return publishEncrypted({ session, context, prepared, source });
+  const uploads = new PayloadUploads(session);
+  // One batch encrypted after the other (on this thread, between the publishing's waits for the node), each one's
+  // uploads queued as soon as it is.
+  const batches: Promise<EncryptedItem[]>[] = [];
+  let previous: Promise<unknown> = Promise.resolve();
+  for (let start = 0; start < items.length; start += BATCH_SIZE) {
+    const chunk = items.slice(start, start + BATCH_SIZE);
+    const encrypted = previous.then(async () => {
+      const done = await encryptItems(session, context, chunk);
+      uploads.add(done);
+      return done;
+    });
+    encrypted.catch(() => undefined); // awaited in order by publishBatches
+    batches.push(encrypted);
+    previous = encrypted;
+  }
+  return publishBatches({ session, context, batches, uploads, source });
 }
 
 /**
- * Uploads the payloads of encrypted items (many per request), signs one `Publish` per ≤ 1,000 records and
- * `POST /v1/records` each (one chain write per batch); each accepted batch's own copies and index entries are
- * written while the next batch is published, and all of them before this returns or throws.
+ * Uploads the payloads of encrypted items (many per request; `uploads` may have started them already, e.g. while
+ * other inputs were still being validated), signs one `Publish` per ≤ 1,000 records and `POST /v1/records` each
+ * (one chain write per batch) as soon as its payloads are uploaded, while the later batches' payloads upload; each
+ * accepted batch's own copies (one pack) and index entries are written while the next batch is published, and all
+ * of them before this returns or throws.
  */
 export async function publishEncrypted(parameters: {
   session: Session;
   context: PublishContext;
   prepared: EncryptedItem[];
   source: string;
+  uploads?: PayloadUploads;
 }): Promise<Omit<PublishFhirReturnType, 'format'>> {
-  const { session, context, prepared, source } = parameters;
+  const { session, prepared } = parameters;
+  const uploads = parameters.uploads ?? new PayloadUploads(session);
+  const batches: Promise<EncryptedItem[]>[] = [];
+  for (let start = 0; start < prepared.length; start += BATCH_SIZE) {
+    const batch = prepared.slice(start, start + BATCH_SIZE);
+    uploads.add(batch);
+    batches.push(Promise.resolve(batch));
+  }
+  return publishBatches({ ...parameters, batches, uploads });
+}
+
+/** The batches, in order: each one's uploads awaited, then signed and published; the local copies behind. */
+async function publishBatches(parameters: {
+  session: Session;
+  context: PublishContext;
+  batches: readonly Promise<EncryptedItem[]>[];
+  uploads: PayloadUploads;
+  source: string;
+}): Promise<Omit<PublishFhirReturnType, 'format'>> {
+  const { session, context, source, uploads } = parameters;
   const { node, keys, store } = session;
   const { patient, publisher, selfIsPatient } = context;
   const description = await node.describe();
   const existing = await store.list(keys.identity);
-  await uploadPayloads(session, prepared);
-  for (const p of prepared) {
-    // The leaf commits to the payload's SHA-256: the digest inside its CID (docs/protocol.md, Records).
-    p.leaf = { ...p.leaf, blobId: bytesToHex(parseBlobId(p.blobId).digest) };
-  }
 
   const published: LocalRecord[] = [];
   const batches: { root: Hex; count: number }[] = [];
@@ -487,6 +547,7 @@ export async function publishEncrypted(parameters: {
   // fails, and the import ends (or throws) only once they are.
   let localWrites: Promise<void> = Promise.resolve();
   let localFailure: { error: unknown } | undefined;
+  let completed = false;
   const writeLocal = async (batch: EncryptedItem[], index: LocalRecord[]) => {
     try {
       await store.putFiles(
@@ -507,8 +568,14 @@ export async function publishEncrypted(parameters: {
     }
   };
   try {
-    for (let start = 0; start < prepared.length && localFailure === undefined; start += BATCH_SIZE) {
-      const batch = prepared.slice(start, start + BATCH_SIZE);
+    for (const next of parameters.batches) {
+      if (localFailure !== undefined) break;
+      const batch = await next;
+      await uploads.uploaded(batch);
+      for (const p of batch) {
+        // The leaf commits to the payload's SHA-256: the digest inside its CID (docs/protocol.md, Records).
+        p.leaf = { ...p.leaf, blobId: bytesToHex(parseBlobId(p.blobId).digest) };
+      }
       const tree = buildRecordTree(batch.map((p) => p.leaf));
       const context = await signatureContext({ session, contract: 'RecordRegistry', identity: publisher });
       const signature = await session.account.signTypedData(
@@ -570,7 +637,16 @@ export async function publishEncrypted(parameters: {
           localFailure ??= { error };
         });
     }
+    completed = true;
   } finally {
+    if (!completed || localFailure !== undefined) {
+      // Nothing more is published: the batches still being encrypted or uploaded end first, and their keys go.
+      const kept = new Set(published.map((r) => r.recordId));
+      for (const next of parameters.batches) {
+        for (const p of await next.catch(() => [])) if (!kept.has(p.item.recordId)) p.fileKey.fill(0);
+      }
+      await uploads.settled();
+    }
     await localWrites;
   }
   if (localFailure !== undefined) throw localFailure.error;

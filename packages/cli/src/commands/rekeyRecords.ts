@@ -1,5 +1,6 @@
 import { ZERO_BYTES32 } from '@carekey/sdk/chain';
 import {
+  assembleHeader,
   decodeStanza,
   encodeStanza,
   parseHeader,
@@ -62,22 +63,20 @@ export async function rekeyRecords(parameters: RekeyRecordsParameters): Promise<
   let local = 0;
   if (oldStore !== undefined) {
     const index = await oldStore.list(old);
-    for (const record of index) {
-      if (!(await oldStore.hasFile(record.recordId))) continue;
-      const file = await oldStore.readFile(record.recordId);
+    // Every copy held here (loose or packed: each pack rewritten once, over itself), so no old stanza is left.
+    local = await oldStore.rewriteFiles(async (recordId, file) => {
       const header = parseHeader(file);
       const fileKey = await unwrapFileKey({ stanzas: header.stanzas, identities: [old] });
-      const text = fresh.get(record.recordId.toLowerCase());
+      const text = fresh.get(recordId.toLowerCase());
       const stanza = text === undefined ? await wrapFileKey({ fileKey, recipient: to }) : decodeStanza(text);
-      await session.store.putFile({
-        recordId: record.recordId,
-        fileKey,
-        stanza,
-        payload: file.subarray(header.length),
-      });
+      const rewritten = assembleHeader({ fileKey, stanzas: [stanza] });
       fileKey.fill(0);
-      local++;
-    }
+      const payload = file.subarray(header.length);
+      const out = new Uint8Array(rewritten.length + payload.length);
+      out.set(rewritten, 0);
+      out.set(payload, rewritten.length);
+      return out;
+    });
     await session.store.save(index);
   }
   const { added } = await syncRecords(session);

@@ -21,16 +21,16 @@ export async function syncRecords(session: Session): Promise<SyncRecordsReturnTy
   const index = await store.list(keys.identity);
   const known = new Map(index.map((r) => [r.recordId.toLowerCase(), r]));
   let updated = 0;
+  const shredded: LocalRecord[] = [];
   for (const r of remote) {
     const local = known.get(r.recordId.toLowerCase());
     if (local === undefined || local.state === r.state) continue;
     local.state = r.state as LocalRecord['state'];
-    if (local.state === 'shredded') {
-      await store.forgetFile(local.recordId);
-      local.salt = undefined;
-    }
+    if (local.state === 'shredded') shredded.push(local);
     updated++;
   }
+  await store.forgetFiles(shredded.map((r) => r.recordId));
+  for (const local of shredded) local.salt = undefined;
   const missing = remote.filter((r) => r.state === 'active' && !known.has(r.recordId.toLowerCase()));
   let added = 0;
   for (let i = 0; i < missing.length; i += MAX_KEY_REQUEST_RECORDS) {
@@ -40,6 +40,7 @@ export async function syncRecords(session: Session): Promise<SyncRecordsReturnTy
       grantId: ZERO_BYTES32,
       recordIds: batch.map((r) => r.recordId),
     });
+    const copies: Parameters<typeof store.putFiles>[0][number][] = [];
     for (const item of released.records) {
       const row = batch.find((r) => r.recordId.toLowerCase() === item.recordId.toLowerCase());
       if (row === undefined) continue;
@@ -61,8 +62,12 @@ export async function syncRecords(session: Session): Promise<SyncRecordsReturnTy
         resourceType: string;
         id: string;
       };
-      await store.putFile({ recordId: row.recordId, fileKey, stanza, payload });
-      fileKey.fill(0);
+      // The batch's FHIR records go into one pack; a file record (any size) stays a loose file of its own.
+      if (fileCategory === undefined) copies.push({ recordId: row.recordId, fileKey, stanza, payload });
+      else {
+        await store.putFile({ recordId: row.recordId, fileKey, stanza, payload });
+        fileKey.fill(0);
+      }
       index.push({
         recordId: row.recordId,
         blobId: item.blobId,
@@ -79,6 +84,8 @@ export async function syncRecords(session: Session): Promise<SyncRecordsReturnTy
       });
       added++;
     }
+    await store.putFiles(copies);
+    for (const c of copies) c.fileKey.fill(0);
   }
   if (added > 0 || updated > 0) await store.save(index);
   return { added, updated };

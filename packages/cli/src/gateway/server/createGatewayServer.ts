@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import {
   createServer,
   type IncomingMessage,
@@ -81,12 +80,15 @@ function fileRecordIdsOf(resource: Resource): string[] {
 }
 
 /** The plaintext of an own age file, decrypted as it is read (each STREAM chunk authenticated before it is given). */
-async function* decryptedPieces(file: string, identity: Identity): AsyncGenerator<Uint8Array> {
+async function* decryptedPieces(
+  file: AsyncIterable<Uint8Array>,
+  identity: Identity,
+): AsyncGenerator<Uint8Array> {
   const decryptor = new Decryptor({ identities: [identity], backend: nodeCryptoBackend });
   const out: Uint8Array[] = [];
   const sink = (part: Uint8Array) => out.push(part.slice());
-  for await (const piece of createReadStream(file, { highWaterMark: 4 * 1024 * 1024 })) {
-    await decryptor.write(piece as Buffer, sink);
+  for await (const piece of file) {
+    await decryptor.write(piece, sink);
     yield* out.splice(0);
   }
   await decryptor.end(sink);
@@ -257,7 +259,7 @@ export async function createGatewayServer(parameters: CreateGatewayServerParamet
         id: l.recordId.slice(2).toLowerCase(),
         contentType: l.category.slice('Binary|'.length),
         sha256: l.sha256,
-        read: () => decryptedPieces(session.store.fileOf(l.recordId), session.keys.identity),
+        read: () => decryptedPieces(session.store.pieces(l.recordId), session.keys.identity),
       });
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : 1));
