@@ -277,21 +277,42 @@ describe('credentials presented to the node', () => {
         return read();
       });
     });
-    // A fresh block: nothing of it cached yet.
-    await (node.chain.client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>)({
-      method: 'evm_mine',
-      params: [],
-    });
+    // Blocks come every second by themselves (anvil --block-time 1): on a busy machine one may land between the two
+    // presentations, and each block has its own cache. So both are signed first, then sent right after a fresh
+    // block is mined; a try during which another block came is done again (at most 5 tries).
+    let sameBlock = false;
     try {
-      for (let i = 0; i < 2; i++) {
-        expect(await api.present(await presentToNode(await credential()))).toMatchObject({ verified: true });
+      for (let attempt = 0; attempt < 5 && !sameBlock; attempt++) {
+        const presentations = [
+          await presentToNode(await credential()),
+          await presentToNode(await credential()),
+        ];
+        heads.length = 0;
+        trustReads = 0;
+        // A fresh block: nothing of it cached yet.
+        await (
+          node.chain.client.request as (args: { method: string; params: unknown[] }) => Promise<unknown>
+        )({
+          method: 'evm_mine',
+          params: [],
+        });
+        const mined = await node.chain.client.getBlockNumber({ cacheTime: 0 });
+        for (const presentation of presentations) {
+          expect(await api.present(presentation)).toMatchObject({ verified: true });
+        }
+        const latest = await node.chain.client.getBlockNumber({ cacheTime: 0 });
+        // Checked at the head after it arrived: never an older block than the one mined before it was sent.
+        for (const h of heads) expect(h).toBeGreaterThanOrEqual(mined);
+        sameBlock = latest === mined;
+        if (sameBlock) {
+          expect(heads).toEqual([mined, mined]);
+          expect(trustReads).toBe(1);
+        }
       }
     } finally {
       spy.mockRestore();
     }
-    const latest = await node.chain.client.getBlockNumber({ cacheTime: 0 });
-    expect(heads).toEqual([latest, latest]);
-    expect(trustReads).toBe(1);
+    expect(sameBlock, 'two presentations within one block in 5 tries').toBe(true);
   });
 
   it('T-7: replayed, other audience, untrusted, expired, tampered, unresolvable DID — refused, nothing stored, logged', async () => {
