@@ -90,6 +90,26 @@ describe('RecordStore packs (one file per batch of local copies)', () => {
     ).toBe(records[6]?.plaintext);
   });
 
+  it('a pack another store of the folder wrote after this one read the headers (an import in another process, then the gateway syncs) is found: hasFile, readFile, files', async () => {
+    const reader = fresh();
+    const first = await batch(2000, 3);
+    await reader.putFiles(first);
+    // The reader has read the headers (one pack) and misses a record nobody wrote yet.
+    expect(await reader.hasFile(idOf(2100))).toBe(false);
+    expect(await reader.files()).toHaveLength(3);
+    const writer = new RecordStore(
+      carekeyHome({ CAREKEY_HOME: join(reader.dir, '..') }),
+      me.recipient.toString(),
+    );
+    const later = await batch(2100, 2);
+    await writer.putFiles(later);
+    expect(packsOf(reader)).toHaveLength(2);
+    expect(await reader.hasFile(idOf(2100))).toBe(true);
+    expect(await text(reader, idOf(2101))).toBe(later[1]?.plaintext);
+    expect((await reader.files()).sort()).toEqual([...first, ...later].map((r) => r.recordId).sort());
+    expect(await reader.hasFile(idOf(2200))).toBe(false);
+  });
+
   it('F-1: the temp file of a crashed writer (a process that is gone) is removed when the packs are next read; a live writer’s is left alone', async () => {
     const store = fresh();
     await store.putFiles(await batch(1, 3));

@@ -168,6 +168,9 @@ export class RecordStore {
       this.#packIndex = undefined;
       index = await this.#packs();
       if (index.byId.has(recordId.toLowerCase())) return true;
+    } else {
+      index = await this.#packsAfterMiss();
+      if (index.byId.has(recordId.toLowerCase())) return true;
     }
     if (index.damaged.length > 0) throw this.#damagedPacks(index, recordId);
     return false;
@@ -336,7 +339,7 @@ export class RecordStore {
     const ids = new Set(
       (await readdirOrEmpty(this.dir)).filter((n) => LOOSE_NAME.test(n)).map((n) => n.slice(0, -4)),
     );
-    for (const id of (await this.#packs()).byId.keys()) ids.add(id);
+    for (const id of (await this.#packsAfterMiss()).byId.keys()) ids.add(id);
     return [...ids] as Hex[];
   }
 
@@ -347,6 +350,25 @@ export class RecordStore {
       throw error;
     });
     return this.#packIndex;
+  }
+
+  /**
+   * The packs' headers, read again first when the folder's packs are not those they were read from: another store
+   * of this folder (an import or a sync in another process, or another instance in this one) wrote a pack since,
+   * and a record missing from the old headers may be in it. One directory listing when nothing changed.
+   */
+  async #packsAfterMiss(): Promise<PackIndex> {
+    const index = await this.#packs();
+    const names = (await readdirOrEmpty(this.#packsDir)).filter(
+      (name) => name.endsWith('.pack') && !name.startsWith('.'),
+    );
+    if (
+      names.length === index.versions.size &&
+      names.every((name) => index.versions.has(join(this.#packsDir, name)))
+    )
+      return index;
+    this.#packIndex = undefined;
+    return this.#packs();
   }
 
   /** Reads every pack's header; removes the temp files of processes that are gone (a crash's leftovers). */
@@ -399,8 +421,12 @@ export class RecordStore {
   async #readPacked(recordId: Hex): Promise<Uint8Array | undefined> {
     const id = recordId.toLowerCase();
     for (let attempt = 0; ; attempt++) {
-      const index = await this.#packs();
-      const at = index.byId.get(id);
+      let index = await this.#packs();
+      let at = index.byId.get(id);
+      if (at === undefined) {
+        index = await this.#packsAfterMiss();
+        at = index.byId.get(id);
+      }
       if (at === undefined) {
         if (index.damaged.length > 0) throw this.#damagedPacks(index, recordId);
         return undefined;
