@@ -411,13 +411,18 @@ export async function openEmergencyAccess(parameters: {
     const expiresAt = new Date(Number(message.expiresAt) * 1000);
     const accessId = hexToBytes(message.accessId);
     const claims = verified.claims as Record<string, string>;
-    const flagged = before + 1 >= emergency.settings.flagAfter;
+    let inWindow = before;
+    let flagged = before + 1 >= emergency.settings.flagAfter;
     const contractGuardians = await readRecoveryGuardians(services, patient);
     const committed = await services.sql.transaction(async (tx): Promise<boolean | 'rate-limited'> => {
       // One clinician's break-glasses one at a time, so parallel requests cannot pass the limit together (F-15).
       await tx.query('select pg_advisory_xact_lock(hashtext($1))', [`emergency:${clinician.toLowerCase()}`]);
-      if ((await usesInWindow(tx, clinician, emergency.settings.windowSeconds)) !== before)
-        return 'rate-limited';
+      // Counted again under the lock: a parallel request of the same clinician may have committed since the count
+      // above; the limit holds on this count (not on equality with the first, which refused a request still
+      // within the limit whenever another one went first).
+      inWindow = await usesInWindow(tx, clinician, emergency.settings.windowSeconds);
+      if (inWindow >= emergency.settings.perClinician) return 'rate-limited';
+      flagged = inWindow + 1 >= emergency.settings.flagAfter;
       const used = await tx.query(
         'update identity_challenges set used_at = now() where nonce = $1 and used_at is null and expires_at > now() returning 1',
         [nonce],
@@ -446,7 +451,7 @@ export async function openEmergencyAccess(parameters: {
           verified.expiresAt,
           hexToBytes(digest),
           hexToBytes(body.signature as Hex),
-          before + 1,
+          inWindow + 1,
           flagged,
         ],
       );
@@ -493,7 +498,7 @@ export async function openEmergencyAccess(parameters: {
       throw new Refusal(
         429,
         'emergency-rate-limited',
-        'another break-glass of this clinician went first; retry',
+        `this clinician reached ${emergency.settings.perClinician} break-glass uses in ${emergency.settings.windowSeconds} s; it is listed for review`,
       );
     }
     if (!committed)
